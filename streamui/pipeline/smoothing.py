@@ -1,0 +1,157 @@
+"""Smoothing strategies: decide when each piece of committed text is revealed.
+
+A strategy is a plain object driven by two kinds of input, arrivals (`push`) and the
+end of the upstream (`finish`), and polled for what to reveal (`poll`). It never
+sleeps and never reads a clock of its own: the caller passes `now`. The live pacer
+(streamui.pipeline.pacing.Pacer) and the benchmark (`simulate` below) drive the very
+same objects, so benchmark figures describe what users get.
+
+Contract every strategy keeps:
+- the concatenation of everything revealed equals the concatenation of everything
+  pushed (never drops, reorders or invents text);
+- `poll` reveals nothing that has not been pushed (causality);
+- after `finish`, polls eventually return `done=True` with everything revealed.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Callable, ClassVar, Iterable, Sequence
+
+
+@dataclass(frozen=True, slots=True)
+class Reveal:
+    text: str
+    """Text to reveal now; may be empty."""
+    wake_at: float | None
+    """Poll again at this time even if nothing arrives; None: only on the next arrival."""
+    done: bool = False
+    """The upstream ended and everything has been revealed."""
+
+
+class SmoothingStrategy(ABC):
+    name: ClassVar[str]
+
+    @abstractmethod
+    def push(self, text: str, now: float) -> None:
+        """Committed text arrived at `now`."""
+
+    @abstractmethod
+    def finish(self, now: float) -> None:
+        """The upstream ended at `now`; nothing more will be pushed."""
+
+    @abstractmethod
+    def poll(self, now: float) -> Reveal:
+        """What to reveal at `now`, and when to be polled next."""
+
+
+class Passthrough(SmoothingStrategy):
+    """Reveal text the moment it arrives: the baseline every other strategy is judged against."""
+
+    name = "passthrough"
+
+    def __init__(self) -> None:
+        self._pending: list[str] = []
+        self._finished = False
+
+    def push(self, text: str, now: float) -> None:
+        if text:
+            self._pending.append(text)
+
+    def finish(self, now: float) -> None:
+        self._finished = True
+
+    def poll(self, now: float) -> Reveal:
+        text = "".join(self._pending)
+        self._pending.clear()
+        return Reveal(text, None, done=self._finished)
+
+    def __repr__(self) -> str:
+        return "Passthrough()"
+
+
+StrategyFactory = Callable[[], SmoothingStrategy]
+
+STRATEGIES: dict[str, StrategyFactory] = {
+    "passthrough": Passthrough,
+}
+
+
+def register_strategy(name: str, factory: StrategyFactory) -> None:
+    STRATEGIES[name] = factory
+
+
+def make_strategy(name: str) -> SmoothingStrategy:
+    try:
+        factory = STRATEGIES[name]
+    except KeyError:
+        known = ", ".join(sorted(STRATEGIES))
+        raise ValueError(f"unknown smoothing strategy {name!r} (known: {known})") from None
+    return factory()
+
+
+def strategy_names() -> list[str]:
+    return list(STRATEGIES)
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    t: float
+    text: str
+
+
+def simulate(
+    strategy: SmoothingStrategy, arrivals: Sequence[Arrival], end_t: float, *, max_steps: int = 10_000_000
+) -> list[Arrival]:
+    """Run `strategy` on a virtual clock over timed arrivals; return the reveal schedule.
+
+    Each arrival is pushed at its time, the end at `end_t`, and the strategy is polled
+    after every input and at every time it asked to be woken.
+    """
+    schedule: list[Arrival] = []
+    i = 0
+    n = len(arrivals)
+    finished = False
+    wake_at: float | None = None
+    now = 0.0
+    for _ in range(max_steps):
+        next_input = arrivals[i].t if i < n else (end_t if not finished else None)
+        candidates = [t for t in (next_input, wake_at) if t is not None]
+        if not candidates:
+            raise RuntimeError(f"{strategy!r} is idle but not done after the upstream ended")
+        now = max(now, min(candidates))
+        while i < n and arrivals[i].t <= now:
+            strategy.push(arrivals[i].text, now)
+            i += 1
+        if i >= n and not finished and end_t <= now:
+            strategy.finish(now)
+            finished = True
+        reveal = strategy.poll(now)
+        if reveal.text:
+            schedule.append(Arrival(now, reveal.text))
+        if reveal.done:
+            return schedule
+        wake_at = reveal.wake_at
+        if wake_at is not None and wake_at < now:
+            wake_at = now
+    raise RuntimeError(f"{strategy!r} did not finish within {max_steps} steps")
+
+
+def revealed_text(schedule: Iterable[Arrival]) -> str:
+    return "".join(a.text for a in schedule)
+
+
+__all__ = [
+    "Reveal",
+    "SmoothingStrategy",
+    "Passthrough",
+    "StrategyFactory",
+    "STRATEGIES",
+    "register_strategy",
+    "make_strategy",
+    "strategy_names",
+    "Arrival",
+    "simulate",
+    "revealed_text",
+]
