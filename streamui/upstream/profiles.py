@@ -1,0 +1,242 @@
+"""Timing profiles of the simulated LLM: real tokens, scheduled as real servers send them.
+
+Each profile turns an answer (and a seeded RNG) into a `Trace`: timed events that a
+trace player or the benchmark can replay. Times are seconds since the request.
+`speed` divides every time, so tests can run a profile faster than life.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from typing import Callable
+
+from .events import Confirm, DraftDelta, End, Event, ReasoningDelta, Rollback, TextDelta, Usage
+from .tokens import split_tokens
+from .traces import TimedEvent, Trace
+
+STALL_PROBABILITY = 0.08
+STALL_SECONDS = 2.5
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProfileOptions:
+    seed: int = 0
+    speed: float = 1.0
+    max_tokens: int | None = None
+    force_stall: bool | None = None  # stalls profile: None = 8% of answers, True/False = always/never
+    prompt_tokens: int = 0
+
+
+class _Timeline:
+    def __init__(self, speed: float) -> None:
+        if speed <= 0:
+            raise ValueError(f"speed must be positive, got {speed}")
+        self.t = 0.0
+        self.speed = speed
+        self.events: list[TimedEvent] = []
+
+    def wait(self, seconds: float) -> None:
+        self.t += max(0.0, seconds) / self.speed
+
+    def emit(self, event: Event) -> None:
+        self.events.append(TimedEvent(round(self.t, 6), event))
+
+
+def _limit(tokens: list[str], opts: ProfileOptions) -> tuple[list[str], str]:
+    if opts.max_tokens is not None and len(tokens) > opts.max_tokens:
+        return tokens[: opts.max_tokens], "length"
+    return tokens, "stop"
+
+
+def _finish(tl: _Timeline, completion_tokens: int, reason: str, opts: ProfileOptions) -> list[TimedEvent]:
+    tl.emit(Usage(prompt_tokens=opts.prompt_tokens, completion_tokens=completion_tokens))
+    tl.emit(End(reason))
+    return tl.events
+
+
+def steady(answer: str, rng: random.Random, opts: ProfileOptions) -> list[TimedEvent]:
+    """A healthy server: ~45 tokens/s with small jitter."""
+    tokens, reason = _limit(split_tokens(answer), opts)
+    tl = _Timeline(opts.speed)
+    tl.wait(rng.uniform(0.25, 0.45))
+    for token in tokens:
+        tl.emit(TextDelta(token))
+        tl.wait(rng.gauss(1 / 45, 0.004))
+    return _finish(tl, len(tokens), reason, opts)
+
+
+def bursty(answer: str, rng: random.Random, opts: ProfileOptions) -> list[TimedEvent]:
+    """Batched delivery: several tokens land at once, then a gap (proxies, batching servers)."""
+    tokens, reason = _limit(split_tokens(answer), opts)
+    tl = _Timeline(opts.speed)
+    tl.wait(rng.uniform(0.35, 0.7))
+    i = 0
+    while i < len(tokens):
+        burst = rng.randint(3, 14)
+        for token in tokens[i : i + burst]:
+            tl.emit(TextDelta(token))
+            tl.wait(0.001)
+        i += burst
+        tl.wait(rng.choice([rng.uniform(0.06, 0.2), rng.uniform(0.2, 0.45)]))
+    return _finish(tl, len(tokens), reason, opts)
+
+
+def stalls(answer: str, rng: random.Random, opts: ProfileOptions) -> list[TimedEvent]:
+    """Steady delivery, but 8% of answers freeze for 2.5 s somewhere mid-answer."""
+    tokens, reason = _limit(split_tokens(answer), opts)
+    stall = rng.random() < STALL_PROBABILITY if opts.force_stall is None else opts.force_stall
+    stall_at = int(len(tokens) * rng.uniform(0.25, 0.75)) if stall else -1
+    tl = _Timeline(opts.speed)
+    tl.wait(rng.uniform(0.3, 0.5))
+    for i, token in enumerate(tokens):
+        if i == stall_at:
+            tl.wait(STALL_SECONDS)
+        tl.emit(TextDelta(token))
+        tl.wait(rng.gauss(1 / 40, 0.006))
+    return _finish(tl, len(tokens), reason, opts)
+
+
+_REASONING_STEPS = [
+    "Let me restate what is being asked: {prompt}",
+    "The key facts I need are the definitions involved and any common exceptions.",
+    "I should consider the usual cases first, then the edge cases people ask about.",
+    "A structured answer with a short summary at the top will read best.",
+    "Let me check that nothing in the answer contradicts the premise of the question.",
+]
+
+
+def reasoning(answer: str, rng: random.Random, opts: ProfileOptions) -> list[TimedEvent]:
+    """A reasoning model: a long stretch of reasoning tokens before the first answer token."""
+    prompt = "the question"
+    thinking = " ".join(step.format(prompt=prompt) for step in _REASONING_STEPS)
+    reasoning_tokens = split_tokens(thinking)
+    tokens, reason = _limit(split_tokens(answer), opts)
+    tl = _Timeline(opts.speed)
+    tl.wait(rng.uniform(0.3, 0.5))
+    think_for = rng.uniform(3.0, 5.0)
+    per_token = think_for / max(1, len(reasoning_tokens))
+    for token in reasoning_tokens:
+        tl.emit(ReasoningDelta(token))
+        tl.wait(per_token)
+    for token in tokens:
+        tl.emit(TextDelta(token))
+        tl.wait(rng.gauss(1 / 50, 0.004))
+    return _finish(tl, len(reasoning_tokens) + len(tokens), reason, opts)
+
+
+def structured_document(answer: str, rng: random.Random) -> str:
+    """The JSON an LLM with response_format json_schema might send for this answer."""
+    first_para = answer.split("\n\n", 1)[0].strip()
+    topics = [w.strip("*:.,") for w in answer.split() if w.istitle() and len(w) > 4][:4] or ["General"]
+    doc = {
+        "answer": first_para,
+        "confidence": round(rng.uniform(0.55, 0.97), 2),
+        "sources": [
+            {"title": f"{topic} overview", "url": f"https://example.org/{topic.lower()}"}
+            for topic in dict.fromkeys(topics)
+        ],
+        "follow_up": ["Can you give an example?", "What are the exceptions?"],
+        "needs_review": rng.random() < 0.3,
+    }
+    return json.dumps(doc, ensure_ascii=False)
+
+
+def json_profile(answer: str, rng: random.Random, opts: ProfileOptions) -> list[TimedEvent]:
+    """Structured output: a JSON document streamed token by token."""
+    return steady(structured_document(answer, rng), rng, opts)
+
+
+def speculative(answer: str, rng: random.Random, opts: ProfileOptions) -> list[TimedEvent]:
+    """Speculative decoding: a draft model proposes tokens the target model then accepts or rejects.
+
+    Rejected draft tokens are rolled back and replaced by the target's own token, so
+    the confirmed text is exactly the answer; the drafts that lose are plausible
+    tokens taken from elsewhere in the answer.
+    """
+    tokens, reason = _limit(split_tokens(answer), opts)
+    tl = _Timeline(opts.speed)
+    tl.wait(rng.uniform(0.25, 0.45))
+    i = 0
+    while i < len(tokens):
+        k = rng.randint(3, 7)
+        accepted = min(len(tokens) - i, rng.randint(0, k))
+        proposal = tokens[i : i + accepted]
+        wrong = [rng.choice(tokens) for _ in range(k - accepted)] if i + accepted < len(tokens) else []
+        for token in proposal + wrong:
+            tl.emit(DraftDelta(token))
+            tl.wait(0.004)
+        tl.wait(rng.uniform(0.03, 0.06))  # the target model verifies
+        if wrong:
+            tl.emit(Rollback(sum(len(w) for w in wrong)))
+        if i + accepted < len(tokens):
+            tl.emit(DraftDelta(tokens[i + accepted]))
+            accepted += 1
+        tl.emit(Confirm())
+        i += accepted
+    return _finish(tl, len(tokens), reason, opts)
+
+
+_OPENERS = ["Actually, ", "Wait, ", "Correction: ", "Sorry, I misspoke: "]
+_WRONG_CLAIMS = [
+    "This only applies in a handful of countries.",
+    "In practice nobody follows that rule.",
+    "The answer is always the same, whatever the details.",
+    "Most experts disagree with that entirely.",
+]
+
+
+def self_correcting(answer: str, rng: random.Random, opts: ProfileOptions) -> list[TimedEvent]:
+    """A model that states something, then corrects itself ("Actually, ...") before going on."""
+    sentences = answer.replace("\n", " \n").split(". ")
+    out: list[str] = []
+    for n, sentence in enumerate(sentences):
+        if n % 3 == 1 and sentence.strip() and not sentence.lstrip().startswith(("-", "*", "#", "\n")):
+            body = sentence.lstrip()
+            if body[:1].isupper() and not body.startswith(("I ", "I'")):
+                body = body[0].lower() + body[1:]
+            out.append(f"{rng.choice(_WRONG_CLAIMS)} {rng.choice(_OPENERS)}{body}")
+        else:
+            out.append(sentence)
+    return steady(". ".join(out), rng, opts)
+
+
+Profile = Callable[[str, random.Random, ProfileOptions], list[TimedEvent]]
+
+PROFILES: dict[str, Profile] = {
+    "steady": steady,
+    "bursty": bursty,
+    "stalls": stalls,
+    "reasoning": reasoning,
+    "json": json_profile,
+    "speculative": speculative,
+    "corrections": self_correcting,
+}
+
+
+def build_trace(
+    profile: str,
+    text: str,
+    *,
+    seed: int,
+    speed: float = 1.0,
+    max_tokens: int | None = None,
+    force_stall: bool | None = None,
+    name: str | None = None,
+) -> Trace:
+    """The timed events the simulated LLM sends for `text` under `profile`."""
+    try:
+        make = PROFILES[profile]
+    except KeyError:
+        raise ValueError(f"unknown simulated profile {profile!r} (known: {', '.join(PROFILES)})") from None
+    opts = ProfileOptions(seed=seed, speed=speed, max_tokens=max_tokens, force_stall=force_stall)
+    events = make(text, random.Random(seed), opts)
+    return Trace(
+        name=name or f"{profile}-{seed}",
+        events=events,
+        header={"about": f"simulated profile {profile}, seed {seed}", "profile": profile, "seed": seed},
+    )
+
+
+__all__ = ["PROFILES", "Profile", "ProfileOptions", "STALL_PROBABILITY", "STALL_SECONDS", "build_trace"]
