@@ -1,0 +1,207 @@
+"""OpenAI-compatible Chat Completions streaming over httpx (vLLM, llama.cpp, Ollama, OpenAI).
+
+Cancelling the task that iterates `stream()` raises CancelledError inside the
+`async with client.stream(...)` block, which closes the HTTP response and its
+connection: the server sees the client go away and stops generating. Nothing here
+catches CancelledError, on purpose.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, AsyncIterator
+
+import httpx
+
+from .base import ChatRequest
+from .events import (
+    Confirm,
+    DraftDelta,
+    End,
+    Event,
+    ReasoningDelta,
+    Rollback,
+    TextDelta,
+    ToolCallDelta,
+    UpstreamError,
+    Usage,
+)
+
+logger = logging.getLogger("streamui.upstream")
+
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_IDLE_TIMEOUT = 60.0
+MAX_ERROR_BODY = 2048
+
+
+class MalformedStream(ValueError):
+    pass
+
+
+class OpenAICompatibleUpstream:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        model: str,
+        api_key: str | None = None,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self._api_key = api_key
+        self.timeout = httpx.Timeout(connect=connect_timeout, read=idle_timeout, write=idle_timeout, pool=connect_timeout)
+        self._transport = transport
+        self.name = "openai"
+
+    def __repr__(self) -> str:
+        # The key never appears in reprs, logs or pages.
+        return f"OpenAICompatibleUpstream(base_url={self.base_url!r}, model={self.model!r})"
+
+    @property
+    def completions_url(self) -> str:
+        return f"{self.base_url}/chat/completions"
+
+    def payload(self, request: ChatRequest) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "max_tokens": request.max_tokens,
+        }
+        if request.response_format:
+            body["response_format"] = request.response_format
+        body.update(request.extra)
+        return body
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": "text/event-stream"}
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        return headers
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[Event]:
+        async with httpx.AsyncClient(timeout=self.timeout, transport=self._transport) as client:
+            try:
+                async with client.stream(
+                    "POST", self.completions_url, json=self.payload(request), headers=self._headers()
+                ) as response:
+                    if response.status_code >= 400:
+                        yield await self._http_error(response)
+                        return
+                    async for event in self._events(response):
+                        yield event
+            except httpx.ConnectError as exc:
+                logger.warning("upstream refused: %s %s", self.completions_url, exc)
+                yield UpstreamError(f"could not connect to the model server ({exc})", "refused")
+            except httpx.TimeoutException as exc:
+                logger.warning("upstream timeout: %s %r", self.completions_url, exc)
+                yield UpstreamError(f"the model server sent nothing for too long ({type(exc).__name__})", "timeout")
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+                logger.warning("upstream dropped: %s %r", self.completions_url, exc)
+                yield UpstreamError(f"the connection to the model server was lost ({exc})", "dropped")
+            except MalformedStream as exc:
+                logger.warning("upstream malformed stream: %s", exc)
+                yield UpstreamError(str(exc), "malformed")
+
+    async def _http_error(self, response: httpx.Response) -> UpstreamError:
+        body = b""
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > MAX_ERROR_BODY:
+                break
+        detail = body[:MAX_ERROR_BODY].decode("utf-8", "replace")
+        try:
+            detail = json.loads(detail)["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            pass
+        status = response.status_code
+        retry_after: float | None = None
+        if status == 429:
+            try:
+                retry_after = float(response.headers.get("retry-after", ""))
+            except ValueError:
+                retry_after = None
+        logger.warning("upstream HTTP %s from %s: %s", status, self.completions_url, detail)
+        kind = "rate_limited" if status == 429 else "http"
+        return UpstreamError(f"the model server answered HTTP {status}: {detail}", kind, status, retry_after)
+
+    async def _events(self, response: httpx.Response) -> AsyncIterator[Event]:
+        finish_reason: str | None = None
+        async for line in response.aiter_lines():
+            # aiter_lines decodes incrementally: a UTF-8 character split across
+            # network reads is joined before it reaches us.
+            if not line or line.startswith(":"):
+                continue
+            if not line.startswith("data:"):
+                continue  # event:, id:, retry: fields carry nothing we use
+            data = line[5:].strip()
+            if data == "[DONE]":
+                yield End(finish_reason or "stop")
+                return
+            try:
+                chunk = json.loads(data)
+            except json.JSONDecodeError as exc:
+                raise MalformedStream(f"the model server sent a malformed event: {data[:120]!r} ({exc.msg})") from None
+            if not isinstance(chunk, dict):
+                raise MalformedStream(f"the model server sent a non-object event: {data[:120]!r}")
+            if "error" in chunk:
+                err = chunk["error"]
+                message = err.get("message") if isinstance(err, dict) else str(err)
+                yield UpstreamError(f"the model server reported an error: {message}", "http")
+                return
+            for event in _chunk_events(chunk):
+                yield event
+            for choice in chunk.get("choices") or []:
+                if isinstance(choice, dict) and choice.get("finish_reason"):
+                    finish_reason = str(choice["finish_reason"])
+        if finish_reason is not None:
+            yield End(finish_reason)
+        else:
+            yield UpstreamError("the model server closed the stream before it finished", "dropped")
+
+
+def _chunk_events(chunk: dict[str, Any]) -> list[Event]:
+    events: list[Event] = []
+    for choice in chunk.get("choices") or []:
+        if not isinstance(choice, dict):
+            continue
+        delta = choice.get("delta") or {}
+        if not isinstance(delta, dict):
+            continue
+        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+        if isinstance(reasoning, str) and reasoning:
+            events.append(ReasoningDelta(reasoning))
+        content = delta.get("content")
+        if isinstance(content, str) and content:
+            events.append(TextDelta(content))
+        # streamui's extension for speculative decoding (the fake server emits these).
+        if isinstance(delta.get("streamui_draft"), str):
+            events.append(DraftDelta(delta["streamui_draft"]))
+        if isinstance(delta.get("streamui_rollback"), int):
+            events.append(Rollback(delta["streamui_rollback"]))
+        if delta.get("streamui_confirm") is True:
+            events.append(Confirm())
+        for call in delta.get("tool_calls") or []:
+            if not isinstance(call, dict):
+                continue
+            function = call.get("function") or {}
+            events.append(
+                ToolCallDelta(
+                    index=int(call.get("index", 0)),
+                    call_id=call.get("id"),
+                    name=function.get("name"),
+                    arguments=str(function.get("arguments") or ""),
+                )
+            )
+    usage = chunk.get("usage")
+    if isinstance(usage, dict):
+        events.append(Usage(usage.get("prompt_tokens"), usage.get("completion_tokens")))
+    return events
+
+
+__all__ = ["OpenAICompatibleUpstream", "DEFAULT_CONNECT_TIMEOUT", "DEFAULT_IDLE_TIMEOUT"]
