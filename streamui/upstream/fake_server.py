@@ -41,6 +41,8 @@ class RequestRecord:
     faults: list[str]
     max_tokens: int | None
     started_at: float
+    messages: list[dict[str, str]] = field(default_factory=list)
+    authorization: bool = False
     tokens_generated: int = 0
     tokens_after_disconnect: int = 0
     disconnected_at: float | None = None
@@ -136,8 +138,8 @@ class FakeLLMServer:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            method, path, body = await self._read_request(reader)
-            await self._route(method, path, body, reader, writer)
+            method, path, headers, body = await self._read_request(reader)
+            await self._route(method, path, headers, body, reader, writer)
         except _HTTPError as exc:
             await self._send_json(writer, exc.status, {"error": {"message": exc.message}})
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -149,7 +151,7 @@ class FakeLLMServer:
             except (ConnectionError, OSError):
                 pass
 
-    async def _read_request(self, reader: asyncio.StreamReader) -> tuple[str, str, bytes]:
+    async def _read_request(self, reader: asyncio.StreamReader) -> tuple[str, str, dict[str, str], bytes]:
         try:
             head = await reader.readuntil(b"\r\n\r\n")
         except asyncio.LimitOverrunError:
@@ -170,7 +172,7 @@ class FakeLLMServer:
         if length > MAX_BODY_BYTES:
             raise _HTTPError(413, "body too large")
         body = await reader.readexactly(length) if length else b""
-        return method, path.split("?", 1)[0], body
+        return method, path.split("?", 1)[0], headers, body
 
     async def _send_json(self, writer: asyncio.StreamWriter, status: int, obj: Any,
                          extra_headers: dict[str, str] | None = None) -> None:
@@ -182,7 +184,7 @@ class FakeLLMServer:
         writer.write(head.encode() + payload)
         await writer.drain()
 
-    async def _route(self, method: str, path: str, body: bytes, reader: asyncio.StreamReader,
+    async def _route(self, method: str, path: str, headers: dict[str, str], body: bytes, reader: asyncio.StreamReader,
                      writer: asyncio.StreamWriter) -> None:
         if path in ("/v1/models", "/models") and method == "GET":
             await self._send_json(writer, 200, {"object": "list", "data": [
@@ -192,7 +194,7 @@ class FakeLLMServer:
         elif path in ("/v1/chat/completions", "/chat/completions"):
             if method != "POST":
                 raise _HTTPError(405, "use POST")
-            await self._completions(body, reader, writer)
+            await self._completions(headers, body, reader, writer)
         else:
             raise _HTTPError(404, f"no route for {method} {path}")
 
@@ -216,10 +218,13 @@ class FakeLLMServer:
         include_usage = bool((data.get("stream_options") or {}).get("include_usage"))
         return request, model, profile, faults, bool(data.get("stream")), include_usage
 
-    async def _completions(self, body: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _completions(self, headers: dict[str, str], body: bytes, reader: asyncio.StreamReader,
+                           writer: asyncio.StreamWriter) -> None:
         request, model, profile, faults, stream, include_usage = self._parse(body)
         record = RequestRecord(id=f"chatcmpl-{uuid.uuid4().hex[:12]}", model=model, profile=profile,
-                               faults=faults.names, max_tokens=request.max_tokens, started_at=time.time())
+                               faults=faults.names, max_tokens=request.max_tokens, started_at=time.time(),
+                               messages=[{"role": m.role, "content": m.content} for m in request.messages],
+                               authorization=headers.get("authorization", "").startswith("Bearer "))
         self.records.append(record)
         if faults.http_status:
             record.outcome = "fault"

@@ -40,6 +40,7 @@ async def test_streams_the_simulated_answer_over_http(fake_llm: FakeLLMServer) -
     usage = [e for e in events if isinstance(e, Usage)]
     assert usage and usage[0].completion_tokens == 40
     assert fake_llm.records[0].max_tokens == 40  # every request sets max_tokens
+    assert fake_llm.records[0].authorization
 
 
 async def test_reasoning_deltas_stay_out_of_the_answer(fake_llm: FakeLLMServer) -> None:

@@ -1,0 +1,79 @@
+"""Conversations per owner (a logged-in user, or the session of an anonymous visitor)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from .conf import get_config
+from .models import ChatMessage, Conversation
+from .upstream.base import Message
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    user_id: int | None
+    session_key: str | None
+
+    @classmethod
+    def from_request(cls, request: Any) -> "Owner":
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            return cls(user.pk, None)
+        session = request.session
+        if not session.session_key:
+            session.save()  # an anonymous visitor needs a key for their conversations
+        return cls(None, session.session_key)
+
+    @classmethod
+    def from_scope(cls, scope: dict[str, Any]) -> "Owner | None":
+        user = scope.get("user")
+        if user is not None and getattr(user, "is_authenticated", False):
+            return cls(user.pk, None)
+        session = scope.get("session")
+        key = getattr(session, "session_key", None)
+        return cls(None, key) if key else None
+
+    def filter(self) -> dict[str, Any]:
+        return {"user_id": self.user_id} if self.user_id is not None else {"user__isnull": True, "session_key": self.session_key}
+
+    def fields(self) -> dict[str, Any]:
+        return {"user_id": self.user_id} if self.user_id is not None else {"session_key": self.session_key or ""}
+
+
+def latest_conversation(owner: Owner) -> Conversation | None:
+    return Conversation.objects.filter(**owner.filter()).first()
+
+
+async def afind_conversation(owner: Owner, public_id: str) -> Conversation | None:
+    try:
+        uuid.UUID(public_id)
+    except (ValueError, AttributeError, TypeError):
+        return None
+    return await Conversation.objects.filter(public_id=public_id, **owner.filter()).afirst()
+
+
+async def anew_conversation(owner: Owner, title: str = "") -> Conversation:
+    return await Conversation.objects.acreate(title=title[:200], **owner.fields())
+
+
+async def ahistory(conversation: Conversation, *, exclude_id: int | None = None) -> list[Message]:
+    """The earlier turns to send upstream: interrupted answers are marked as such, never passed off as complete."""
+    config = get_config()
+    limit = int(config["HISTORY_MESSAGES"])
+    rows = [
+        row
+        async for row in conversation.messages.exclude(pk=exclude_id).order_by("-created_at", "-id")[:limit]
+    ]
+    messages: list[Message] = []
+    for row in reversed(rows):
+        content = row.content
+        if row.role == ChatMessage.Role.ASSISTANT and row.is_incomplete:
+            content = f"{content}\n\n{config['INTERRUPTED_NOTE']}".strip()
+        if content:
+            messages.append(Message(row.role, content))  # type: ignore[arg-type]
+    return messages
+
+
+__all__ = ["Owner", "latest_conversation", "afind_conversation", "anew_conversation", "ahistory"]

@@ -1,0 +1,75 @@
+"""The websocket message protocol: what the widget may send, validated before anything acts on it.
+
+The widget (htmx's ws extension) sends a JSON object: the form's fields plus a
+`headers` object htmx adds. Anything else is answered with an error frame and the
+connection stays up.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+ACTIONS = ("send", "stop", "new", "timing")
+
+
+class ProtocolError(ValueError):
+    """A message the server will not act on; the text is shown to the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClientMessage:
+    action: str
+    prompt: str = ""
+    conversation: str = ""
+    upstream: str = ""
+    strategy: str = ""
+    stream: str = ""
+    timings: Any = None
+
+
+def _field(data: dict[str, Any], name: str, max_len: int = 200) -> str:
+    value = data.get(name, "")
+    if isinstance(value, list):  # htmx sends repeated form fields as a list; take the last
+        value = value[-1] if value else ""
+    if value is None:
+        return ""
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        raise ProtocolError(f"field {name!r} must be a string")
+    text = str(value)
+    if len(text) > max_len:
+        raise ProtocolError(f"field {name!r} is too long")
+    return text
+
+
+def parse_message(raw: str | bytes | None, *, max_bytes: int, max_prompt_chars: int) -> ClientMessage:
+    if raw is None:
+        raise ProtocolError("empty message")
+    size = len(raw.encode("utf-8") if isinstance(raw, str) else raw)
+    if size > max_bytes:
+        raise ProtocolError(f"message too large ({size} bytes; the limit is {max_bytes})")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ProtocolError("malformed message: not JSON") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("malformed message: expected a JSON object")
+    action = _field(data, "action", 20) or ("send" if "prompt" in data else "")
+    if action not in ACTIONS:
+        raise ProtocolError(f"unknown action {action!r}")
+    # The prompt is checked against the user-facing limit by the consumer (inline error), so allow
+    # a little over it here and only reject what cannot be a prompt at all.
+    prompt = _field(data, "prompt", max_prompt_chars * 4)
+    return ClientMessage(
+        action=action,
+        prompt=prompt,
+        conversation=_field(data, "conversation", 64),
+        upstream=_field(data, "upstream", 100),
+        strategy=_field(data, "strategy", 50),
+        stream=_field(data, "stream", 64),
+        timings=data.get("timings") if action == "timing" else None,
+    )
+
+
+__all__ = ["ACTIONS", "ProtocolError", "ClientMessage", "parse_message"]

@@ -1,0 +1,51 @@
+/* streamui widget behaviour: keys, the prompt's life, and client-observed timing.
+   Everything the user reads arrives as htmx out-of-band swaps; this file only adds
+   what HTML cannot say. No inline script anywhere, so a strict CSP works. */
+(function () {
+  "use strict";
+
+  function widgetOf(el) { return el && el.closest ? el.closest("[data-streamui=widget]") : null; }
+  function hook(widget, name) { return widget.querySelector("[data-streamui=" + name + "]"); }
+  function state(widget) { var s = hook(widget, "status"); return s ? s.getAttribute("data-state") : "idle"; }
+
+  document.addEventListener("keydown", function (event) {
+    var widget = widgetOf(event.target) || document.querySelector("[data-streamui=widget]");
+    if (!widget) return;
+    if (event.key === "Enter" && !event.shiftKey && event.target.matches("[data-streamui=prompt]")) {
+      event.preventDefault();
+      if (state(widget) !== "streaming") hook(widget, "form").requestSubmit();
+    } else if (event.key === "Escape" && state(widget) === "streaming") {
+      event.preventDefault();
+      hook(widget, "stop").click();
+    }
+  });
+
+  // Client-observed timing: when each fragment landed in the DOM, reported at the end of the stream.
+  var streams = new WeakMap();
+
+  document.addEventListener("htmx:ws:after:message:incoming", function (event) {
+    var widget = widgetOf(event.target);
+    if (!widget) return;
+    var status = hook(widget, "status");
+    var current = streams.get(widget);
+    var streamId = status.getAttribute("data-stream");
+    var now = performance.now();
+    if (state(widget) === "streaming") {
+      if (!current || current.id !== streamId) {
+        current = { id: streamId, start: now, marks: [], reported: false };
+        streams.set(widget, current);
+        var prompt = hook(widget, "prompt");
+        prompt.value = "";  // the server accepted the prompt: it is in the log now
+      } else {
+        current.marks.push(Math.round((now - current.start) * 100) / 100);
+      }
+    } else if (current && !current.reported && current.id === streamId) {
+      current.reported = true;
+      var socket = event.detail && event.detail.connection && event.detail.connection.socket;
+      if (socket && socket.readyState === WebSocket.OPEN) {
+        socket.send(JSON.stringify({ action: "timing", stream: current.id, timings: { marks: current.marks } }));
+      }
+      widget.dispatchEvent(new CustomEvent("streamui:stream-end", { bubbles: true, detail: { stream: current.id, state: state(widget), marks: current.marks } }));
+    }
+  });
+})();

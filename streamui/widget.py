@@ -1,0 +1,67 @@
+"""The chat widget: one function behind `{% streamui_chat %}` and Jinja2's `streamui_chat()`."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.templatetags.static import static
+from markupsafe import Markup
+
+from . import fragments
+from .conf import get_config
+from .conversations import Owner, latest_conversation
+from .models import ChatMessage, Conversation
+from .pipeline.smoothing import strategy_names
+from .templating import environment
+from .upstream.registry import available_upstreams, default_upstream_name
+from .vendor import HTMX_STATIC, HTMX_WS_STATIC
+
+
+def render_past_turn(widget_id: str, message: ChatMessage) -> Markup:
+    if message.role == ChatMessage.Role.USER:
+        return fragments.user_turn(widget_id, message.pk, message.content)
+    status = message.status
+    if status == ChatMessage.Status.STREAMING:
+        status = ChatMessage.Status.INTERRUPTED  # its generation is gone: never show it as live
+    return fragments.assistant_turn(widget_id, message.pk, text=message.content, status=status, detail=message.error)
+
+
+def render_chat(
+    request: Any,
+    *,
+    conversation: Conversation | None = None,
+    upstream_picker: bool = False,
+    strategy_picker: bool = False,
+    figures: bool = False,
+    placeholder: str = "Ask anything…",
+) -> Markup:
+    """The widget's HTML for this request: past turns of the visitor's latest conversation, and the form."""
+    config = get_config()
+    owner = Owner.from_request(request)
+    if conversation is None:
+        conversation = latest_conversation(owner)
+    widget_id = f"su-{secrets.token_hex(5)}"
+    turns = [render_past_turn(widget_id, m) for m in conversation.messages.all()] if conversation else []
+    template = environment().get_template("streamui/chat.html")
+    html = template.render(
+        widget_id=widget_id,
+        ws_url=f"/ws/streamui/chat/{widget_id}/",
+        conversation_id=str(conversation.public_id) if conversation else "",
+        turns=turns,
+        upstreams=available_upstreams() if upstream_picker else [],
+        default_upstream=default_upstream_name(),
+        strategies=strategy_names() if strategy_picker else [],
+        default_strategy=str(config["SMOOTHING"]),
+        figures=figures,
+        max_prompt_chars=int(config["MAX_PROMPT_CHARS"]),
+        placeholder=placeholder,
+        htmx_js=static(HTMX_STATIC),
+        htmx_ws_js=static(HTMX_WS_STATIC),
+        widget_js=static("streamui/streamui.js"),
+        widget_css=static("streamui/streamui.css"),
+    )
+    return Markup(html)
+
+
+__all__ = ["render_chat", "render_past_turn"]
