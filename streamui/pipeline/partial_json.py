@@ -254,6 +254,15 @@ class PartialJSONParser:
             raise self._error
         if self._finished:
             raise RuntimeError("feed() after close()")
+        if self._state == _STRING and self._esc == _S_PLAIN and _STR_RUN.fullmatch(chunk):
+            # Fast path for the common chunk, plain text inside a string.
+            self._offset += len(chunk)
+            self._parts.append(chunk)
+            if self._is_key:
+                return []
+            self._flushed = len(self._parts)
+            self._synced = False
+            return [StringGrew(self._str_path, chunk)]
         events: list[Event] = []
         try:
             self._run(chunk, events)
