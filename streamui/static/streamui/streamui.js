@@ -8,12 +8,30 @@
   function hook(widget, name) { return widget.querySelector("[data-streamui=" + name + "]"); }
   function state(widget) { var s = hook(widget, "status"); return s ? s.getAttribute("data-state") : "idle"; }
 
+  // Until the socket is open, Send is disabled and a submit goes nowhere: a native
+  // form submission would reload the page and lose the prompt.
+  function setConnected(widget, connected) {
+    if (connected) widget.setAttribute("data-connected", ""); else widget.removeAttribute("data-connected");
+    var send = hook(widget, "send");
+    if (send) send.disabled = !connected;
+  }
+  document.addEventListener("htmx:ws:after:connection", function (event) {
+    var widget = widgetOf(event.target); if (widget) setConnected(widget, true);
+  });
+  document.addEventListener("htmx:ws:close", function (event) {
+    var widget = widgetOf(event.target); if (widget) setConnected(widget, false);
+  });
+  document.addEventListener("submit", function (event) {
+    var widget = widgetOf(event.target);
+    if (widget && !widget.hasAttribute("data-connected")) event.preventDefault();
+  }, true);
+
   document.addEventListener("keydown", function (event) {
     var widget = widgetOf(event.target) || document.querySelector("[data-streamui=widget]");
     if (!widget) return;
     if (event.key === "Enter" && !event.shiftKey && event.target.matches("[data-streamui=prompt]")) {
       event.preventDefault();
-      if (state(widget) !== "streaming") hook(widget, "form").requestSubmit();
+      if (state(widget) !== "streaming" && widget.hasAttribute("data-connected")) hook(widget, "form").requestSubmit();
     } else if (event.key === "Escape" && state(widget) === "streaming") {
       event.preventDefault();
       hook(widget, "stop").click();
