@@ -95,6 +95,9 @@ def strategy_names() -> list[str]:
     return list(STRATEGIES)
 
 
+_MAX_IDLE_POLLS = 1000
+
+
 @dataclass(frozen=True, slots=True)
 class Arrival:
     t: float
@@ -115,6 +118,7 @@ def simulate(
     finished = False
     wake_at: float | None = None
     now = 0.0
+    idle_polls = 0
     for _ in range(max_steps):
         next_input = arrivals[i].t if i < n else (end_t if not finished else None)
         candidates = [t for t in (next_input, wake_at) if t is not None]
@@ -133,6 +137,14 @@ def simulate(
         if reveal.done:
             return schedule
         wake_at = reveal.wake_at
+        if wake_at is not None and wake_at <= now and not reveal.text:
+            # Asked to be polled again at once, having revealed nothing: on a
+            # virtual clock that spins forever, live it would spin the event loop.
+            idle_polls += 1
+            if idle_polls > _MAX_IDLE_POLLS:
+                raise RuntimeError(f"{strategy!r} keeps asking to be polled at {now!r} without revealing")
+        else:
+            idle_polls = 0
         if wake_at is not None and wake_at < now:
             wake_at = now
     raise RuntimeError(f"{strategy!r} did not finish within {max_steps} steps")
@@ -141,6 +153,10 @@ def simulate(
 def revealed_text(schedule: Iterable[Arrival]) -> str:
     return "".join(a.text for a in schedule)
 
+
+# The built-in strategies register themselves; imported last because they
+# subclass SmoothingStrategy from this module.
+from . import strategies as _builtin  # noqa: E402,F401
 
 __all__ = [
     "Reveal",

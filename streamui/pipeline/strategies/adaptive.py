@@ -1,0 +1,198 @@
+"""`adaptive`: a jitter buffer for text.
+
+Users judge a stream by the pauses they watch. This strategy keeps a cushion of
+unrevealed words and spends it during upstream stalls, the way an adaptive VoIP
+playout buffer stretches audio when packets are late (WebRTC's NetEq "expand").
+
+The pace, in words per second, is recomputed at every poll:
+
+    flowing:  max(floor, (1 - slack) * arrival_rate + excess / tau)
+    stalled:  max(floor, excess / tau)
+    excess = words waiting beyond the reserve
+
+- The *reserve* is the number of words that keep text moving at the floor pace
+  (one word every `floor_gap`, a brisk reading pace) through a stall of `cover`
+  seconds, or through the longest stall seen in this stream if that was longer,
+  plus the words that go by while a stall is still indistinguishable from jitter.
+- While text flows the pace is a little slower than arrival (`slack`), which is
+  what builds the reserve; beyond it, the excess is revealed within `tau`, the gap
+  spread (mean + 4 deviations, RFC 6298 style), so bursts are smoothed over about
+  the time the next one is expected and an oversized cushion melts away.
+- A silence longer than mean + 4 deviations is a stall: the arrival term drops
+  out and the reserve trickles out at the floor pace.
+- The floor is also what keeps slow models from being made slower: a model slower
+  than the floor never builds a cushion and is shown as it arrives.
+
+Around that rate law: the first visible text is revealed the moment it arrives;
+reveals are whole words (words.py) at most once per frame; a char bucket and a
+sliding window keep any 100 ms under `burst_chars`; after the upstream ends the
+rest drains within about `drain_time`, as fast as the burst cap allows.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..smoothing import Reveal, SmoothingStrategy
+from .estimators import GapEstimator, RateEstimator
+from .window import BurstWindow
+from .words import WordQueue
+
+# Credit is a float sum: a millionth short of a whole unit still counts as whole
+# (wake-ups aim for the whole one, so a wake-up always makes progress).
+_TICK = 1e-6
+STALL_THRESHOLD = 0.25
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AdaptiveConfig:
+    frame: float = 1 / 60
+    """At most one reveal per frame."""
+    floor_gap: float = 0.2
+    """The floor pace: at least one word per `floor_gap` while words wait (300 words a minute)."""
+    cover: float = 2.25
+    """Stall (beyond the 250 ms nobody notices) the reserve is sized to hide when none longer was seen."""
+    max_reserve: int = 40
+    """Reserve cap in words, so the end of the stream always drains in time."""
+    slack: float = 0.3
+    """While text flows, reveal this much slower than it arrives."""
+    min_tau: float = 0.05
+    max_tau: float = 0.5
+    rate_horizon: float = 1.0
+    """Seconds of arrivals the arrival rate is measured over."""
+    min_span: float = 0.1
+    """Shortest span the arrival rate is measured over (the first arrivals)."""
+    tail_hold: float = 0.15
+    """An unfinished last word is shown after this much silence rather than held through a stall."""
+    drain_time: float = 0.1
+    burst_chars: int = 250
+    burst_window: float = 0.1
+    max_word: int = 32
+
+
+class Adaptive(SmoothingStrategy):
+    name = "adaptive"
+
+    def __init__(self, config: AdaptiveConfig | None = None) -> None:
+        self.config = cfg = config or AdaptiveConfig()
+        self._words = WordQueue(max_word=cfg.max_word)
+        self._gaps = GapEstimator(initial_mean=0.05, initial_dev=0.025)
+        self._arrivals = RateEstimator(horizon=cfg.rate_horizon)
+        self._burst = BurstWindow(max_chars=cfg.burst_chars, window=cfg.burst_window)
+        # Two token buckets: words at the current pace (one word deep, so a word
+        # arriving after a wait shows at once but a wait never earns a burst), and
+        # characters at the burst cap spread evenly over its window.
+        self._credit = 0.0
+        self._credit_at = 0.0
+        self._pace_now = 1 / cfg.floor_gap
+        self._max_chars_rate = cfg.burst_chars / cfg.burst_window
+        self._chars_depth = cfg.burst_chars / 3
+        self._chars = self._chars_depth
+        self._shown = False
+        self._finished = False
+        self._drain_pace = 0.0
+        self._last_reveal = -math.inf
+
+    def push(self, text: str, now: float) -> None:
+        before = len(self._words)
+        self._words.push(text)
+        self._gaps.arrival(now)
+        self._arrivals.arrival(now, len(self._words) - before)
+
+    def finish(self, now: float) -> None:
+        self._finished = True
+        self._drain_pace = (len(self._words) + 1) / self.config.drain_time
+
+    def poll(self, now: float) -> Reveal:
+        if not self._shown:
+            return self._first(now)
+        cfg = self.config
+        words = self._words
+        elapsed = now - self._credit_at
+        self._credit_at = now
+        self._credit = min(self._credit + self._pace_now * elapsed, max(1.0, self._pace_now * cfg.frame))
+        self._chars = min(self._chars_depth, self._chars + self._max_chars_rate * elapsed)
+        text = ""
+        if now >= self._last_reveal + cfg.frame - _TICK and self._credit >= 1 - _TICK:
+            room = min(self._burst.room(now), int(self._chars + _TICK))
+            units = words.take(int(self._credit + _TICK), room)
+            if not units and self._tail_ready(now):
+                piece = words.take_tail(room)
+                units = [piece] if piece else []
+            if units:
+                text = "".join(units)
+                self._credit -= len(units)
+                self._record(now, text)
+        if self._finished and words.pending_chars == 0:
+            return Reveal(text, None, done=True)
+        self._pace_now = self._pace(now)
+        return Reveal(text, self._wake_at(now))
+
+    def _first(self, now: float) -> Reveal:
+        """The first visible text goes out the moment it arrives, whole words or not."""
+        words = self._words
+        if not words.has_visible():
+            if self._finished:
+                return Reveal(words.take_all(words.pending_chars), None, done=True)
+            return Reveal("", None)
+        text = words.take_all(self._burst.room(now))
+        self._record(now, text)
+        self._shown = True
+        self._credit_at = now
+        if self._finished and words.pending_chars == 0:
+            return Reveal(text, None, done=True)
+        self._pace_now = self._pace(now)
+        return Reveal(text, self._wake_at(now))
+
+    def _record(self, now: float, text: str) -> None:
+        self._burst.record(now, len(text))
+        self._chars -= len(text)
+        self._last_reveal = now
+
+    def _pace(self, now: float) -> float:
+        """Words per second until the next poll."""
+        cfg = self.config
+        floor = 1 / cfg.floor_gap
+        stall_after = self._gaps.stall_threshold()
+        tau = min(cfg.max_tau, max(cfg.min_tau, stall_after))
+        flow = (1 - cfg.slack) * self._arrivals.rate(now, min_span=cfg.min_span)
+        cover = max(cfg.cover, self._gaps.largest - STALL_THRESHOLD)
+        reserve = min(cfg.max_reserve, cover / cfg.floor_gap + flow * stall_after)
+        excess = max(0.0, len(self._words) - reserve) / tau
+        last = self._gaps.last
+        stalled = last is not None and now - last > stall_after
+        pace = max(floor, excess + (0.0 if stalled else flow))
+        if self._finished:
+            pace = max(pace, self._drain_pace)
+        return pace
+
+    def _tail_ready(self, now: float) -> bool:
+        words = self._words
+        if not words.tail or len(words):
+            return False
+        last = self._gaps.last
+        return self._finished or (last is not None and now - last >= self.config.tail_hold - _TICK)
+
+    def _wake_at(self, now: float) -> float | None:
+        cfg = self.config
+        words = self._words
+        earliest = self._last_reveal + cfg.frame
+        if len(words):
+            need = words.first_len()
+        elif words.tail:
+            need = 1
+            last = self._gaps.last
+            if not self._tail_ready(now) and last is not None:
+                earliest = max(earliest, last + cfg.tail_hold)
+        else:
+            return None
+        by_pace = now + max(0.0, 1 - self._credit) / self._pace_now
+        by_chars = now + max(0.0, need - self._chars) / self._max_chars_rate
+        return max(earliest, by_pace, by_chars, self._burst.next_room_at(now, need))
+
+    def __repr__(self) -> str:
+        return f"Adaptive({self.config!r})"
+
+
+__all__ = ["Adaptive", "AdaptiveConfig"]
