@@ -25,3 +25,10 @@ def fake_llm_thread() -> Iterator[FakeLLMServer]:
     """The same server on its own loop in a background thread, for sync and browser tests."""
     with FakeLLMServerThread(profile="steady", speed=1.0) as server:
         yield server
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Playwright's sync API keeps an event loop running on the main thread while the
+    # browser is open, and pytest-asyncio cannot start its own loop there: so every
+    # browser test runs after all the asyncio tests.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
