@@ -261,7 +261,7 @@ class JSONWidgetRenderer:
     def _render_op(self, node: _Node) -> str:
         widget = self._node_html(node, oob="outerHTML" if node.replace else None)
         if node.replace:
-            return widget
+            return str(widget)
         path = node.path
         if not path:
             return _oob(self.root_id, Markup(widget))
@@ -271,7 +271,7 @@ class JSONWidgetRenderer:
             key = str(path[-1])
             if key in parent.waiting_rows:
                 parent.waiting_rows.discard(key)
-                return self._row(path, Markup(widget), oob="outerHTML")
+                return str(self._row(path, Markup(widget), oob="outerHTML"))
             return _oob(host, self._row(path, Markup(widget)))
         return _oob(host, self._item(path, Markup(widget)))
 
@@ -309,7 +309,7 @@ class JSONWidgetRenderer:
             context["children"] = self._card_rows(path, schema, children)
         elif kind == "array":
             context["children"] = Markup("").join(self._item(c.path, Markup(self._node_html(c))) for c in children)
-        return self._env.get_template(template).render(context)
+        return str(self._env.get_template(template).render(context))
 
     def _card_rows(self, path: Path, schema: SchemaNode | None, children: list[_Node]) -> Markup:
         arrived = {str(c.path[-1]): c for c in children}
