@@ -22,6 +22,16 @@ Stability guarantees (each one holds for every snapshot, at every chunking):
   member's position). Its `ValueStarted` or `ScalarCompleted` event names a path that
   already exists.
 
+Events (frozen dataclasses; `path` is a tuple of keys and indices, () for the top level):
+- `KeyCompleted(path)`: an object key is complete (path[-1] is the key);
+- `ItemAppended(path)`: an array item begins (path[-1] is its index);
+- `ValueStarted(path, kind)`: a value begins; kind is object, array, string, number,
+  boolean or null;
+- `StringGrew(path, text)`: the string at path grew by text (one event per chunk);
+- `ScalarCompleted(path, value)`: a string, number, boolean or null is complete;
+- `ContainerClosed(path, value)`: an array or object is complete.
+For every string, its StringGrew texts concatenate to its ScalarCompleted value.
+
 Grammar: strict RFC 8259, with json.loads' values (int for integer literals, float
 otherwise, `1e999` becomes inf, lone escaped surrogates are kept). Unlike json.loads
 it rejects NaN and Infinity, and it enforces a nesting limit with a clear error. Input
@@ -49,6 +59,7 @@ __all__ = [
     "PartialJSONError",
     "PartialJSONParser",
     "Path",
+    "Scalar",
     "ScalarCompleted",
     "StringGrew",
     "ValueStarted",
