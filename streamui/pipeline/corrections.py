@@ -248,16 +248,16 @@ def policy_names() -> list[str]:
 
 
 def capitalize_first_word(text: str) -> str:
-    """Upper-case the first letter of `text` if its first word is all lower-case.
+    """Upper-case the first letter of `text` if its first word is plain lower-case.
 
-    "it is" -> "It is"; "iPhone" and "x86" are left alone.
+    "it is" -> "It is", "don't" -> "Don't"; "iPhone", "x86" and "e.g." are left alone.
     """
     start = len(text) - len(text.lstrip())
     end = start
-    while end < len(text) and (text[end].isalpha() or text[end] in "'’"):
+    while end < len(text) and not text[end].isspace():
         end += 1
-    word = text[start:end]
-    if not word or not word[0].isalpha() or not word.islower():
+    word = text[start:end].rstrip(",.;:!?")
+    if not word or not all(ch.isalpha() or ch in "'’" for ch in word) or not word.islower():
         return text
     return text[:start] + word[0].upper() + text[start + 1 :]
 
