@@ -325,12 +325,13 @@ class PartialJSONParser:
             self._has_root = True
             return
         frame = self._stack[-1]
+        container: Any = frame.container  # a dict when frame.is_object, else a list
         if frame.is_object:
-            frame.container[frame.key] = value  # type: ignore[call-overload]
-        elif self._state == _STRING and len(frame.container) == frame.index + 1:
-            frame.container[-1] = value
+            container[frame.key] = value
+        elif self._state == _STRING and len(container) == frame.index + 1:
+            container[-1] = value
         else:
-            frame.container.append(value)  # type: ignore[union-attr]
+            container.append(value)
 
     def _after_value(self) -> None:
         self._state = _AFTER if self._stack else _DONE

@@ -308,7 +308,7 @@ XSS = [
 
 @pytest.mark.parametrize("size", [1, 5, 10_000])
 def test_model_text_is_escaped_everywhere(size: int) -> None:
-    doc = {x: x for x in XSS} | {"links": XSS + ["https://ok.example/?a=<b>"], "list": XSS}
+    doc: dict[str, Any] = {x: x for x in XSS} | {"links": XSS + ["https://ok.example/?a=<b>"], "list": XSS}
     schema = {"properties": {"links": {"items": {"format": "uri"}}}}
     text = json.dumps(doc)
     renderer = JSONWidgetRenderer(ROOT, schema=schema)
@@ -473,7 +473,7 @@ def test_dom_ids_are_stable_valid_and_unique() -> None:
     assert dom_id("su-7-json", ("sources", 0, "url")) == "su-7-json--sources-0-url"
     assert dom_id("su-7-json", ()) == "su-7-json-value"
     keys = ["a", "a-b", "a_b", "a.b", "a b", "", "_", "-", "_2d_", "é", "😀", "a--b", "value", "0"]
-    paths = [(k,) for k in keys] + [("a", "b"), ("a", 0), ("a", "0"), (0,), ("a", "b", "c"), ("a-b", "c")]
+    paths: list[tuple[str | int, ...]] = [(k,) for k in keys] + [("a", "b"), ("a", 0), ("a", "0"), (0,), ("a", "b", "c"), ("a-b", "c")]
     ids = [dom_id(ROOT, p) for p in paths] + [dom_id(ROOT, ())]
     valid = re.compile(r"[A-Za-z][A-Za-z0-9_\-]*")
     assert all(valid.fullmatch(i) for i in ids)
