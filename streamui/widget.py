@@ -43,9 +43,13 @@ def render_chat(
         conversation = latest_conversation(owner)
     widget_id = f"su-{secrets.token_hex(5)}"
     turns = [render_past_turn(widget_id, m) for m in conversation.messages.all()] if conversation else []
+    # Scripts once per page, however many widgets it has: two copies of htmx would fight.
+    include_assets = not getattr(request, "_streamui_assets", False)
+    request._streamui_assets = True
     template = environment().get_template("streamui/chat.html")
     html = template.render(
         widget_id=widget_id,
+        include_assets=include_assets,
         ws_url=f"/ws/streamui/chat/{widget_id}/",
         conversation_id=str(conversation.public_id) if conversation else "",
         turns=turns,
