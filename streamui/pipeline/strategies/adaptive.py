@@ -82,12 +82,13 @@ class Adaptive(SmoothingStrategy):
         self._burst = BurstWindow(max_chars=cfg.burst_chars, window=cfg.burst_window)
         # Two token buckets: words at the current pace (one word deep, so a word
         # arriving after a wait shows at once but a wait never earns a burst), and
-        # characters at the burst cap spread evenly over its window.
+        # characters at the burst cap spread evenly over the frames of its window
+        # (one frame's share deep: 41 characters at 250 per 100 ms and 60 fps).
         self._credit = 0.0
         self._credit_at = 0.0
         self._pace_now = 1 / cfg.floor_gap
         self._max_chars_rate = cfg.burst_chars / cfg.burst_window
-        self._chars_depth = cfg.burst_chars / 3
+        self._chars_depth = cfg.burst_chars * cfg.frame / cfg.burst_window
         self._chars = self._chars_depth
         self._shown = False
         self._finished = False
@@ -115,7 +116,7 @@ class Adaptive(SmoothingStrategy):
         self._chars = min(self._chars_depth, self._chars + self._max_chars_rate * elapsed)
         text = ""
         if now >= self._last_reveal + cfg.frame - _TICK and self._credit >= 1 - _TICK:
-            room = min(self._burst.room(now), int(self._chars + _TICK))
+            room = min(self._burst.room(now), self._char_room())
             units = words.take(int(self._credit + _TICK), room)
             if not units and self._tail_ready(now):
                 piece = words.take_tail(room)
@@ -144,6 +145,11 @@ class Adaptive(SmoothingStrategy):
             return Reveal(text, None, done=True)
         self._pace_now = self._pace(now)
         return Reveal(text, self._wake_at(now))
+
+    def _char_room(self) -> int:
+        if self._chars >= self._chars_depth - _TICK:
+            return max(int(self._chars + _TICK), self._words.first_len())  # a long word goes alone
+        return int(self._chars + _TICK)
 
     def _record(self, now: float, text: str) -> None:
         self._burst.record(now, len(text))
@@ -188,7 +194,7 @@ class Adaptive(SmoothingStrategy):
         else:
             return None
         by_pace = now + max(0.0, 1 - self._credit) / self._pace_now
-        by_chars = now + max(0.0, need - self._chars) / self._max_chars_rate
+        by_chars = now + max(0.0, min(need, self._chars_depth) - self._chars) / self._max_chars_rate
         return max(earliest, by_pace, by_chars, self._burst.next_room_at(now, need))
 
     def __repr__(self) -> str:
