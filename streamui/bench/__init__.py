@@ -1,0 +1,1 @@
+"""Benchmarks: plain Python, driven by management commands and tests."""
