@@ -567,3 +567,17 @@ def test_garbage_never_raises_and_ends_with_at_most_one_badge(text: str, size: i
     page = Page().apply_all(flat(stream(text, size, renderer)))
     badges = [e for e in page.body.walk() if e.attrs.get("class") == "su-json-error"]
     assert len(badges) == (1 if renderer.error is not None else 0)
+
+
+def test_widgets_work_without_django() -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    code = (
+        "import sys; from streamui.widgets import JSONWidgetRenderer as R; "
+        "r = R('x'); assert r.feed('[1, \"a\"]') and r.close() == []; assert 'django' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2], env=env)
