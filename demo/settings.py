@@ -79,6 +79,9 @@ LANGUAGE_CODE = "en"
 
 STREAMUI = {
     "SIMULATED_SPEED": float(os.environ.get("STREAMUI_SIMULATED_SPEED", "1.0")),
+    # The playground runs an experiment: half the visitors get the jitter buffer.
+    "AB_ARMS": {"passthrough": 1, "adaptive": 1},
+    "DASHBOARD_PUBLIC": True,
 }
 
 LOGGING = {

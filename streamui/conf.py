@@ -34,8 +34,11 @@ DEFAULTS: dict[str, Any] = {
     # Input limits.
     "MAX_PROMPT_CHARS": 8000,
     "MAX_MESSAGE_BYTES": 64 * 1024,
-    # Smoothing.
-    "SMOOTHING": "passthrough",
+    # Smoothing: the default strategy, and an optional A/B experiment {strategy name: weight}.
+    "SMOOTHING": "adaptive",
+    "AB_ARMS": {},
+    # The per-arm dashboard is for staff; True opens it to everyone (the demo does).
+    "DASHBOARD_PUBLIC": False,
     # Live figures pushed to the playground, at most this often (seconds).
     "FIGURES_INTERVAL": 0.2,
     # Record each live stream as a trace file under this folder (None: off).

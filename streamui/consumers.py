@@ -22,7 +22,8 @@ from .conf import get_config
 from .conversations import Owner, afind_conversation, ahistory, anew_conversation
 from .generation import Generation, GenerationResult
 from .models import ChatMessage, Conversation, StreamRecord
-from .pipeline.smoothing import make_strategy, strategy_names
+from .ab import choose_strategy
+from .pipeline.smoothing import make_strategy
 from .protocol import ClientMessage, ProtocolError, parse_message
 from .upstream.base import ChatRequest, Message
 from .upstream.registry import default_upstream_name, get_upstream
@@ -132,9 +133,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             upstream = get_upstream(upstream_name)
         except ValueError as exc:
             raise ProtocolError(str(exc)) from None
-        strategy_name = msg.strategy or str(config["SMOOTHING"])
-        if strategy_name not in strategy_names():
-            raise ProtocolError(f"unknown smoothing strategy {strategy_name!r}")
+        visitor = f"user:{self.owner.user_id}" if self.owner.user_id is not None else f"session:{self.owner.session_key}"
+        try:
+            assignment = choose_strategy(visitor, msg.strategy)
+        except ValueError as exc:
+            raise ProtocolError(str(exc)) from None
+        strategy_name = assignment.strategy
 
         conversation = await afind_conversation(self.owner, msg.conversation) if msg.conversation else None
         if conversation is None:
@@ -154,7 +158,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         record = StreamRecord(
             stream_id=stream_id, conversation=conversation, message=answer,
             session_key=self.owner.session_key or "", upstream=upstream_name, profile=profile,
-            model=str(getattr(upstream, "model", "")), strategy=strategy_name, started_at=timezone.now(),
+            model=str(getattr(upstream, "model", "")), strategy=strategy_name, arm=assignment.arm,
+            started_at=timezone.now(),
         )
         recorder = None
         if config["RECORD_TRACES_DIR"]:
@@ -202,6 +207,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         record.first_reasoning_ms = metrics.ms_since_start(metrics.first_reasoning)
         record.first_visible_token_ms = metrics.ms_since_start(metrics.first_visible)
         record.duration_ms = round(metrics.elapsed() * 1000, 2)
+        delay = metrics.completion_delay
+        record.completion_delay_ms = None if delay is None else round(delay * 1000, 2)
+        record.timeline = metrics.timeline()
         record.arrival_gaps_ms = [round(g * 1000, 2) for g in metrics.arrival_gaps]
         record.reveal_gaps_ms = [round(g * 1000, 2) for g in metrics.reveal_gaps]
         record.tokens_generated = result.tokens_generated

@@ -72,8 +72,10 @@ class StreamRecord(models.Model):
     first_reasoning_ms = models.FloatField(null=True, blank=True)
     first_visible_token_ms = models.FloatField(null=True, blank=True)
     duration_ms = models.FloatField(null=True, blank=True)
+    completion_delay_ms = models.FloatField(null=True, blank=True)  # last reveal minus last arrival
     arrival_gaps_ms = models.JSONField(default=list, blank=True)
     reveal_gaps_ms = models.JSONField(default=list, blank=True)
+    timeline = models.JSONField(default=dict, blank=True)  # {"arrivals": [[ms, chars]], "reveals": [...]}
     tokens_generated = models.IntegerField(default=0)
     tokens_generated_source = models.CharField(max_length=16, blank=True)  # "usage" or "tiktoken"
     tokens_shown = models.IntegerField(default=0)

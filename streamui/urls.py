@@ -6,4 +6,5 @@ app_name = "streamui"
 
 urlpatterns = [
     path("streams/<str:stream_id>/", views.stream_record, name="stream-record"),
+    path("dashboard/", views.dashboard, name="dashboard"),
 ]

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, JsonResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.templatetags.static import static
 
+from .conf import get_config
 from .conversations import Owner
+from .dashboard import STALL_MS, compare, summarize
 from .models import StreamRecord
+from .stats import TestResult
+from .svg import gap_histogram_svg, timeline_svg
+from .templating import environment
+
+DASHBOARD_STREAMS = 5000
 
 _RECORD_FIELDS = (
     "stream_id", "upstream", "profile", "model", "strategy", "arm", "first_upstream_token_ms",
@@ -27,3 +36,36 @@ def stream_record(request: HttpRequest, stream_id: str) -> JsonResponse:
     if record is None:
         raise Http404("no such stream")
     return JsonResponse({name: getattr(record, name) for name in _RECORD_FIELDS})
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0f} ms"
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
+
+
+def _test(result: TestResult | None) -> str:
+    if result is None:
+        return "too few streams"
+    verdict = "significant" if result.significant else "not significant"
+    return f"p = {result.p_value:.3g} ({verdict})"
+
+
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Per-arm figures with significance tests and server-rendered SVG plots."""
+    if not get_config()["DASHBOARD_PUBLIC"] and not getattr(request.user, "is_staff", False):
+        raise PermissionDenied("the streamui dashboard is for staff")
+    records = list(StreamRecord.objects.order_by("-started_at")[:DASHBOARD_STREAMS])
+    summaries = summarize(records)
+    stream_id = request.GET.get("stream", "")
+    stream = next((r for r in records if r.stream_id == stream_id), None) if stream_id else None
+    stream = stream or next((r for r in records if (r.timeline or {}).get("reveals")), None)
+    timeline = timeline_svg(stream.timeline["arrivals"], stream.timeline["reveals"]) if stream else ""
+    html = environment().get_template("streamui/dashboard.html").render(
+        total=len(records), stall_ms=STALL_MS, summaries=summaries, comparisons=compare(summaries),
+        histogram=gap_histogram_svg({s.arm: s.reveal_gaps_ms for s in summaries}),
+        stream=stream, timeline=timeline, ms=_ms, pct=_pct, test=_test, css=static("streamui/streamui.css"),
+    )
+    return HttpResponse(html)

@@ -9,6 +9,7 @@ from django.templatetags.static import static
 from markupsafe import Markup
 
 from . import fragments
+from .ab import AUTO, arms
 from .conf import get_config
 from .conversations import Owner, latest_conversation
 from .models import ChatMessage, Conversation
@@ -55,8 +56,8 @@ def render_chat(
         turns=turns,
         upstreams=available_upstreams() if upstream_picker else [],
         default_upstream=default_upstream_name(),
-        strategies=strategy_names() if strategy_picker else [],
-        default_strategy=str(config["SMOOTHING"]),
+        strategies=([AUTO] if arms() else []) + strategy_names() if strategy_picker else [],
+        default_strategy=AUTO if arms() else str(config["SMOOTHING"]),
         figures=figures,
         max_prompt_chars=int(config["MAX_PROMPT_CHARS"]),
         placeholder=placeholder,

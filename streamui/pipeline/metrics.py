@@ -21,6 +21,9 @@ class StreamMetrics:
     chars_received: int = 0
     chars_shown: int = 0
     reveals: int = 0
+    # (seconds since start, cumulative characters): what arrived and what was shown, over time.
+    arrival_marks: list[tuple[float, int]] = field(default_factory=list)
+    reveal_marks: list[tuple[float, int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.started_at = self.clock.now()
@@ -36,6 +39,7 @@ class StreamMetrics:
             self.arrival_gaps.append(now - self.last_arrival)
         self.last_arrival = now
         self.chars_received += len(text)
+        self.arrival_marks.append((now - self.started_at, self.chars_received))
 
     def on_reasoning(self) -> None:
         now = self.clock.now()
@@ -53,6 +57,26 @@ class StreamMetrics:
         self.last_reveal = now
         self.chars_shown += len(text)
         self.reveals += 1
+        self.reveal_marks.append((now - self.started_at, self.chars_shown))
+
+    @property
+    def completion_delay(self) -> float | None:
+        """Last reveal minus last arrival: how long the pacing kept text back at the end."""
+        if self.last_reveal is None or self.last_arrival is None:
+            return None
+        return max(0.0, self.last_reveal - self.last_arrival)
+
+    def timeline(self, max_points: int = 2000) -> dict[str, list[list[float]]]:
+        """Arrivals and reveals as [ms, cumulative chars] pairs, thinned to a bounded size."""
+
+        def thin(marks: list[tuple[float, int]]) -> list[list[float]]:
+            step = max(1, len(marks) // max_points)
+            kept = marks[::step]
+            if marks and kept[-1] != marks[-1]:
+                kept.append(marks[-1])
+            return [[round(t * 1000, 1), chars] for t, chars in kept]
+
+        return {"arrivals": thin(self.arrival_marks), "reveals": thin(self.reveal_marks)}
 
     def ms_since_start(self, t: float | None) -> float | None:
         return None if t is None else round((t - self.started_at) * 1000, 2)
