@@ -18,15 +18,15 @@ Method: binary search on the gap G with a feasibility test that builds a schedul
    finish by `end_t`.
 2. Forwards from `first_t`: each reveal as late as allowed, min(previous + G,
    next deadline), holding the next word plus any whose deadline would pass
-   before the following frame (never more than one deadline frame's worth).
+   before the following frame (never more than one deadline frame's worth); if
+   one of those has not arrived yet, a frame before its deadline instead.
 By induction, any schedule with largest gap G reveals word j no later than this
 one does (the next reveal is within G of the previous and never after a deadline),
 so if a word has not arrived by the time this schedule needs it, no schedule with
 gap G exists; when none is missing, this schedule is one. The smallest G that
-passes is the optimum, to within `resolution`. (One case escapes the argument: a
-word due before the next frame that arrives just after this schedule's reveal;
-another frame alignment might fit it, so a bound decided by that case is
-reported as not `proven`.)
+passes is the optimum, to within `resolution`. (One case escapes the argument:
+when no time fits both the gap and a word due within a frame, another alignment
+of the earlier reveals might; a bound decided by that case is not `proven`.)
 
 The adaptive strategy obeys these rules except that it may show the arrived part
 of a word after a silence, which the optimum may not; so on rare traces it can
@@ -110,25 +110,32 @@ def deadlines(units: Sequence[Unit], end_t: float, *, frame: float, frame_chars:
 def feasible(units: Sequence[Unit], due: Sequence[float], first_t: float, gap: float, *, frame: float) -> str:
     """Build the latest-possible schedule with this largest gap: "ok", or why not.
 
-    "late": a word the schedule needed within `gap` had not arrived, which no
-    schedule can help. "deadline": a word due before the following frame had not
-    arrived; a schedule with other frame alignment might still exist, so a bound
-    found this way is not proven.
+    "late": the next word had not arrived by the latest time allowed, which no
+    schedule can help. "deadline": no time fits both the gap and the words due
+    before the following frame; not proven impossible for other alignments.
     """
     n = len(units)
     j = 0
     t = first_t
-    first = True
+    prev = first_t - frame
     while j < n:
-        if not first:
-            t = min(t + gap, due[j])
-        batch = 0
-        while j < n and (batch == 0 or due[j] < t + frame - _EPS):
+        t = first_t if j == 0 else min(t + gap, due[j])
+        while True:
             if units[j].available > t + _EPS:
-                return "late" if batch == 0 else "deadline"
-            batch += units[j].chars
-            j += 1
-        first = False
+                return "late"
+            # Words due before the next frame go now; if one has not arrived,
+            # reveal earlier, a frame before it is due, so it can go next.
+            k = j + 1
+            while k < n and due[k] < t + frame - _EPS and units[k].available <= t + _EPS:
+                k += 1
+            if k < n and due[k] < t + frame - _EPS:
+                t = due[k] - frame
+                if t < prev + frame - _EPS:
+                    return "deadline"
+                continue
+            break
+        prev = t
+        j = k
     return "ok"
 
 
