@@ -71,7 +71,9 @@ def import_gpt4o(source: Path, out: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--gpt4o-from", type=Path, help="import the GPT-4o capture's traces from this folder")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)

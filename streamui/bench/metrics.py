@@ -17,8 +17,9 @@ Definitions (seconds on the trace's clock):
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
+from itertools import pairwise
 
 from streamui.pipeline.smoothing import Arrival
 
@@ -53,7 +54,7 @@ def visible_times(schedule: Sequence[Arrival]) -> list[float]:
 
 def reveal_gaps(schedule: Sequence[Arrival]) -> list[float]:
     times = visible_times(schedule)
-    return [b - a for a, b in zip(times, times[1:])]
+    return [b - a for a, b in pairwise(times)]
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -37,9 +37,9 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Sequence
 
 from streamui.pipeline.smoothing import Arrival
 
@@ -63,7 +63,9 @@ def units_of(arrivals: Sequence[Arrival], first_t: float, *, max_word: int = 32)
     text = "".join(a.text for a in arrivals)
     ends = list(accumulate(len(a.text) for a in arrivals))
     times = [a.t for a in arrivals]
-    arrived_by_first = ends[bisect.bisect_right(times, first_t + _EPS) - 1] if times[0] <= first_t + _EPS else 0
+    arrived_by_first = (
+        ends[bisect.bisect_right(times, first_t + _EPS) - 1] if times[0] <= first_t + _EPS else 0
+    )
     cuts: list[int] = []
     for match in _WORD.finditer(text):
         start, end = match.span()

@@ -15,8 +15,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from streamui.pipeline.pacing import Pacer
 from streamui.pipeline.smoothing import make_strategy
@@ -100,7 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = args.strategies or ["passthrough", "adaptive"]
     results = asyncio.run(compare(names, streams=args.streams, tokens=args.tokens, rate=args.rate))
     baseline = results[0]
-    print(f"{'strategy':<12} {'streams':>7} {'tokens':>7} {'emits':>7} {'cpu s':>7} {'wall s':>7} {'us/token':>9}")
+    columns = ("streams", "tokens", "emits", "cpu s", "wall s")
+    print(f"{'strategy':<12} " + " ".join(f"{c:>7}" for c in columns) + f" {'us/token':>9}")
     for cost in results:
         extra = "-" if cost is baseline else f"{overhead_us(cost, baseline):.1f}"
         flag = "" if cost.intact else "  TEXT CHANGED"

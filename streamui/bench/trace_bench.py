@@ -13,9 +13,10 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Iterable, Sequence
+from typing import IO, Any
 
 from streamui.pipeline.smoothing import Arrival, make_strategy, simulate, strategy_names
 from streamui.upstream.events import Confirm, DraftDelta, End, Rollback, TextDelta, UpstreamError
@@ -133,7 +134,17 @@ def run(
             violations = tuple(contract_violations(arrivals, schedule))
             report.errors.extend(f"{path}: {name}: {v}" for v in violations)
             report.results.append(
-                Result(trace.name, trace_split, name, metrics, baseline.stall_time, gap, len(arrivals), cpu, violations)
+                Result(
+                    trace.name,
+                    trace_split,
+                    name,
+                    metrics,
+                    baseline.stall_time,
+                    gap,
+                    len(arrivals),
+                    cpu,
+                    violations,
+                )
             )
             if schedule_out is not None:
                 write_schedule(schedule_out / f"{path.stem}.{name}.jsonl", schedule)
@@ -199,7 +210,9 @@ def totals(results: Sequence[Result]) -> Totals:
 
 def grouped_totals(report: Report) -> dict[str, dict[str, Totals]]:
     """Totals per split (and "all"), per strategy, in the order strategies were asked for."""
-    splits = sorted({r.split for r in report.results}, key=lambda s: (SPLIT_ORDER.get(s, len(SPLIT_ORDER)), s))
+    splits = sorted(
+        {r.split for r in report.results}, key=lambda s: (SPLIT_ORDER.get(s, len(SPLIT_ORDER)), s)
+    )
     groups = {s: [r for r in report.results if r.split == s] for s in splits}
     if len(splits) > 1:
         groups["all"] = report.results
@@ -311,9 +324,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-optimum", action="store_true", help="skip the offline optimum (faster)")
 
 
-def main(options: argparse.Namespace | dict[str, object], out: IO[str], err: IO[str]) -> int:
-    """Run the bench as the command line asked; the exit status (1 if any trace failed)."""
-    opts = vars(options) if isinstance(options, argparse.Namespace) else options
+def main(opts: Mapping[str, Any], out: IO[str], err: IO[str]) -> int:
+    """Run the bench with parsed options (see add_arguments); the exit status, 1 if any trace failed."""
     strategies = list(opts.get("strategies") or strategy_names())
     try:
         for name in strategies:
@@ -325,9 +337,9 @@ def main(options: argparse.Namespace | dict[str, object], out: IO[str], err: IO[
     report = run(
         trace_paths(traces),
         strategies,
-        schedule_out=opts.get("schedule_out"),  # type: ignore[arg-type]
+        schedule_out=opts.get("schedule_out"),
         optimum=not opts.get("no_optimum"),
-        split=opts.get("split"),  # type: ignore[arg-type]
+        split=opts.get("split"),
     )
     for error in report.errors:
         err.write(f"error: {error}\n")
@@ -342,8 +354,7 @@ def main(options: argparse.Namespace | dict[str, object], out: IO[str], err: IO[
 def cli(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m streamui.bench.trace_bench", description=__doc__)
     add_arguments(parser)
-    return main(parser.parse_args(argv), sys.stdout, sys.stderr)
-
+    return main(vars(parser.parse_args(argv)), sys.stdout, sys.stderr)
 
 
 __all__ = [

@@ -194,7 +194,9 @@ def bad_and_good(tmp_path: Path) -> tuple[Path, Path]:
     bad.write_text(trace_of('{"t": 0.1, "text": "ok"}', '{"t": 0.2, "text": 5}'))
     good = tmp_path / "fine" / "good.jsonl"
     good.parent.mkdir()
-    good.write_text(trace_of('{"t": 0.1, "text": "Hello"}', '{"t": 0.2, "text": " there"}', '{"t": 0.3, "end": true}'))
+    good.write_text(
+        trace_of('{"t": 0.1, "text": "Hello"}', '{"t": 0.2, "text": " there"}', '{"t": 0.3, "end": true}')
+    )
     return bad, good
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable
+from collections.abc import Callable
+from itertools import pairwise
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -75,7 +77,7 @@ async def test_adaptive_paces_live_within_frames(timers: TimerLog) -> None:
     await asyncio.wait_for(runner, 5)
     assert len(times) > 3
     # Coalesced to frames on the loop's clock (timer resolution allows a little slack).
-    assert min(b - a for a, b in zip(times, times[1:])) >= 1 / 60 - 0.002
+    assert min(b - a for a, b in pairwise(times)) >= 1 / 60 - 0.002
 
 
 @pytest.mark.parametrize("name", ALL)

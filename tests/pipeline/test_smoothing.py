@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -85,7 +87,7 @@ def test_adaptive_frame_burst_and_first_token_rules(pattern: str) -> None:
     assert m.added_ttft == 0.0
     assert m.max_burst_chars <= 250
     assert m.max_reveals_per_second <= 60
-    assert all(b.t - a.t >= FRAME - 1e-9 for a, b in zip(schedule, schedule[1:]))
+    assert all(b.t - a.t >= FRAME - 1e-9 for a, b in pairwise(schedule))
     # 250 chars per 100 ms drains 1500 in 600 ms: a bigger dump takes what the cap allows.
     chars = sum(len(a.text) for a in arrivals)
     assert m.completion_delay < max(0.6, chars / 2500 * 1.1)
@@ -97,7 +99,9 @@ def test_adaptive_shows_the_first_token_at_once_even_mid_word() -> None:
 
 
 def test_adaptive_reveals_whole_words() -> None:
-    arrivals = [Arrival(0.1 + i * 0.01, piece) for i, piece in enumerate(["Str", "eam", "ing ", "te", "xt "] * 40)]
+    arrivals = [
+        Arrival(0.1 + i * 0.01, piece) for i, piece in enumerate(["Str", "eam", "ing ", "te", "xt "] * 40)
+    ]
     schedule = run("adaptive", arrivals, arrivals[-1].t + 0.01)
     for reveal in schedule[1:]:
         assert reveal.text.endswith(" "), reveal
@@ -117,7 +121,7 @@ def test_adaptive_sizes_its_reserve_to_stalls_it_has_seen() -> None:
     arrivals += [Arrival(tail + 4.0 + i * 0.025, f" late{i}") for i in range(40)]
     schedule = run("adaptive", arrivals)
     second_stall_from = tail + 0.001
-    gaps_after = [b.t - a.t for a, b in zip(schedule, schedule[1:]) if a.t >= second_stall_from]
+    gaps_after = [b.t - a.t for a, b in pairwise(schedule) if a.t >= second_stall_from]
     first = measure(arrivals[:240], run("adaptive", arrivals[:240]))
     # The first 4 s stall shows beyond what the prior reserve hides; the second,
     # after one like it was seen, is hidden entirely.
@@ -133,7 +137,9 @@ def test_adaptive_does_not_slow_a_slow_model() -> None:
     hold = AdaptiveConfig().tail_hold
     assert [r.text for r in schedule] == [a.text for a in arrivals]
     # The last word shows when the upstream ends, 1 ms after it arrived.
-    assert [round(r.t - a.t, 6) for r, a in zip(schedule, arrivals)] == [0.0] + [hold] * 8 + [0.001]
+    assert [round(r.t - a.t, 6) for r, a in zip(schedule, arrivals, strict=True)] == [0.0] + [hold] * 8 + [
+        0.001
+    ]
 
 
 def test_adaptive_catches_up_after_a_burst() -> None:
@@ -177,7 +183,7 @@ def test_adaptive_drains_within_the_completion_budget_when_the_end_comes() -> No
 def test_adaptive_config_is_respected() -> None:
     strategy = Adaptive(AdaptiveConfig(floor_gap=0.1, frame=1 / 30))
     schedule = simulate(strategy, with_stall(60, 1.0, 10), 10.0)
-    assert all(b.t - a.t >= 1 / 30 - 1e-9 for a, b in zip(schedule, schedule[1:]))
+    assert all(b.t - a.t >= 1 / 30 - 1e-9 for a, b in pairwise(schedule))
 
 
 def test_fixed_reveals_one_word_then_waits_ten_ms() -> None:
