@@ -119,6 +119,7 @@ def simulate(
     wake_at: float | None = None
     now = 0.0
     idle_polls = 0
+    spun_at = now
     for _ in range(max_steps):
         next_input = arrivals[i].t if i < n else (end_t if not finished else None)
         candidates = [t for t in (next_input, wake_at) if t is not None]
@@ -137,14 +138,15 @@ def simulate(
         if reveal.done:
             return schedule
         wake_at = reveal.wake_at
-        if wake_at is not None and wake_at <= now and not reveal.text:
-            # Asked to be polled again at once, having revealed nothing: on a
+        if wake_at is not None and wake_at <= now and not reveal.text and now == spun_at:
+            # Asked again and again to be polled at once, revealing nothing: on a
             # virtual clock that spins forever, live it would spin the event loop.
             idle_polls += 1
             if idle_polls > _MAX_IDLE_POLLS:
                 raise RuntimeError(f"{strategy!r} keeps asking to be polled at {now!r} without revealing")
         else:
             idle_polls = 0
+            spun_at = now
         if wake_at is not None and wake_at < now:
             wake_at = now
     raise RuntimeError(f"{strategy!r} did not finish within {max_steps} steps")
