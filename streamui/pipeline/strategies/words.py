@@ -9,7 +9,10 @@ long word can never hold the stream back.
 
 from __future__ import annotations
 
+import re
 from collections import deque
+
+_SPACE = re.compile(r"\s")
 
 
 class WordQueue:
@@ -22,7 +25,15 @@ class WordQueue:
         self._unit_chars = 0
 
     def push(self, text: str) -> None:
-        self._tail += text
+        tail = self._tail
+        if tail.strip() and _SPACE.search(text) is None:
+            # The word in progress just grows: no need to rescan it (a long run of
+            # text without spaces would make every push cost its whole length).
+            limit = self._max_word
+            if limit is None or len(tail.lstrip()) + len(text) <= limit:
+                self._tail = tail + text
+                return
+        self._tail = tail + text
         self._cut()
 
     def _cut(self) -> None:
@@ -74,7 +85,9 @@ class WordQueue:
         return len(self._units[0]) if self._units else 0
 
     def has_visible(self) -> bool:
-        return any(not unit.isspace() for unit in self._units) or not (self._tail.isspace() or not self._tail)
+        """Whether anything but whitespace is waiting."""
+        tail = self._tail
+        return any(not unit.isspace() for unit in self._units) or (tail != "" and not tail.isspace())
 
     def take(self, units: int, max_chars: int) -> list[str]:
         """Up to `units` complete units, as many as fit in `max_chars` (possibly none)."""
