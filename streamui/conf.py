@@ -39,6 +39,8 @@ DEFAULTS: dict[str, Any] = {
     "AB_ARMS": {},
     # The per-arm dashboard is for staff; True opens it to everyone (the demo does).
     "DASHBOARD_PUBLIC": False,
+    # /streamui/metrics/ is for loopback and staff; True opens it to everyone.
+    "METRICS_PUBLIC": False,
     # Live figures pushed to the playground, at most this often (seconds).
     "FIGURES_INTERVAL": 0.2,
     # Record each live stream as a trace file under this folder (None: off).
