@@ -41,6 +41,10 @@ DEFAULTS: dict[str, Any] = {
     "DASHBOARD_PUBLIC": False,
     # /streamui/metrics/ is for loopback and staff; True opens it to everyone.
     "METRICS_PUBLIC": False,
+    # The commit stage: correction policy (replace, annotate, passthrough) and hold limits.
+    "COMMIT_POLICY": "replace",
+    "COMMIT_HOLD_MS": 400.0,
+    "COMMIT_HOLD_CHARS": 200,
     # Live figures pushed to the playground, at most this often (seconds).
     "FIGURES_INTERVAL": 0.2,
     # Record each live stream as a trace file under this folder (None: off).

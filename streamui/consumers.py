@@ -23,7 +23,11 @@ from .conversations import Owner, afind_conversation, ahistory, anew_conversatio
 from .generation import Generation, GenerationResult
 from .models import ChatMessage, Conversation, StreamRecord
 from .ab import choose_strategy
-from .pipeline.smoothing import make_strategy
+from .answer_schema import ANSWER_SCHEMA, response_format
+from .pipeline.commit import CommitStage
+from .pipeline.corrections import POLICIES
+from .pipeline.smoothing import make_strategy, strategy_names
+from .stats import percentile
 from .protocol import ClientMessage, ProtocolError, parse_message
 from .upstream.base import ChatRequest, Message
 from .upstream.registry import default_upstream_name, get_upstream
@@ -140,40 +144,58 @@ class ChatConsumer(AsyncWebsocketConsumer):
             raise ProtocolError(str(exc)) from None
         strategy_name = assignment.strategy
 
+        strategies = [make_strategy(strategy_name)]
+        if msg.compare:
+            if msg.compare not in strategy_names():
+                raise ProtocolError(f"unknown smoothing strategy {msg.compare!r}")
+            strategies.append(make_strategy(msg.compare))
+        policy = msg.policy or str(config["COMMIT_POLICY"])
+        if policy not in POLICIES:
+            raise ProtocolError(f"unknown correction policy {policy!r}")
+        mode = "json" if msg.output == "json" else "chat"
+
         conversation = await afind_conversation(self.owner, msg.conversation) if msg.conversation else None
         if conversation is None:
             conversation = await anew_conversation(self.owner, title=prompt[:80])
         history = await ahistory(conversation)
         user_msg = await ChatMessage.objects.acreate(conversation=conversation, role="user", content=prompt)
-        answer = await ChatMessage.objects.acreate(conversation=conversation, role="assistant",
+        answer = await ChatMessage.objects.acreate(conversation=conversation, role="assistant", mode=mode,
                                                    status=ChatMessage.Status.STREAMING)
         await conversation.asave(update_fields=["updated_at"])
 
         profile = upstream_name.split(":", 1)[1] if upstream_name.startswith("simulated:") else ""
+        if mode == "json" and profile:
+            profile = "json"
         request = ChatRequest(
             messages=[Message("system", str(config["SYSTEM_PROMPT"])), *history, Message("user", prompt)],
             max_tokens=int(config["MAX_TOKENS"]),
+            profile=profile or None,
+            response_format=response_format() if mode == "json" else None,
         )
         stream_id = secrets.token_urlsafe(18)
         record = StreamRecord(
             stream_id=stream_id, conversation=conversation, message=answer,
             session_key=self.owner.session_key or "", upstream=upstream_name, profile=profile,
             model=str(getattr(upstream, "model", "")), strategy=strategy_name, arm=assignment.arm,
-            started_at=timezone.now(),
+            commit_policy=policy if mode == "chat" else "", started_at=timezone.now(),
         )
         recorder = None
         if config["RECORD_TRACES_DIR"]:
             recorder = TraceRecorder(stream_id, asyncio.get_running_loop().time(), {"upstream": upstream_name})
+        commit = CommitStage(policy, hold_ms=float(config["COMMIT_HOLD_MS"]),
+                             hold_chars=int(config["COMMIT_HOLD_CHARS"])) if mode == "chat" else None
         generation = Generation(
-            upstream=upstream, request=request, strategy=make_strategy(strategy_name),
+            upstream=upstream, request=request, strategies=strategies, mode=mode, commit=commit,
+            schema=ANSWER_SCHEMA if mode == "json" else None,
             widget_id=self.widget_id, message_id=answer.pk, send=self._send_raw, stream_id=stream_id,
             show_figures=True, figures_interval=float(config["FIGURES_INTERVAL"]), recorder=recorder,
         )
+        lanes = tuple(s.name for s in strategies) if len(strategies) > 1 else ("",)
         await self._send(
             fragments.clear_error(self.widget_id),
             fragments.conversation_input(self.widget_id, str(conversation.public_id)),
             fragments.append_to_log(self.widget_id, fragments.user_turn(self.widget_id, user_msg.pk, prompt)
-                                    + fragments.assistant_turn(self.widget_id, answer.pk)),
+                                    + fragments.assistant_turn(self.widget_id, answer.pk, mode=mode, lanes=lanes)),
             fragments.status(self.widget_id, "streaming", stream_id=stream_id),
         )
         logger.info("stream %s: start upstream=%s strategy=%s conversation=%s",
@@ -200,6 +222,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         metrics = result.metrics
         message.content = result.shown
         message.reasoning = result.reasoning
+        message.tool_calls = result.tool_calls
         message.status = _END_TO_STATUS[result.end_reason]
         message.error = result.error.message if result.error else ""
         record.end_reason = result.end_reason
@@ -215,6 +238,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         record.tokens_generated = result.tokens_generated
         record.tokens_generated_source = result.tokens_generated_source
         record.tokens_shown = result.tokens_shown
+        if result.commit is not None:
+            holds = [h * 1000 for h in result.commit.stats.hold_delays()]
+            record.hold_p50_ms, record.hold_p95_ms = percentile(holds, 50), percentile(holds, 95)
+            record.hold_max_ms = max(holds) if holds else None
+            record.corrections = result.commit.stats.corrections
         record.chars_shown = metrics.chars_shown
         if result.error:
             record.error_kind = result.error.kind

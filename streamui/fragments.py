@@ -41,23 +41,98 @@ def mark(widget_id: str, message_id: int, status: str, detail: str = "", *, oob:
     )
 
 
-def assistant_turn(
-    widget_id: str, message_id: int, *, text: str = "", status: str = "streaming", detail: str = ""
-) -> Markup:
-    tid = turn_id(widget_id, message_id)
+def lane_output_id(widget_id: str, message_id: int, lane: int = 0) -> str:
+    return output_id(widget_id, message_id) + ("" if lane == 0 else f"-l{lane}")
+
+
+def json_root_id(widget_id: str, message_id: int) -> str:
+    return f"{turn_id(widget_id, message_id)}-json"
+
+
+def tools_id(widget_id: str, message_id: int) -> str:
+    return f"{turn_id(widget_id, message_id)}-tools"
+
+
+def _thinking(tid: str, reasoning: str, summary: str, *, oob: bool = False) -> Markup:
     return Markup(
-        '<article class="streamui-turn streamui-assistant" id="{}" data-role="assistant">'
-        '<div class="streamui-text" data-streamui="output" id="{}" aria-live="polite" aria-atomic="false">{}</div>'
-        "{}</article>"
-    ).format(tid, output_id(widget_id, message_id), text, mark(widget_id, message_id, status, detail))
+        '<details class="streamui-thinking" id="{}-thinking"{}{}><summary id="{}-thinking-summary">{}</summary>'
+        '<div class="streamui-reasoning" id="{}-reasoning">{}</div></details>'
+    ).format(tid, Markup(' hx-swap-oob="outerHTML"') if oob else "", "" if (reasoning or oob) else Markup(" hidden"),
+             tid, summary, tid, reasoning)
+
+
+def _lane(out_id: str, body: Markup, label: str) -> Markup:
+    return Markup(
+        '<div class="streamui-lane" data-strategy="{}"><div class="streamui-lane-label">{}</div>'
+        '<div class="streamui-text" data-streamui="output" id="{}" aria-live="polite" aria-atomic="false">{}</div></div>'
+    ).format(label, label, out_id, body)
+
+
+def markdown_body(out_id: str, blocks_html: str = "") -> Markup:
+    return Markup('<div class="streamui-md" id="{}-blocks">{}</div><div class="streamui-md" id="{}-tail"></div>').format(
+        out_id, Markup(blocks_html), out_id)
+
+
+def assistant_turn(
+    widget_id: str,
+    message_id: int,
+    *,
+    status: str = "streaming",
+    detail: str = "",
+    mode: str = "chat",
+    lanes: tuple[str, ...] = ("",),
+    body_html: str = "",
+    reasoning: str = "",
+    thinking_summary: str = "Thought",
+) -> Markup:
+    """An assistant answer: thinking, tool calls, one output per lane (or the JSON root), the mark.
+
+    `body_html` is trusted, server-rendered HTML of a finished answer (markdown or JSON widgets).
+    """
+    tid = turn_id(widget_id, message_id)
+    if mode == "json":
+        root = json_root_id(widget_id, message_id)
+        outputs = _lane(output_id(widget_id, message_id),
+                        Markup('<div class="streamui-json" id="{}">{}</div>').format(root, Markup(body_html)), "")
+    else:
+        outputs = Markup("").join(
+            _lane(lane_output_id(widget_id, message_id, i),
+                  markdown_body(lane_output_id(widget_id, message_id, i), body_html if i == 0 else ""), label)
+            for i, label in enumerate(lanes)
+        )
+    return Markup(
+        '<article class="streamui-turn streamui-assistant" id="{}" data-role="assistant" data-mode="{}" data-lanes="{}">'
+        '{}<div class="streamui-tools" id="{}"></div><div class="streamui-lanes">{}</div>{}</article>'
+    ).format(tid, mode, len(lanes), _thinking(tid, reasoning, thinking_summary), tools_id(widget_id, message_id),
+             outputs, mark(widget_id, message_id, status, detail))
+
+
+def append_block(out_id: str, html: str) -> Markup:
+    """A frozen markdown block (trusted HTML from the markdown renderer)."""
+    return Markup('<div id="{}-blocks" hx-swap-oob="beforeend">{}</div>').format(out_id, Markup(html))
+
+
+def replace_tail(out_id: str, html: str) -> Markup:
+    return Markup('<div id="{}-tail" hx-swap-oob="innerHTML">{}</div>').format(out_id, Markup(html))
+
+
+def thinking_started(widget_id: str, message_id: int) -> Markup:
+    tid = turn_id(widget_id, message_id)
+    summary = Markup('Thinking… <span class="streamui-elapsed" data-streamui-ticking></span>')
+    return _thinking(tid, "", summary, oob=True)
+
+
+def reasoning_append(widget_id: str, message_id: int, text: str) -> Markup:
+    return Markup('<span id="{}-reasoning" hx-swap-oob="beforeend">{}</span>').format(turn_id(widget_id, message_id), text)
+
+
+def thinking_done(widget_id: str, message_id: int, seconds: float) -> Markup:
+    return Markup('<summary id="{}-thinking-summary" hx-swap-oob="outerHTML">Thought for {:.1f} s</summary>').format(
+        turn_id(widget_id, message_id), seconds)
 
 
 def append_to_log(widget_id: str, html: Markup) -> Markup:
     return Markup('<div id="{}-log" hx-swap-oob="beforeend">{}</div>').format(widget_id, html)
-
-
-def append_text(widget_id: str, message_id: int, text: str) -> Markup:
-    return Markup('<span id="{}" hx-swap-oob="beforeend">{}</span>').format(output_id(widget_id, message_id), text)
 
 
 def replace_mark(widget_id: str, message_id: int, status: str, detail: str = "") -> Markup:
@@ -117,7 +192,15 @@ __all__ = [
     "user_turn",
     "assistant_turn",
     "append_to_log",
-    "append_text",
+    "append_block",
+    "replace_tail",
+    "thinking_started",
+    "reasoning_append",
+    "thinking_done",
+    "lane_output_id",
+    "json_root_id",
+    "tools_id",
+    "markdown_body",
     "replace_mark",
     "status",
     "error",

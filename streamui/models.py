@@ -38,6 +38,8 @@ class ChatMessage(models.Model):
     role = models.CharField(max_length=16, choices=Role.choices)
     content = models.TextField(blank=True)
     reasoning = models.TextField(blank=True)
+    mode = models.CharField(max_length=8, default="chat")  # "chat" (markdown) or "json" (widgets)
+    tool_calls = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETE)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -66,6 +68,11 @@ class StreamRecord(models.Model):
     model = models.CharField(max_length=200, blank=True)
     strategy = models.CharField(max_length=50, blank=True)
     arm = models.CharField(max_length=50, blank=True)
+    commit_policy = models.CharField(max_length=50, blank=True)
+    hold_p50_ms = models.FloatField(null=True, blank=True)  # what the commit stage held text back
+    hold_p95_ms = models.FloatField(null=True, blank=True)
+    hold_max_ms = models.FloatField(null=True, blank=True)
+    corrections = models.IntegerField(default=0)
     started_at = models.DateTimeField()
     # Milliseconds since the prompt reached the server.
     first_upstream_token_ms = models.FloatField(null=True, blank=True)

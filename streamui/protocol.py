@@ -25,6 +25,9 @@ class ClientMessage:
     conversation: str = ""
     upstream: str = ""
     strategy: str = ""
+    compare: str = ""  # a second strategy: the side-by-side view
+    policy: str = ""  # the correction policy of the commit stage
+    output: str = ""  # "text" (markdown) or "json" (structured output widgets)
     stream: str = ""
     timings: Any = None
 
@@ -67,6 +70,9 @@ def parse_message(raw: str | bytes | None, *, max_bytes: int, max_prompt_chars: 
         conversation=_field(data, "conversation", 64),
         upstream=_field(data, "upstream", 100),
         strategy=_field(data, "strategy", 50),
+        compare=_field(data, "compare", 50),
+        policy=_field(data, "policy", 50),
+        output=_field(data, "output", 10),
         stream=_field(data, "stream", 64),
         timings=data.get("timings") if action == "timing" else None,
     )

@@ -10,6 +10,9 @@ from markupsafe import Markup
 
 from . import fragments
 from .ab import AUTO, arms
+from .answer_schema import ANSWER_SCHEMA
+from .pipeline.corrections import POLICIES
+from .rendering import json_html, markdown_html
 from .conf import get_config
 from .conversations import Owner, latest_conversation
 from .models import ChatMessage, Conversation
@@ -25,7 +28,12 @@ def render_past_turn(widget_id: str, message: ChatMessage) -> Markup:
     status = message.status
     if status == ChatMessage.Status.STREAMING:
         status = ChatMessage.Status.INTERRUPTED  # its generation is gone: never show it as live
-    return fragments.assistant_turn(widget_id, message.pk, text=message.content, status=status, detail=message.error)
+    if message.mode == "json":
+        body = json_html(fragments.json_root_id(widget_id, message.pk), message.content, ANSWER_SCHEMA)
+    else:
+        body = markdown_html(message.content)
+    return fragments.assistant_turn(widget_id, message.pk, status=status, detail=message.error, mode=message.mode,
+                                    body_html=body, reasoning=message.reasoning)
 
 
 def render_chat(
@@ -34,6 +42,9 @@ def render_chat(
     conversation: Conversation | None = None,
     upstream_picker: bool = False,
     strategy_picker: bool = False,
+    policy_picker: bool = False,
+    output_picker: bool = False,
+    compare: bool = False,
     figures: bool = False,
     placeholder: str = "Ask anything…",
 ) -> Markup:
@@ -58,6 +69,10 @@ def render_chat(
         default_upstream=default_upstream_name(),
         strategies=([AUTO] if arms() else []) + strategy_names() if strategy_picker else [],
         default_strategy=AUTO if arms() else str(config["SMOOTHING"]),
+        policies=list(POLICIES) if policy_picker else [],
+        default_policy=str(config["COMMIT_POLICY"]),
+        output_picker=output_picker,
+        compare_strategies=strategy_names() if compare else [],
         figures=figures,
         max_prompt_chars=int(config["MAX_PROMPT_CHARS"]),
         placeholder=placeholder,

@@ -13,6 +13,7 @@ class StreamMetrics:
     started_at: float = field(init=False)
     first_upstream_token: float | None = None
     first_reasoning: float | None = None
+    first_reasoning_shown: float | None = None
     first_visible: float | None = None
     last_arrival: float | None = None
     last_reveal: float | None = None

@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 from typing import Callable
 
-from .events import Confirm, DraftDelta, End, Event, ReasoningDelta, Rollback, TextDelta, Usage
+from .events import Confirm, DraftDelta, End, Event, ReasoningDelta, Rollback, TextDelta, ToolCallDelta, Usage
 from .tokens import split_tokens
 from .traces import TimedEvent, Trace
 
@@ -130,9 +130,11 @@ def structured_document(answer: str, rng: random.Random) -> str:
     """The JSON an LLM with response_format json_schema might send for this answer."""
     first_para = answer.split("\n\n", 1)[0].strip()
     topics = [w.strip("*:.,") for w in answer.split() if w.istitle() and len(w) > 4][:4] or ["General"]
+    # Field order as a model following ANSWER_SCHEMA writes it: short fields first.
     doc = {
-        "answer": first_para,
+        "title": first_para.split(".")[0][:60],
         "confidence": round(rng.uniform(0.55, 0.97), 2),
+        "answer": first_para,
         "sources": [
             {"title": f"{topic} overview", "url": f"https://example.org/{topic.lower()}"}
             for topic in dict.fromkeys(topics)
@@ -202,6 +204,26 @@ def self_correcting(answer: str, rng: random.Random, opts: ProfileOptions) -> li
     return steady(". ".join(out), rng, opts)
 
 
+def tool_calling(answer: str, rng: random.Random, opts: ProfileOptions) -> list[TimedEvent]:
+    """An agent turn: a tool call whose JSON arguments stream in pieces, then the answer."""
+    topic = " ".join(answer.split()[:6]).strip(",.:*#")
+    arguments = json.dumps({"query": topic, "max_results": rng.randint(3, 8), "fresh": rng.random() < 0.5,
+                            "sites": ["example.org", "example.com"]})
+    tl = _Timeline(opts.speed)
+    tl.wait(rng.uniform(0.25, 0.45))
+    tl.emit(ToolCallDelta(index=0, call_id=f"call_{rng.randrange(10**8):08d}", name="search_web"))
+    pieces = split_tokens(arguments)
+    for piece in pieces:
+        tl.wait(rng.gauss(1 / 40, 0.004))
+        tl.emit(ToolCallDelta(index=0, arguments=piece))
+    tl.wait(0.3)  # the tool runs
+    tokens, reason = _limit(split_tokens(answer), opts)
+    for token in tokens:
+        tl.emit(TextDelta(token))
+        tl.wait(rng.gauss(1 / 45, 0.004))
+    return _finish(tl, len(pieces) + len(tokens), reason, opts)
+
+
 Profile = Callable[[str, random.Random, ProfileOptions], list[TimedEvent]]
 
 PROFILES: dict[str, Profile] = {
@@ -212,6 +234,7 @@ PROFILES: dict[str, Profile] = {
     "json": json_profile,
     "speculative": speculative,
     "corrections": self_correcting,
+    "tools": tool_calling,
 }
 
 

@@ -18,11 +18,13 @@ from django.test import override_settings
 from streamui.models import ChatMessage, Conversation, StreamRecord
 from streamui.routing import websocket_urlpatterns
 from streamui.upstream.fake_server import FakeLLMServer
+from streamui.rendering import markdown_html
+from tests.support.oob_dom import Page, parse_html
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 WIDGET = "su-test1"
-TEXT_FRAME = r'-out" hx-swap-oob="beforeend"'
+TEXT_FRAME = r'-out-(?:tail|blocks)" hx-swap-oob='
 
 
 @pytest.fixture
@@ -65,10 +67,35 @@ async def frames_until(comm: WebsocketCommunicator, pattern: str, timeout: float
     raise AssertionError(f"no frame matched {pattern!r}; got {frames[-3:]}")
 
 
-def appended_text(frames: list[str]) -> str:
-    from html import unescape
+def widget_page() -> Page:
+    return Page(html=str(render_widget_shell()))
 
-    return "".join(unescape(m) for f in frames for m in re.findall(r'-out" hx-swap-oob="beforeend">(.*?)</span>', f, re.S))
+
+def render_widget_shell() -> str:
+    ids = ("log", "status", "error", "figures")
+    return "".join(f'<div id="{WIDGET}-{name}"></div>' for name in ids) + f'<input id="{WIDGET}-conversation">'
+
+
+def shown(frames: list[str]) -> tuple[Page, str]:
+    """Apply the frames as htmx would; the text of the last answer's output."""
+    page = widget_page()
+    for frame in frames:
+        page.apply_frame(frame)
+    outputs = [e for e in page.body.walk() if e.attrs.get("data-streamui") == "output"]
+    return page, outputs[-1].text() if outputs else ""
+
+
+def appended_text(frames: list[str]) -> str:
+    return shown(frames)[1]
+
+
+def normalized(text: str) -> str:
+    return " ".join(text.split())
+
+
+def as_shown(markdown: str) -> str:
+    """What the stored answer looks like once rendered, for comparing with the page."""
+    return normalized("".join(n if isinstance(n, str) else n.text() for n in parse_html(markdown_html(markdown))))
 
 
 async def test_a_prompt_streams_an_answer_and_records_it(upstream_settings: FakeLLMServer, session_key: str) -> None:
@@ -79,7 +106,7 @@ async def test_a_prompt_streams_an_answer_and_records_it(upstream_settings: Fake
     text = appended_text(frames)
     assert text.startswith("In general, minors")
     message = await ChatMessage.objects.filter(role="assistant").aget()
-    assert message.content == text and message.status == "complete"
+    assert as_shown(message.content) == normalized(text) and message.status == "complete"
     record = await StreamRecord.objects.aget()
     assert record.end_reason == "done" and record.upstream == "openai"
     assert record.tokens_generated == 60 and record.tokens_generated_source == "usage"
@@ -106,7 +133,7 @@ async def test_stop_cancels_the_upstream_within_100ms(upstream_settings: FakeLLM
     await asyncio.sleep(0.3)
     assert fake.tokens_after_disconnect <= 1
     message = await ChatMessage.objects.filter(role="assistant").aget()
-    assert message.status == "stopped" and message.content == appended_text(frames)
+    assert message.status == "stopped" and as_shown(message.content) == normalized(appended_text(frames))
     assert 'data-status="stopped"' in frames[-1]
     await send(comm, action="stop")  # stopping twice is harmless
     assert await comm.receive_nothing(0.2)
@@ -144,7 +171,7 @@ async def test_upstream_failures_keep_the_text_and_mark_it_interrupted(
     record = await StreamRecord.objects.aget()
     assert record.end_reason == "error" and record.error_kind == kind
     message = await ChatMessage.objects.filter(role="assistant").aget()
-    assert message.status == "interrupted" and message.content == text
+    assert message.status == "interrupted" and as_shown(message.content) == normalized(text)
     if kind != "http":
         assert text  # what arrived before the failure is kept
     await comm.disconnect()

@@ -38,6 +38,26 @@
     }
   });
 
+  // "revised" marks: the original wording of a corrected phrase, one click away.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest(".streamui-revised-mark");
+    if (!button) return;
+    var original = button.nextElementSibling;
+    if (original && original.classList.contains("streamui-revised-original")) {
+      original.hidden = !original.hidden;
+      button.setAttribute("aria-expanded", String(!original.hidden));
+    }
+  });
+
+  // The "Thinking…" indicator counts seconds while reasoning streams.
+  setInterval(function () {
+    document.querySelectorAll("[data-streamui-ticking]").forEach(function (el) {
+      var started = Number(el.getAttribute("data-started") || 0);
+      if (!started) { started = performance.now(); el.setAttribute("data-started", String(started)); }
+      el.textContent = ((performance.now() - started) / 1000).toFixed(1) + " s";
+    });
+  }, 200);
+
   // Client-observed timing: when each fragment landed in the DOM, reported at the end of the stream.
   var streams = new WeakMap();
 

@@ -1,0 +1,30 @@
+"""Whole answers rendered once, for turns shown again after a reload."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from markupsafe import Markup
+
+from .pipeline.markdown import FrozenBlock, MarkdownStream
+from .widgets.render import JSONWidgetRenderer
+
+
+def markdown_html(text: str) -> str:
+    stream = MarkdownStream()
+    updates = stream.append(text) + stream.finish() if text else []
+    return "".join(u.html for u in updates if isinstance(u, FrozenBlock))
+
+
+def json_html(root_id: str, text: str, schema: dict[str, Any] | None = None) -> str:
+    """The widgets' final state: fed whole, a document renders as one fragment into the root."""
+    renderer = JSONWidgetRenderer(root_id, schema=schema)
+    frames = renderer.feed(text) + renderer.close()
+    prefix = f'<div id="{root_id}" hx-swap-oob="beforeend">'
+    inner = [f[len(prefix):-len("</div>")] for f in frames if f.startswith(prefix) and f.endswith("</div>")]
+    if renderer.error is not None or len(inner) != len(frames):
+        return str(Markup('<pre class="streamui-raw">{}</pre>').format(text))
+    return "".join(inner)
+
+
+__all__ = ["markdown_html", "json_html"]
