@@ -35,6 +35,8 @@ from .upstream.traces import TraceRecorder
 
 logger = logging.getLogger("streamui.consumer")
 
+CUT_OFF = "The answer reached the token limit (max_tokens) and was cut off."
+
 _END_TO_STATUS = {
     "done": ChatMessage.Status.COMPLETE,
     "stopped": ChatMessage.Status.STOPPED,
@@ -225,6 +227,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         message.tool_calls = result.tool_calls
         message.status = _END_TO_STATUS[result.end_reason]
         message.error = result.error.message if result.error else ""
+        if result.end_reason == "done" and result.finish_reason == "length":
+            # Cut off by max_tokens: complete as far as the server goes, not as an answer.
+            message.status = ChatMessage.Status.INTERRUPTED
+            message.error = CUT_OFF
         record.end_reason = result.end_reason
         record.first_upstream_token_ms = metrics.ms_since_start(metrics.first_upstream_token)
         record.first_reasoning_ms = metrics.ms_since_start(metrics.first_reasoning)
@@ -247,6 +253,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if result.error:
             record.error_kind = result.error.kind
             record.error_message = result.error.message
+        elif message.error == CUT_OFF:
+            record.error_kind = "length"
+            record.error_message = CUT_OFF
         await message.asave()
         await record.asave()
         recorder = turn.generation.recorder
@@ -257,7 +266,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if result.end_reason == "disconnected":
             return
         state = {"done": "done", "stopped": "stopped", "error": "interrupted"}[result.end_reason]
-        detail = result.error.message if result.error else ""
+        detail = message.error
         frames = [fragments.replace_mark(self.widget_id, message.pk, message.status, detail),
                   fragments.status(self.widget_id, state, stream_id=record.stream_id)]
         if result.error:

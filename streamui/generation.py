@@ -57,6 +57,7 @@ class GenerationResult:
     metrics: StreamMetrics
     commit: CommitStage | None
     tool_calls: list[dict[str, Any]]
+    finish_reason: str | None  # the upstream's, when it ended normally ("stop", "length", ...)
 
 
 @dataclass(slots=True)
@@ -87,6 +88,7 @@ class Generation:
     _json_text: list[str] = field(init=False, default_factory=list)
     _usage_tokens: int | None = field(init=False, default=None)
     _error: UpstreamError | None = field(init=False, default=None)
+    _finish_reason: str | None = field(init=False, default=None)
     _commit_timer: asyncio.TimerHandle | None = field(init=False, default=None)
     _thinking_done: bool = field(init=False, default=False)
     _last_figures: float = field(init=False, default=float("-inf"))
@@ -159,6 +161,7 @@ class Generation:
             logger.warning("stream %s upstream error (%s): %s", self.stream_id, event.kind, event.message)
             return True
         elif isinstance(event, End):
+            self._finish_reason = event.reason
             return True
         if self._json is not None and isinstance(event, TextDelta):
             self._json_text.append(event.text)
@@ -280,6 +283,7 @@ class Generation:
             metrics=self.metrics,
             commit=self.commit,
             tool_calls=tool_calls,
+            finish_reason=self._finish_reason,
         )
 
 

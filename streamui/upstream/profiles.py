@@ -134,7 +134,7 @@ def structured_document(answer: str, rng: random.Random) -> str:
     doc = {
         "title": first_para.split(".")[0][:60],
         "confidence": round(rng.uniform(0.55, 0.97), 2),
-        "answer": first_para,
+        "answer": answer.strip(),
         "sources": [
             {"title": f"{topic} overview", "url": f"https://example.org/{topic.lower()}"}
             for topic in dict.fromkeys(topics)

@@ -106,9 +106,12 @@ async def test_a_prompt_streams_an_answer_and_records_it(upstream_settings: Fake
     text = appended_text(frames)
     assert text.startswith("In general, minors")
     message = await ChatMessage.objects.filter(role="assistant").aget()
-    assert as_shown(message.content) == normalized(text) and message.status == "complete"
+    assert as_shown(message.content) == normalized(text)
+    # max_tokens (60) cut the answer off: shown and stored as interrupted, never as complete.
+    assert message.status == "interrupted" and "cut off" in message.error
+    assert 'data-status="interrupted"' in frames[-1]
     record = await StreamRecord.objects.aget()
-    assert record.end_reason == "done" and record.upstream == "openai"
+    assert record.end_reason == "done" and record.error_kind == "length" and record.upstream == "openai"
     assert record.tokens_generated == 60 and record.tokens_generated_source == "usage"
     assert record.tokens_shown > 0 and record.first_visible_token_ms is not None
     assert record.first_upstream_token_ms is not None and record.first_upstream_token_ms <= record.first_visible_token_ms

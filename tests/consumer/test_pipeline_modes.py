@@ -1,0 +1,134 @@
+"""Each kind of answer end to end through the consumer, on the simulated upstream (fast)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.test import override_settings
+
+from streamui.models import ChatMessage, StreamRecord
+from streamui.upstream.base import ChatRequest, Message
+from streamui.upstream.simulated import trace_for_request
+
+from .test_consumer import WIDGET, as_shown, connect, frames_until, normalized, send, session_key, shown  # noqa: F401
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FAST = {"STREAMUI": {"SIMULATED_SPEED": 25.0, "MAX_TOKENS": 2000}}
+PROMPT = "Can a minor sue or be sued?"
+
+
+async def run(session_key: str, **values: Any) -> list[str]:
+    with override_settings(**FAST):
+        comm = await connect(session_key)
+        await send(comm, prompt=PROMPT, conversation="", **values)
+        frames = await frames_until(comm, r'data-state="(done|interrupted)"', timeout=30)
+        await comm.disconnect()
+    return frames
+
+
+def expected_answer(profile: str) -> str:
+    request = ChatRequest(messages=[Message("user", PROMPT)], max_tokens=2000)
+    return trace_for_request(request, profile=profile).text
+
+
+async def test_speculative_drafts_never_show_and_the_confirmed_text_does(session_key: str) -> None:
+    frames = await run(session_key, upstream="simulated:speculative")
+    page, text = shown(frames)
+    assert normalized(text) == as_shown(expected_answer("speculative"))
+    message = await ChatMessage.objects.filter(role="assistant").aget()
+    assert message.content == expected_answer("speculative")
+
+
+async def test_corrections_are_replaced_with_a_revised_mark(session_key: str) -> None:
+    frames = await run(session_key, upstream="simulated:corrections", policy="replace")
+    page, text = shown(frames)
+    html = "".join(frames)
+    assert "streamui-revised-mark" in html and "streamui-revised-original" in html
+    record = await StreamRecord.objects.aget()
+    assert record.commit_policy == "replace" and record.corrections > 0
+    assert record.hold_p95_ms is not None and record.hold_max_ms is not None
+    message = await ChatMessage.objects.filter(role="assistant").aget()
+    for opener in ("Actually, ", "Wait, ", "Correction: "):
+        assert opener not in message.content  # the corrected phrases were dropped before anyone saw them
+
+
+async def test_corrections_annotated_are_struck_through(session_key: str) -> None:
+    frames = await run(session_key, upstream="simulated:corrections", policy="annotate")
+    assert "streamui-struck" in "".join(frames)
+
+
+async def test_reasoning_is_kept_apart_with_a_thinking_indicator(session_key: str) -> None:
+    frames = await run(session_key, upstream="simulated:reasoning")
+    html = "".join(frames)
+    assert "Thinking…" in html and "Thought for" in html
+    page, text = shown(frames)
+    assert "Let me restate" not in text
+    reasoning = [e for e in page.body.walk() if e.attrs.get("class") == "streamui-reasoning"][0].text()
+    assert reasoning.startswith("Let me restate")
+    record = await StreamRecord.objects.aget()
+    assert record.first_reasoning_ms is not None and record.first_visible_token_ms is not None
+    assert record.first_reasoning_ms + 2500 < record.first_visible_token_ms * 25  # reasoning came seconds first (25x speed)
+    message = await ChatMessage.objects.filter(role="assistant").aget()
+    assert message.reasoning.startswith("Let me restate") and "Let me restate" not in message.content
+
+
+async def test_structured_output_renders_widgets(session_key: str) -> None:
+    frames = await run(session_key, upstream="simulated:steady", output="json")
+    page, _ = shown(frames)
+    message = await ChatMessage.objects.filter(role="assistant").aget()
+    root = f"{WIDGET}-m{message.pk}-json"
+    assert page.text_of(f"{root}--confidence") not in (None, "")
+    answer = page.text_of(f"{root}--answer")
+    assert answer and answer.startswith("In general")
+    assert message.mode == "json" and json.loads(message.content)["answer"] == answer
+    html = "".join(frames)
+    first_confidence = html.index(f'id="{root}--confidence"')
+    assert first_confidence < html.rindex(f'id="{root}--answer" hx-swap-oob="beforeend"')  # before the answer finished
+
+
+async def test_json_cut_off_keeps_the_valid_fields_with_an_error_badge(session_key: str) -> None:
+    with override_settings(STREAMUI={"SIMULATED_SPEED": 25.0, "MAX_TOKENS": 60}):
+        comm = await connect(session_key)
+        await send(comm, prompt=PROMPT, conversation="", upstream="simulated:steady", output="json")
+        frames = await frames_until(comm, r'data-state="done"', timeout=30)
+        await comm.disconnect()
+    page, _ = shown(frames)
+    message = await ChatMessage.objects.filter(role="assistant").aget()
+    root = f"{WIDGET}-m{message.pk}-json"
+    assert page.text_of(f"{root}--confidence")  # what was valid stays
+    badge = [e for e in page.body.walk() if "su-json-error" in (e.attrs.get("class") or "")]
+    assert len(badge) == 1 and "The JSON ended early at character" in badge[0].text()
+    assert "Show raw output" in badge[0].text()  # the raw text is one click away
+    assert message.status == "interrupted" and "cut off" in message.error
+    assert 'data-status="interrupted"' in frames[-1]
+
+
+async def test_tool_calls_render_as_a_card(session_key: str) -> None:
+    frames = await run(session_key, upstream="simulated:tools")
+    page, text = shown(frames)
+    assert "search_web" in "".join(frames)
+    message = await ChatMessage.objects.filter(role="assistant").aget()
+    assert message.tool_calls and message.tool_calls[0]["name"] == "search_web"
+    assert json.loads(message.tool_calls[0]["arguments"])["sites"] == ["example.org", "example.com"]
+    assert text.startswith("In general")
+
+
+async def test_side_by_side_plays_one_stream_through_two_strategies(session_key: str) -> None:
+    frames = await run(session_key, upstream="simulated:bursty", strategy="passthrough", compare="adaptive")
+    page, _ = shown(frames)
+    outputs = [e for e in page.body.walk() if e.attrs.get("data-streamui") == "output"]
+    assert len(outputs) == 2
+    assert normalized(outputs[0].text()) == normalized(outputs[1].text()) != ""
+    assert await StreamRecord.objects.acount() == 1  # one upstream stream
+
+
+async def test_unknown_policy_is_an_error_frame(session_key: str) -> None:
+    with override_settings(**FAST):
+        comm = await connect(session_key)
+        await send(comm, prompt="hi", policy="erase-history")
+        frame = await comm.receive_from(timeout=5)
+        await comm.disconnect()
+    assert "unknown correction policy" in frame
