@@ -125,8 +125,24 @@ def test_whole_sentence_is_held_past_its_clauses() -> None:
     assert stage.poll(0.0).pieces == ()
 
 
+def test_an_old_sentence_commits_at_its_clauses() -> None:
+    stage = CommitStage(hold_ms=400, sentence_hold_ms=200)
+    stage.push(TextDelta("First, second; third"), 0.0)
+    out = stage.poll(0.0)
+    assert out.pieces == () and out.wake_at == pytest.approx(0.2)
+    out = stage.poll(0.2)
+    assert out.text == "First, second;"
+    assert out.wake_at == pytest.approx(0.4)
+
+
+def test_sentence_hold_is_capped_by_the_hold_limit() -> None:
+    stage = CommitStage(hold_ms=100, sentence_hold_ms=1000)
+    stage.push(TextDelta("First, second"), 0.0)
+    assert stage.poll(0.0).wake_at == pytest.approx(0.1)
+
+
 def test_clauses_commit_without_sentence_holding() -> None:
-    stage = CommitStage(hold_sentences=False, **FOREVER)  # type: ignore[arg-type]
+    stage = CommitStage(sentence_hold_ms=0, **FOREVER)  # type: ignore[arg-type]
     stage.push(TextDelta("First, second; third: and"), 0.0)
     assert [p.text for p in stage.poll(0.0).pieces if isinstance(p, Committed)] == [
         "First,",
@@ -158,7 +174,7 @@ def test_newline_is_a_commit_point() -> None:
 
 
 def test_cjk_punctuation() -> None:
-    stage = CommitStage(hold_sentences=False, **FOREVER)  # type: ignore[arg-type]
+    stage = CommitStage(sentence_hold_ms=0, **FOREVER)  # type: ignore[arg-type]
     stage.push(TextDelta("你好，世界。再见"), 0.0)
     assert [p.text for p in stage.poll(0.0).pieces if isinstance(p, Committed)] == ["你好，", "世界。"]
 
@@ -399,15 +415,16 @@ def test_opener_after_the_sentence_was_committed_is_shown_as_written() -> None:
     out = stage.poll(0.7)
     assert out.text == " Actually, it is Canberra. " and out.done
     assert stage.stats.corrections == 0
+    assert stage.stats.late_corrections == 1
 
 
 def test_opener_after_a_partly_committed_sentence_is_late() -> None:
-    pieces = run(list("So, the capital is Sydney. Actually, it is Canberra."), hold_sentences=False)
+    pieces = run(list("So, the capital is Sydney. Actually, it is Canberra."), sentence_hold_ms=0)
     assert shown(pieces) == "So, the capital is Sydney. Actually, it is Canberra."
 
 
 def test_late_correction_is_counted() -> None:
-    stage = CommitStage(hold_sentences=False, **FOREVER)  # type: ignore[arg-type]
+    stage = CommitStage(sentence_hold_ms=0, **FOREVER)  # type: ignore[arg-type]
     stage.push(TextDelta("So, it is Sydney. Actually, it is Canberra."), 0.0)
     stage.finish(0.1)
     stage.poll(0.1)
@@ -516,7 +533,7 @@ def test_hold_records_cover_every_shown_character() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"hold_ms": -1}, {"hold_chars": 0}],
+    [{"hold_ms": -1}, {"hold_chars": 0}, {"sentence_hold_ms": -1}],
 )
 def test_bad_limits(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
