@@ -79,6 +79,8 @@ LANGUAGE_CODE = "en"
 
 STREAMUI = {
     "SIMULATED_SPEED": float(os.environ.get("STREAMUI_SIMULATED_SPEED", "1.0")),
+    # Answer length cap; the load generator and the proxy tests set it to bound their streams.
+    "MAX_TOKENS": int(os.environ.get("STREAMUI_MAX_TOKENS", "1024")),
     # The playground runs an experiment: half the visitors get the jitter buffer.
     "AB_ARMS": {"passthrough": 1, "adaptive": 1},
     "DASHBOARD_PUBLIC": True,

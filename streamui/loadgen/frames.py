@@ -1,0 +1,52 @@
+"""What a server frame does to the chat, read from its HTML (no DOM, no Django).
+
+A frame is a string of htmx out-of-band swaps, sent bare or wrapped as
+`{"content": "<html>", "seq": N, "stream": "<id>"}`. A *reveal* is a frame that swaps
+anything into an answer's output region (`<widget>-m<id>-out`, or a part of it such as
+`-out-tail`): one visible update, however many elements it touches.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+_OUTPUT_SWAP = re.compile(r'id="[^"]*-m\d+-out(?:-[\w-]+)?"[^>]*\bhx-swap-oob="')
+_END_STATE = re.compile(r'data-streamui="status"[^>]*\bdata-state="(done|stopped|interrupted)"')
+_STREAMING = re.compile(r'data-state="streaming"[^>]*\bdata-stream="([^"]*)"')
+_ERROR = re.compile(r'data-streamui="error"[^>]*>([^<]+)<')
+
+
+@dataclass(frozen=True, slots=True)
+class FrameInfo:
+    reveal: bool
+    end_state: str | None  # done, stopped, interrupted
+    stream_id: str | None  # announced when the stream starts
+    error: str | None
+
+
+def html_of(frame: str | bytes) -> str:
+    text = frame.decode("utf-8", "replace") if isinstance(frame, (bytes, bytearray)) else frame
+    if text.startswith("{"):
+        try:
+            return str(json.loads(text).get("content", ""))
+        except (ValueError, AttributeError):
+            return text
+    return text
+
+
+def read_frame(frame: str | bytes) -> FrameInfo:
+    html = html_of(frame)
+    end = _END_STATE.search(html)
+    started = _STREAMING.search(html)
+    error = _ERROR.search(html)
+    return FrameInfo(
+        reveal=_OUTPUT_SWAP.search(html) is not None,
+        end_state=end.group(1) if end else None,
+        stream_id=started.group(1) if started else None,
+        error=error.group(1).strip() if error and error.group(1).strip() else None,
+    )
+
+
+__all__ = ["FrameInfo", "html_of", "read_frame"]
