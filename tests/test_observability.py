@@ -29,7 +29,8 @@ def make_record(**fields: Any) -> StreamRecord:
         "started_at": timezone.now(), "end_reason": "done",
     }
     values.update(fields)
-    return StreamRecord.objects.create(**values)
+    record: StreamRecord = StreamRecord.objects.create(**values)
+    return record
 
 
 def scrape(client: Client | None = None, **extra: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:

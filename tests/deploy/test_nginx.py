@@ -82,7 +82,7 @@ class Direct:
         return f"ws://127.0.0.1:{self.port}"
 
 
-async def open_chat(endpoint: Endpoint, widget: str = "su-nginx") -> ClientConnection:
+async def open_chat(endpoint: Endpoint, widget: str = "su-wnginx") -> ClientConnection:
     """A session from the page, then the chat socket, both through `endpoint`."""
     async with httpx.AsyncClient(base_url=endpoint.url, trust_env=False) as client:
         page = await client.get("/")
@@ -162,7 +162,7 @@ def short_ws_idle_timeout(site: str) -> str:
 
 async def idle_then_talk(proxy: NginxProcess, idle: float) -> float | None:
     """Open a chat, stay silent for `idle` seconds; None if it is still open, else when it closed."""
-    ws = await open_chat(proxy, widget="su-idle")
+    ws = await open_chat(proxy, widget="su-widle")
     opened = time.monotonic()
     try:
         try:

@@ -1,0 +1,169 @@
+"""The load generator's figures: what each one means, how it is computed, and the table.
+
+- reveal gap: time between two consecutive reveals of one stream, as the client read
+  them off its socket (a reveal is a frame that changed the answer, see frames.py);
+  the wait for the first reveal is not a gap. Percentiles pool the gaps of all streams.
+- baseline: the same figures from single streams run one after another, same server,
+  same prompts, just before the load run. `p99 excess` is load p99 minus baseline p99.
+- server CPU: user + system time of the Daphne process (all its threads) from the
+  moment the client starts opening sockets to the moment the last stream ended; it
+  includes handshakes, session lookups and database writes, i.e. everything a stream
+  costs. Per reveal: divided by the reveals clients saw. Per token: divided by the
+  tokens shown, the server's own tiktoken (cl100k) count of the revealed answer text
+  (StreamRecord.tokens_shown), when the generator started the server itself.
+- memory per stream: (peak RSS during the run - RSS just before the sockets opened)
+  / peak concurrent streams. Python seldom returns memory, so peak ~ RSS at the peak.
+- client CPU and loop lag: how busy the client process was and how late its own
+  event loop ran (a late client loop inflates the gaps it measures).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable, Sequence
+
+from ..stats import percentile
+
+# The issue's target: client-seen p99 reveal gap under load within this of a single stream's.
+TARGET_P99_EXCESS_MS = 50.0
+
+
+@dataclass(slots=True)
+class GapFigures:
+    streams: int = 0
+    reveals: int = 0
+    gap_p50_ms: float | None = None
+    gap_p99_ms: float | None = None
+    gap_max_ms: float | None = None
+    first_reveal_p50_ms: float | None = None
+    first_reveal_p99_ms: float | None = None
+
+    @classmethod
+    def from_streams(cls, streams: Sequence[dict[str, Any]]) -> GapFigures:
+        gaps = [g for s in streams for g in s["gaps_ms"]]
+        firsts = [s["first_reveal_ms"] for s in streams if s["first_reveal_ms"] is not None]
+        return cls(
+            streams=len(streams),
+            reveals=sum(int(s["reveals"]) for s in streams),
+            gap_p50_ms=_round(percentile(gaps, 50)),
+            gap_p99_ms=_round(percentile(gaps, 99)),
+            gap_max_ms=_round(max(gaps) if gaps else None),
+            first_reveal_p50_ms=_round(percentile(firsts, 50)),
+            first_reveal_p99_ms=_round(percentile(firsts, 99)),
+        )
+
+
+@dataclass(slots=True)
+class LoadReport:
+    clients: int
+    duration_limit_s: float
+    ramp_s: float
+    upstream: str
+    strategy: str
+    speed: float
+    max_tokens: int | None
+    url: str
+    streams_started: int = 0
+    streams_completed: int = 0
+    streams_cut: int = 0  # still streaming at the deadline
+    streams_failed: int = 0  # no session, no socket, an error frame or an interrupted answer
+    peak_concurrent: int = 0
+    load: GapFigures = field(default_factory=GapFigures)
+    baseline: GapFigures = field(default_factory=GapFigures)
+    p99_excess_ms: float | None = None
+    target_p99_excess_ms: float = TARGET_P99_EXCESS_MS
+    target_met: bool | None = None
+    window_s: float | None = None
+    tokens_shown: int | None = None
+    server_cpu_s: float | None = None
+    server_cpu_share: float | None = None  # CPU seconds per wall second: 1.0 is one core flat out
+    cpu_us_per_reveal: float | None = None
+    cpu_us_per_token: float | None = None
+    idle_rss_mb: float | None = None
+    peak_rss_mb: float | None = None
+    memory_per_stream_kb: float | None = None
+    client_cpu_share: float | None = None
+    client_loop_lag_p99_ms: float | None = None
+    errors: list[str] = field(default_factory=list)  # the first few distinct ones
+
+    def count_streams(self, streams: Iterable[dict[str, Any]]) -> None:
+        ends: dict[str, int] = {}
+        errors: list[str] = []
+        for s in streams:
+            ends[s["end"]] = ends.get(s["end"], 0) + 1
+            if s["error"] and s["error"] not in errors and len(errors) < 5:
+                errors.append(s["error"])
+        self.streams_completed = ends.get("done", 0)
+        self.streams_cut = ends.get("cut", 0)
+        self.streams_failed = sum(n for end, n in ends.items() if end not in ("done", "cut"))
+        self.streams_started = self.streams_completed + self.streams_cut + sum(
+            n for end, n in ends.items() if end in ("stopped", "interrupted", "error"))
+        self.errors = errors
+
+    def finish(self) -> None:
+        """The derived figures, once the measured ones are in."""
+        if self.load.gap_p99_ms is not None and self.baseline.gap_p99_ms is not None:
+            self.p99_excess_ms = round(self.load.gap_p99_ms - self.baseline.gap_p99_ms, 2)
+            self.target_met = (self.p99_excess_ms <= self.target_p99_excess_ms
+                               and self.streams_completed == self.clients)
+        if self.server_cpu_s is not None:
+            if self.window_s:
+                self.server_cpu_share = round(self.server_cpu_s / self.window_s, 3)
+            if self.load.reveals:
+                self.cpu_us_per_reveal = round(self.server_cpu_s * 1e6 / self.load.reveals, 1)
+            if self.tokens_shown:
+                self.cpu_us_per_token = round(self.server_cpu_s * 1e6 / self.tokens_shown, 1)
+        if self.peak_rss_mb is not None and self.idle_rss_mb is not None and self.peak_concurrent:
+            self.memory_per_stream_kb = round((self.peak_rss_mb - self.idle_rss_mb) * 1024 / self.peak_concurrent, 1)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _round(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _fmt(value: object, unit: str = "") -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        text = f"{value:,.1f}" if abs(value) >= 10 or value == 0 else f"{value:.3g}"
+    else:
+        text = f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+    return f"{text} {unit}".rstrip()
+
+
+def render_table(report: LoadReport) -> str:
+    r, load, base = report, report.load, report.baseline
+    rows: list[tuple[str, str, str]] = [
+        ("clients / upstream / strategy", f"{r.clients} / {r.upstream} / {r.strategy}", ""),
+        ("streams started / completed", f"{r.streams_started} / {r.streams_completed}", _fmt(base.streams)),
+        ("streams cut at deadline / failed", f"{r.streams_cut} / {r.streams_failed}", ""),
+        ("peak concurrent streams", _fmt(r.peak_concurrent), "1"),
+        ("reveals seen by clients", _fmt(load.reveals), _fmt(base.reveals)),
+        ("reveal gap p50", _fmt(load.gap_p50_ms, "ms"), _fmt(base.gap_p50_ms, "ms")),
+        ("reveal gap p99", _fmt(load.gap_p99_ms, "ms"), _fmt(base.gap_p99_ms, "ms")),
+        ("reveal gap max", _fmt(load.gap_max_ms, "ms"), _fmt(base.gap_max_ms, "ms")),
+        ("p99 excess over single stream", _fmt(r.p99_excess_ms, "ms"),
+         f"target <= {r.target_p99_excess_ms:g} ms: {'met' if r.target_met else 'NOT met' if r.target_met is False else '–'}"),
+        ("first reveal p50 / p99", f"{_fmt(load.first_reveal_p50_ms, 'ms')} / {_fmt(load.first_reveal_p99_ms, 'ms')}",
+         f"{_fmt(base.first_reveal_p50_ms, 'ms')} / {_fmt(base.first_reveal_p99_ms, 'ms')}"),
+        ("server CPU (share of one core)", f"{_fmt(r.server_cpu_s, 's')} ({_fmt(r.server_cpu_share)})",
+         f"over {_fmt(r.window_s, 's')}"),
+        ("server CPU per reveal", _fmt(r.cpu_us_per_reveal, "µs"), ""),
+        ("server CPU per token shown", _fmt(r.cpu_us_per_token, "µs"), f"{_fmt(r.tokens_shown)} tokens"),
+        ("server RSS idle / peak", f"{_fmt(r.idle_rss_mb, 'MB')} / {_fmt(r.peak_rss_mb, 'MB')}", ""),
+        ("memory per stream", _fmt(r.memory_per_stream_kb, "KB"), ""),
+        ("client CPU share / loop lag p99", f"{_fmt(r.client_cpu_share)} / {_fmt(r.client_loop_lag_p99_ms, 'ms')}", ""),
+    ]
+    widths = [max(len(row[i]) for row in rows + [("figure", "under load", "single stream")]) for i in range(3)]
+    lines = [" | ".join(h.ljust(w) for h, w in zip(("figure", "under load", "single stream"), widths)),
+             "-+-".join("-" * w for w in widths)]
+    lines += [" | ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows]
+    if r.errors:
+        lines.append("errors: " + "; ".join(r.errors))
+    return "\n".join(lines)
+
+
+__all__ = ["TARGET_P99_EXCESS_MS", "GapFigures", "LoadReport", "render_table"]
