@@ -109,6 +109,7 @@ class Reasoning:
 
 
 Piece = Union[Committed, Struck, Revision, Reasoning]
+_Found = tuple[int, int, int, OpenerMatch]
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,8 +378,9 @@ class CommitStage:
                 elif ch != "." or not _is_abbreviation(held, i):
                     yield j, "sentence"
 
-    def _lookahead(self, end: int, final: bool) -> tuple[int, int, int, OpenerMatch] | Literal["pending"] | None:
-        """Does a correction opener start the sentence after `end`?"""
+    def _lookahead(self, end: int, final: bool) -> _Found | Literal["pending"] | None:
+        """Does a correction opener start the sentence after `end`? (opener start,
+        opener end, correction start, match)"""
         held = self._held
         start = _skip_space(held, end)
         if start == len(held):

@@ -244,23 +244,23 @@ def _tail_cut(state: StateCore) -> None:
 
 _DELIMITER_CHARS: Final = "*_~\\"
 _LINK_COMPLETIONS: Final = ("](x)", "(x)", ")", "))", '")', "')", ">)", "x)")
-
-
-def _link_completions(rest: str) -> list[str]:
-    """Endings that would make `rest` (starting at "[") a link, if anything can."""
-    depth = rest.count("[") - rest.count("]")
-    return [*_LINK_COMPLETIONS, *("]" * k + "(x)" for k in range(2, min(depth, 8) + 1))]
+# What may follow a "<" that could still become an autolink (URL or e-mail address).
 _AUTOLINK_PREFIX: Final = re.compile(
     r"[a-zA-Z][a-zA-Z0-9+.\-]{0,31}(?::[^<>\x00-\x20]*)?|[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~\-]*(?:@[a-zA-Z0-9.\-]*)?"
 )
 _ENTITY_PREFIX: Final = re.compile(r"&(?:#[xX]?[0-9a-fA-F]{0,7}|[A-Za-z][A-Za-z0-9]{0,31})?")
 
 
+def _link_completions(rest: str) -> list[str]:
+    """Endings that would make `rest` (starting at "[") a link, if anything can."""
+    depth = rest.count("[") - rest.count("]")
+    return [*_LINK_COMPLETIONS, *("]" * k + "(x)" for k in range(2, min(depth, 8) + 1))]
+
+
 class InlineAnalyser:
     """Finds where the settled part of an open inline text ends (rule 5)."""
 
     def __init__(self, *, allow_images: bool = False) -> None:
-        self._allow_images = allow_images
         self._md = build_markdown(allow_images=allow_images)
         self._plain = build_markdown(allow_images=allow_images)
         ruler = self._md.inline.ruler
@@ -411,7 +411,6 @@ _PIPE_LINE: Final = re.compile(r"[ \t]*(?:>[ \t]?)*(?:(?:[-*+]|\d{1,9}[.)])[ \t]
 _PROBES: Final = (
     "a", " a", ". a", ") a", "-", "--", " -", "*", "**", " *", "_", "__", "`", "``", "~", "~~", "#", " #", ">"
 )
-
 _DELIMITER_ROW_PREFIX: Final = re.compile(r"[ \t>]*[|:\- \t]*")
 _SETTLED_CONTENT: Final = re.compile(r"[ \t]*(?:[-*+>#]+[ \t]+|\d{1,9}[.)][ \t]+)*[^-*+>#`~_0-9 \t|]")
 
@@ -428,6 +427,8 @@ class MarkdownStream:
         self._marks: list[str] = []
         self._pending_cr = False
         self._settled_line: int | None = None  # tail offset of an open line known to be settled
+        self._context_src = ""
+        self._context_tokens: list[Token] = []
         self._finished = False
 
     @property
@@ -509,9 +510,10 @@ class MarkdownStream:
         if self._settled_line != line_start:
             self._settled_line = None
         last = src.count("\n")
-        if _fence_around(self._md.parse(src), last) is not None:
-            return complete if self._may_close_fence(src, last) else src
-        context = self._md.parse(complete)
+        fence = _fence_around(self._blocks(src), last)
+        if fence is not None:
+            return complete if self._may_close_fence(src, fence.markup, last) else src
+        context = self._context(complete)
         header = _possible_table_header(complete, line, context)
         if header is not None:
             # Keep showing what precedes the "|" (a list marker, say) if it was shown.
@@ -530,12 +532,10 @@ class MarkdownStream:
             return src
         return complete
 
-    def _may_close_fence(self, src: str, last: int) -> bool:
+    def _may_close_fence(self, src: str, markup: str, last: int) -> bool:
         """Could the open last line, inside a fence body, still become its closing fence?"""
-        fence = _fence_around(self._md.parse(src), last)
-        assert fence is not None
-        for probe in (fence.markup, ""):
-            extended = _fence_around(self._md.parse(src + probe + "\n"), last)
+        for probe in (markup, ""):
+            extended = _fence_around(self._blocks(src + probe + "\n"), last)
             if extended is not None and extended.content.count("\n") < last - extended.map[0]:  # type: ignore[index]
                 return True
         return False
@@ -546,15 +546,41 @@ class MarkdownStream:
             return False  # a blank line would end the paragraph it may yet continue
         if not _MARKER_START.match(line):
             return True
+        complete = complete[self._probe_start(complete) :]
         base = self._skeleton(complete + line)
         return all(self._skeleton(complete + line + probe) == base for probe in _PROBES)
 
     def _skeleton(self, src: str) -> tuple[tuple[object, ...], ...]:
         return tuple(
-            (t.type, t.tag, t.level, t.markup, t.info if t.type == "fence" else "", tuple(sorted(t.attrs.items())))
-            for t in self._md.parse(src)
+            (t.type, t.tag, t.level, t.markup, t.info if t.type == "fence" else "", sorted(t.attrs.items()))
+            for t in self._blocks(src)
             if t.type != "inline"
         )
+
+    def _probe_start(self, complete: str) -> int:
+        """Where probing may start: the items of a list are independent of each other,
+        so when the last block is a list its last top-level item is context enough."""
+        last_item: int | None = None
+        in_list = False
+        for token in self._context(complete):
+            if token.level == 0 and token.nesting >= 0:
+                in_list = token.type in ("bullet_list_open", "ordered_list_open")
+                last_item = None
+            elif in_list and token.type == "list_item_open" and token.level == 1 and token.map:
+                last_item = token.map[0]
+        return 0 if last_item is None else _line_offset(complete, last_item)
+
+    def _blocks(self, src: str) -> list[Token]:
+        """Block tokens only: structure decisions never need the inline parse."""
+        tokens: list[Token] = []
+        self._md.block.parse(src, self._md, {}, tokens)
+        return tokens
+
+    def _context(self, complete: str) -> list[Token]:
+        """Block tokens of the complete lines; they only change at a newline."""
+        if self._context_src != complete:
+            self._context_src, self._context_tokens = complete, self._blocks(complete)
+        return self._context_tokens
 
     def _mark_html(self, mark: Mark) -> str:
         if isinstance(mark, Struck):

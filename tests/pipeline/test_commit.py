@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import pytest
 from hypothesis import given, settings
@@ -32,15 +32,15 @@ from streamui.upstream.events import (
 )
 from streamui.upstream.traces import TimedEvent, Trace
 
-FOREVER = {"hold_ms": 1e9, "hold_chars": 10**9}
+FOREVER: dict[str, Any] = {"hold_ms": 1e9, "hold_chars": 10**9}
 
 
 CHAR_S = 0.005  # 200 characters a second: about 50 tokens a second
 
 
-def run(chunks: Sequence[str], policy: str = "replace", **kwargs: object) -> list[TimedPiece]:
+def run(chunks: Sequence[str], policy: str = "replace", **kwargs: Any) -> list[TimedPiece]:
     """Each chunk arrives when the previous characters would have at CHAR_S each."""
-    stage = CommitStage(policy, **kwargs)  # type: ignore[arg-type]
+    stage = CommitStage(policy, **kwargs)
     events = []
     sent = 0
     for chunk in chunks:
@@ -97,13 +97,13 @@ def test_passthrough_commits_at_the_point_without_looking_ahead() -> None:
 
 
 def test_decimals_and_abbreviations_are_not_sentence_ends() -> None:
-    stage = CommitStage("passthrough", **FOREVER)  # type: ignore[arg-type]
+    stage = CommitStage("passthrough", **FOREVER)
     stage.push(TextDelta("Pi is 3.14 and e.g. this is fine. Next"), 0.0)
     assert stage.poll(0.0).text == "Pi is 3.14 and e.g. this is fine."
 
 
 def test_closing_quotes_and_emphasis_after_the_period() -> None:
-    stage = CommitStage("passthrough", **FOREVER)  # type: ignore[arg-type]
+    stage = CommitStage("passthrough", **FOREVER)
     stage.push(TextDelta('He said "stop." **Done.** Next'), 0.0)
     assert [p.text for p in stage.poll(0.0).pieces if isinstance(p, Committed)] == [
         'He said "stop."',
@@ -112,7 +112,7 @@ def test_closing_quotes_and_emphasis_after_the_period() -> None:
 
 
 def test_a_period_at_the_end_waits_for_the_next_character() -> None:
-    stage = CommitStage("passthrough", **FOREVER)  # type: ignore[arg-type]
+    stage = CommitStage("passthrough", **FOREVER)
     stage.push(TextDelta("See example."), 0.0)
     assert stage.poll(0.0).pieces == ()
     stage.push(TextDelta("com now"), 0.1)
@@ -120,7 +120,7 @@ def test_a_period_at_the_end_waits_for_the_next_character() -> None:
 
 
 def test_whole_sentence_is_held_past_its_clauses() -> None:
-    stage = CommitStage(**FOREVER)  # type: ignore[arg-type]
+    stage = CommitStage(**FOREVER)
     stage.push(TextDelta("First, second; third: and"), 0.0)
     assert stage.poll(0.0).pieces == ()
 
@@ -142,7 +142,7 @@ def test_sentence_hold_is_capped_by_the_hold_limit() -> None:
 
 
 def test_clauses_commit_without_sentence_holding() -> None:
-    stage = CommitStage(sentence_hold_ms=0, **FOREVER)  # type: ignore[arg-type]
+    stage = CommitStage(sentence_hold_ms=0, **FOREVER)
     stage.push(TextDelta("First, second; third: and"), 0.0)
     assert [p.text for p in stage.poll(0.0).pieces if isinstance(p, Committed)] == [
         "First,",
@@ -152,7 +152,7 @@ def test_clauses_commit_without_sentence_holding() -> None:
 
 
 def test_passthrough_commits_clauses() -> None:
-    stage = CommitStage("passthrough", **FOREVER)  # type: ignore[arg-type]
+    stage = CommitStage("passthrough", **FOREVER)
     stage.push(TextDelta("First, second"), 0.0)
     assert stage.poll(0.0).text == "First,"
 
@@ -166,7 +166,7 @@ def test_clauses_commit_once_the_sentence_is_partly_out() -> None:
 
 
 def test_newline_is_a_commit_point() -> None:
-    stage = CommitStage(**FOREVER)  # type: ignore[arg-type]
+    stage = CommitStage(**FOREVER)
     stage.push(TextDelta("# Title\n"), 0.0)
     assert stage.poll(0.0).pieces == ()
     stage.push(TextDelta("Body"), 0.1)
@@ -174,7 +174,7 @@ def test_newline_is_a_commit_point() -> None:
 
 
 def test_cjk_punctuation() -> None:
-    stage = CommitStage(sentence_hold_ms=0, **FOREVER)  # type: ignore[arg-type]
+    stage = CommitStage(sentence_hold_ms=0, **FOREVER)
     stage.push(TextDelta("你好，世界。再见"), 0.0)
     assert [p.text for p in stage.poll(0.0).pieces if isinstance(p, Committed)] == ["你好，", "世界。"]
 
@@ -183,7 +183,7 @@ CODE = "Intro:\n```py\nx = 1. Actually, y = 2\nz = 3\n```\nDone. Actually, fine.
 
 
 def test_code_commits_line_by_line_and_is_never_corrected() -> None:
-    pieces = run(list(CODE), **FOREVER)  # type: ignore[arg-type]
+    pieces = run(list(CODE), **FOREVER)
     texts = [p.piece.text for p in pieces if isinstance(p.piece, Committed)]
     assert "x = 1. Actually, y = 2\n" in texts
     assert "z = 3\n" in texts
@@ -191,7 +191,7 @@ def test_code_commits_line_by_line_and_is_never_corrected() -> None:
 
 
 def test_code_line_is_held_until_its_newline() -> None:
-    stage = CommitStage(**FOREVER)  # type: ignore[arg-type]
+    stage = CommitStage(**FOREVER)
     stage.push(TextDelta("```\nx = 1. y = 2, z"), 0.0)
     assert stage.poll(0.0).text == "```\n"
 
@@ -371,7 +371,7 @@ def test_lower_case_opener_on_a_new_line() -> None:
 
 
 def test_corrected_phrase_was_never_emitted() -> None:
-    stage = CommitStage(**FOREVER)  # type: ignore[arg-type]
+    stage = CommitStage(**FOREVER)
     seen = ""
     for i, ch in enumerate("The capital is Sydney. Actually, Canberra."):
         stage.push(TextDelta(ch), i * 0.01)
@@ -386,7 +386,7 @@ TEXT = "Intro here. The capital, I think, is Sydney. Actually, it is Canberra. B
 
 @pytest.mark.parametrize("cut", range(1, len(TEXT)))
 def test_split_anywhere_including_inside_the_opener(cut: int) -> None:
-    pieces = run([TEXT[:cut], TEXT[cut:]], **FOREVER)  # type: ignore[arg-type]
+    pieces = run([TEXT[:cut], TEXT[cut:]], **FOREVER)
     assert shown(pieces) == "Intro here. [revised]It is Canberra. Bye."
 
 
@@ -396,8 +396,8 @@ def test_result_does_not_depend_on_chunking_without_limits(cuts: list[int]) -> N
     bounds = sorted({0, len(TEXT), *cuts})
     chunks = [TEXT[a:b] for a, b in zip(bounds, bounds[1:])]
     for policy in ("replace", "annotate", "passthrough"):
-        assert answer_pieces(run(chunks, policy, **FOREVER)) == answer_pieces(  # type: ignore[arg-type]
-            run([TEXT], policy, **FOREVER)  # type: ignore[arg-type]
+        assert answer_pieces(run(chunks, policy, **FOREVER)) == answer_pieces(
+            run([TEXT], policy, **FOREVER)
         )
 
 
@@ -424,7 +424,7 @@ def test_opener_after_a_partly_committed_sentence_is_late() -> None:
 
 
 def test_late_correction_is_counted() -> None:
-    stage = CommitStage(sentence_hold_ms=0, **FOREVER)  # type: ignore[arg-type]
+    stage = CommitStage(sentence_hold_ms=0, **FOREVER)
     stage.push(TextDelta("So, it is Sydney. Actually, it is Canberra."), 0.0)
     stage.finish(0.1)
     stage.poll(0.1)
@@ -462,7 +462,7 @@ def test_custom_detector() -> None:
 
 
 def test_dropped_chars_are_counted() -> None:
-    stage = CommitStage(**FOREVER)  # type: ignore[arg-type]
+    stage = CommitStage(**FOREVER)
     stage.push(TextDelta("It is 4. Actually, 5."), 0.0)
     stage.finish(0.0)
     stage.poll(0.0)
@@ -489,7 +489,7 @@ def test_reasoning_deltas_go_out_at_once_and_apart() -> None:
 
 
 def test_think_tags_in_content_are_split_out() -> None:
-    pieces = run(list("<think>\nhmm, 2+2. Actually, 4.\n</think>\n\nIt is 4. Done."), **FOREVER)  # type: ignore[arg-type]
+    pieces = run(list("<think>\nhmm, 2+2. Actually, 4.\n</think>\n\nIt is 4. Done."), **FOREVER)
     reasoning = "".join(p.piece.text for p in pieces if isinstance(p.piece, Reasoning))
     assert reasoning == "\nhmm, 2+2. Actually, 4.\n"
     assert shown(pieces) == "It is 4. Done."
@@ -523,7 +523,7 @@ def test_other_events_are_ignored() -> None:
 
 
 def test_hold_records_cover_every_shown_character() -> None:
-    stage = CommitStage("annotate", **FOREVER)  # type: ignore[arg-type]
+    stage = CommitStage("annotate", **FOREVER)
     pieces = simulate_commit(stage, [TimedEvent(0.0, TextDelta(TEXT))], end_t=0.5)
     shown_chars = sum(
         len(p.piece.text) for p in pieces if isinstance(p.piece, (Committed, Struck))
@@ -535,9 +535,9 @@ def test_hold_records_cover_every_shown_character() -> None:
     "kwargs",
     [{"hold_ms": -1}, {"hold_chars": 0}, {"sentence_hold_ms": -1}],
 )
-def test_bad_limits(kwargs: dict[str, float]) -> None:
+def test_bad_limits(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
-        CommitStage(**kwargs)  # type: ignore[arg-type]
+        CommitStage(**kwargs)
 
 
 def test_unknown_policy() -> None:

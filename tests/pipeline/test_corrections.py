@@ -48,7 +48,9 @@ def test_whitespace_runs_inside_an_opener() -> None:
     assert isinstance(found, OpenerMatch) and found.opener == "Sorry,\n  I"
 
 
-@pytest.mark.parametrize("text", ["I meant to say", "Actually it is", "Waiting, then", "I meaning", "Corrections: none"])
+@pytest.mark.parametrize(
+    "text", ["I meant to say", "Actually it is", "Waiting, then", "I meaning", "Corrections: none"]
+)
 def test_not_an_opener(text: str) -> None:
     assert detector.detect(text, final=False) is None
 

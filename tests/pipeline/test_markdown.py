@@ -138,7 +138,10 @@ CONSTRUCTS = {
     "not a table": "a | b\n--|--\n",
     "setext is off": "Title\n=====\n\nSub\n---\n",
     "references are off": "See [a].\n\n[a]: https://example.com\n",
-    "mixed": "# Plan\n\n1. **Step** one: run `make`.\n2. Then [docs](https://x.y).\n\n| k | v |\n|---|---|\n| a | 1 |\n\n```sh\nmake test\n```\nDone & dusted.",
+    "mixed": (
+        "# Plan\n\n1. **Step** one: run `make`.\n2. Then [docs](https://x.y).\n\n"
+        "| k | v |\n|---|---|\n| a | 1 |\n\n```sh\nmake test\n```\nDone & dusted."
+    ),
 }
 
 

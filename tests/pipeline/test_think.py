@@ -5,8 +5,8 @@ import pytest
 from streamui.pipeline.think import Segment, ThinkSplitter
 
 
-def split(chunks: list[str], **kwargs: bool) -> tuple[str, str]:
-    splitter = ThinkSplitter(**kwargs)
+def split(chunks: list[str], *, start_in_think: bool = False) -> tuple[str, str]:
+    splitter = ThinkSplitter(start_in_think=start_in_think)
     segments: list[Segment] = []
     for chunk in chunks:
         segments.extend(splitter.feed(chunk))
