@@ -178,6 +178,13 @@ class CommitStats:
 
 
 class CommitStage:
+    """Holds answer text until it is final; see the module docstring for the rules.
+
+    `policy`: a `CorrectionPolicy` or a name from `corrections.POLICIES`.
+    `detector`: finds correction openers (default `PhraseDetector()`).
+    `think`: splits `<think>` spans out of the content (default `ThinkSplitter()`).
+    """
+
     def __init__(
         self,
         policy: CorrectionPolicy | str = "replace",
@@ -592,6 +599,7 @@ def answer_text(pieces: Iterable[Piece | TimedPiece]) -> str:
 __all__ = [
     "DEFAULT_HOLD_MS",
     "DEFAULT_HOLD_CHARS",
+    "DEFAULT_SENTENCE_HOLD_MS",
     "Committed",
     "Struck",
     "Revision",
