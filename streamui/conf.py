@@ -50,6 +50,13 @@ DEFAULTS: dict[str, Any] = {
     # Record each live stream as a trace file under this folder (None: off).
     "RECORD_TRACES_DIR": None,
     "REDIS_URL": None,
+    # A stream whose client has gone keeps generating this long, so the user can come back.
+    "DISCONNECT_GRACE": 15.0,
+    # Per-session limits: streams running at once, and starts per minute.
+    "MAX_CONCURRENT_STREAMS": 3,
+    "MAX_STARTS_PER_MINUTE": 30,
+    # "websocket" or "sse": how the widget talks to the server ("auto": WebSocket, SSE as fallback).
+    "TRANSPORT": "auto",
 }
 
 _ENV = {

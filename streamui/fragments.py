@@ -18,39 +18,40 @@ STATUS_TEXT = {
 }
 
 
-def turn_id(widget_id: str, message_id: int) -> str:
-    return f"{widget_id}-m{message_id}"
+def turn_id(message_id: int) -> str:
+    """Message-level ids are global (not per widget), so a stream's journal replays into any page."""
+    return f"su-m{message_id}"
 
 
-def output_id(widget_id: str, message_id: int) -> str:
-    return f"{turn_id(widget_id, message_id)}-out"
+def output_id(message_id: int) -> str:
+    return f"{turn_id(message_id)}-out"
 
 
-def user_turn(widget_id: str, message_id: int, text: str) -> Markup:
+def user_turn(message_id: int, text: str) -> Markup:
     return Markup(
         '<article class="streamui-turn streamui-user" id="{}" data-role="user">'
         '<div class="streamui-text">{}</div></article>'
-    ).format(turn_id(widget_id, message_id), text)
+    ).format(turn_id(message_id), text)
 
 
-def mark(widget_id: str, message_id: int, status: str, detail: str = "", *, oob: bool = False) -> Markup:
+def mark(message_id: int, status: str, detail: str = "", *, oob: bool = False) -> Markup:
     """The badge that says whether an answer is complete, stopped or interrupted."""
     label = "" if status in ("complete", "streaming") else status
     return Markup('<span class="streamui-mark" id="{}-mark" data-status="{}" title="{}"{}>{}</span>').format(
-        turn_id(widget_id, message_id), status, detail, Markup(' hx-swap-oob="outerHTML"') if oob else "", label
+        turn_id(message_id), status, detail, Markup(' hx-swap-oob="outerHTML"') if oob else "", label
     )
 
 
-def lane_output_id(widget_id: str, message_id: int, lane: int = 0) -> str:
-    return output_id(widget_id, message_id) + ("" if lane == 0 else f"-l{lane}")
+def lane_output_id(message_id: int, lane: int = 0) -> str:
+    return output_id(message_id) + ("" if lane == 0 else f"-l{lane}")
 
 
-def json_root_id(widget_id: str, message_id: int) -> str:
-    return f"{turn_id(widget_id, message_id)}-json"
+def json_root_id(message_id: int) -> str:
+    return f"{turn_id(message_id)}-json"
 
 
-def tools_id(widget_id: str, message_id: int) -> str:
-    return f"{turn_id(widget_id, message_id)}-tools"
+def tools_id(message_id: int) -> str:
+    return f"{turn_id(message_id)}-tools"
 
 
 def _thinking(tid: str, reasoning: str, summary: str, *, oob: bool = False) -> Markup:
@@ -74,7 +75,6 @@ def markdown_body(out_id: str, blocks_html: str = "") -> Markup:
 
 
 def assistant_turn(
-    widget_id: str,
     message_id: int,
     *,
     status: str = "streaming",
@@ -89,22 +89,22 @@ def assistant_turn(
 
     `body_html` is trusted, server-rendered HTML of a finished answer (markdown or JSON widgets).
     """
-    tid = turn_id(widget_id, message_id)
+    tid = turn_id(message_id)
     if mode == "json":
-        root = json_root_id(widget_id, message_id)
-        outputs = _lane(output_id(widget_id, message_id),
+        root = json_root_id(message_id)
+        outputs = _lane(output_id(message_id),
                         Markup('<div class="streamui-json" id="{}">{}</div>').format(root, Markup(body_html)), "")
     else:
         outputs = Markup("").join(
-            _lane(lane_output_id(widget_id, message_id, i),
-                  markdown_body(lane_output_id(widget_id, message_id, i), body_html if i == 0 else ""), label)
+            _lane(lane_output_id(message_id, i),
+                  markdown_body(lane_output_id(message_id, i), body_html if i == 0 else ""), label)
             for i, label in enumerate(lanes)
         )
     return Markup(
         '<article class="streamui-turn streamui-assistant" id="{}" data-role="assistant" data-mode="{}" data-lanes="{}">'
         '{}<div class="streamui-tools" id="{}"></div><div class="streamui-lanes">{}</div>{}</article>'
-    ).format(tid, mode, len(lanes), _thinking(tid, reasoning, thinking_summary), tools_id(widget_id, message_id),
-             outputs, mark(widget_id, message_id, status, detail))
+    ).format(tid, mode, len(lanes), _thinking(tid, reasoning, thinking_summary), tools_id(message_id),
+             outputs, mark(message_id, status, detail))
 
 
 def append_block(out_id: str, html: str) -> Markup:
@@ -116,27 +116,27 @@ def replace_tail(out_id: str, html: str) -> Markup:
     return Markup('<div id="{}-tail" hx-swap-oob="innerHTML">{}</div>').format(out_id, Markup(html))
 
 
-def thinking_started(widget_id: str, message_id: int) -> Markup:
-    tid = turn_id(widget_id, message_id)
+def thinking_started(message_id: int) -> Markup:
+    tid = turn_id(message_id)
     summary = Markup('Thinking… <span class="streamui-elapsed" data-streamui-ticking></span>')
     return _thinking(tid, "", summary, oob=True)
 
 
-def reasoning_append(widget_id: str, message_id: int, text: str) -> Markup:
-    return Markup('<span id="{}-reasoning" hx-swap-oob="beforeend">{}</span>').format(turn_id(widget_id, message_id), text)
+def reasoning_append(message_id: int, text: str) -> Markup:
+    return Markup('<span id="{}-reasoning" hx-swap-oob="beforeend">{}</span>').format(turn_id(message_id), text)
 
 
-def thinking_done(widget_id: str, message_id: int, seconds: float) -> Markup:
+def thinking_done(message_id: int, seconds: float) -> Markup:
     return Markup('<summary id="{}-thinking-summary" hx-swap-oob="outerHTML">Thought for {:.1f} s</summary>').format(
-        turn_id(widget_id, message_id), seconds)
+        turn_id(message_id), seconds)
 
 
 def append_to_log(widget_id: str, html: Markup) -> Markup:
     return Markup('<div id="{}-log" hx-swap-oob="beforeend">{}</div>').format(widget_id, html)
 
 
-def replace_mark(widget_id: str, message_id: int, status: str, detail: str = "") -> Markup:
-    return mark(widget_id, message_id, status, detail, oob=True)
+def replace_mark(message_id: int, status: str, detail: str = "") -> Markup:
+    return mark(message_id, status, detail, oob=True)
 
 
 def status(widget_id: str, state: str, text: str | None = None, *, stream_id: str = "") -> Markup:

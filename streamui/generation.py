@@ -29,7 +29,7 @@ from typing import Any, Sequence
 
 from . import fragments
 from .lanes import Lane
-from .outbox import Outbox, Send
+from .outbox import Outbox, Sink
 from .pipeline.clock import Clock, LoopClock
 from .pipeline.commit import CommitStage, Reasoning
 from .pipeline.corrections import Committed, Revision, Struck
@@ -58,6 +58,7 @@ class GenerationResult:
     commit: CommitStage | None
     tool_calls: list[dict[str, Any]]
     finish_reason: str | None  # the upstream's, when it ended normally ("stop", "length", ...)
+    stop_received_at: float | None
 
 
 @dataclass(slots=True)
@@ -65,9 +66,8 @@ class Generation:
     upstream: Upstream
     request: ChatRequest
     strategies: Sequence[SmoothingStrategy]
-    widget_id: str
     message_id: int
-    send: Send
+    sink: Sink
     stream_id: str
     mode: str = "chat"  # "chat": markdown answer; "json": structured output as widgets
     commit: CommitStage | None = None
@@ -77,6 +77,7 @@ class Generation:
     figures_interval: float = 0.2
     recorder: TraceRecorder | None = None
     cancel_reason: str = "stopped"
+    stop_received_at: float | None = None  # epoch seconds the Stop reached a server, for cancel latency
 
     metrics: StreamMetrics = field(init=False)
     outbox: Outbox = field(init=False)
@@ -95,12 +96,12 @@ class Generation:
 
     def __post_init__(self) -> None:
         self.metrics = StreamMetrics(self.clock)
-        self.outbox = Outbox(self.send)
+        self.outbox = Outbox(self.sink)
         if self.mode == "json":
-            self._json = JSONWidgetRenderer(fragments.json_root_id(self.widget_id, self.message_id), schema=self.schema)
+            self._json = JSONWidgetRenderer(fragments.json_root_id(self.message_id), schema=self.schema)
         else:
             for i, strategy in enumerate(self.strategies):
-                out = fragments.lane_output_id(self.widget_id, self.message_id, i)
+                out = fragments.lane_output_id(self.message_id, i)
                 metrics = self.metrics if i == 0 else StreamMetrics(self.clock)
                 self.lanes.append(Lane(strategy, out, self.outbox, self.clock, metrics))
 
@@ -209,7 +210,7 @@ class Generation:
         if not self._thinking_done and self._reasoning:
             self._thinking_done = True
             seconds = self.clock.now() - (self.metrics.first_reasoning or self.metrics.started_at)
-            self.outbox.put(str(fragments.thinking_done(self.widget_id, self.message_id, seconds)))
+            self.outbox.put(str(fragments.thinking_done(self.message_id, seconds)))
         for lane in self.lanes:
             lane.pacer.push(text)
 
@@ -218,14 +219,14 @@ class Generation:
             return
         if self.metrics.first_reasoning_shown is None:
             self.metrics.first_reasoning_shown = self.clock.now()
-            self.outbox.put(str(fragments.thinking_started(self.widget_id, self.message_id)))
-        self.outbox.put(str(fragments.reasoning_append(self.widget_id, self.message_id, text)))
+            self.outbox.put(str(fragments.thinking_started(self.message_id)))
+        self.outbox.put(str(fragments.reasoning_append(self.message_id, text)))
 
     # --- widgets -------------------------------------------------------------------
 
     def _tool_call(self, event: ToolCallDelta) -> None:
         if self._tools is None:
-            self._tools = ToolCallsRenderer(fragments.tools_id(self.widget_id, self.message_id))
+            self._tools = ToolCallsRenderer(fragments.tools_id(self.message_id))
         self.outbox.put(*self._tools.feed(event.index, event.call_id, event.name, event.arguments))
 
     def _close_widgets(self) -> None:
@@ -243,7 +244,7 @@ class Generation:
         if not force and now - self._last_figures < self.figures_interval:
             return
         self._last_figures = now
-        self.outbox.put(str(fragments.figures(self.widget_id, self.figures())))
+        self.outbox.put_figures(self.figures())
 
     def figures(self) -> dict[str, str]:
         ttft = self.metrics.ms_since_start(self.metrics.first_visible)
@@ -284,6 +285,7 @@ class Generation:
             commit=self.commit,
             tool_calls=tool_calls,
             finish_reason=self._finish_reason,
+            stop_received_at=self.stop_received_at,
         )
 
 

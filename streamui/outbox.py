@@ -1,23 +1,32 @@
 """One ordered channel of fragments per stream.
 
 Every producer (the pacers, reasoning, JSON widgets, tool calls) puts fragments here
-without awaiting; one sender coroutine hands them to the transport in order. Several
-fragments put in the same step of the event loop go out as one frame, so a frozen
-markdown block and the tail it leaves behind are swapped together.
+without awaiting; one sender coroutine hands them on in order. Fragments put in the
+same step of the event loop go out as one frame, so a frozen markdown block and the
+tail it leaves behind are swapped together. Live figures ride along, latest wins.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Awaitable, Callable
 
-Send = Callable[[str], Awaitable[None]]
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    html: str
+    figures: dict[str, str] | None = None
+
+
+Sink = Callable[[Frame], Awaitable[None]]
 
 
 class Outbox:
-    def __init__(self, send: Send) -> None:
-        self._send = send
+    def __init__(self, sink: Sink) -> None:
+        self._sink = sink
         self._queue: list[str] = []
+        self._figures: dict[str, str] | None = None
         self._ready = asyncio.Event()
         self._closed = False
         self.frames_sent = 0
@@ -29,6 +38,10 @@ class Outbox:
         if self._queue:
             self._ready.set()
 
+    def put_figures(self, figures: dict[str, str]) -> None:
+        self._figures = figures
+        self._ready.set()
+
     def close(self) -> None:
         """No more fragments; `run` returns once the queue is flushed."""
         self._closed = True
@@ -36,9 +49,10 @@ class Outbox:
 
     async def run(self) -> None:
         while True:
-            if self._queue:
-                frame, self._queue = "".join(self._queue), []
-                await self._send(frame)
+            if self._queue or self._figures:
+                frame = Frame("".join(self._queue), self._figures)
+                self._queue, self._figures = [], None
+                await self._sink(frame)
                 self.frames_sent += 1
                 continue
             if self._closed:
@@ -47,4 +61,4 @@ class Outbox:
             await self._ready.wait()
 
 
-__all__ = ["Outbox", "Send"]
+__all__ = ["Frame", "Outbox", "Sink"]

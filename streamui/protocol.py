@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-ACTIONS = ("send", "stop", "new", "timing")
+ACTIONS = ("send", "stop", "new", "timing", "resume")
 
 
 class ProtocolError(ValueError):
@@ -29,6 +29,7 @@ class ClientMessage:
     policy: str = ""  # the correction policy of the commit stage
     output: str = ""  # "text" (markdown) or "json" (structured output widgets)
     stream: str = ""
+    after: int = 0  # resume: the last sequence number the widget has
     timings: Any = None
 
 
@@ -74,8 +75,17 @@ def parse_message(raw: str | bytes | None, *, max_bytes: int, max_prompt_chars: 
         policy=_field(data, "policy", 50),
         output=_field(data, "output", 10),
         stream=_field(data, "stream", 64),
+        after=_sequence(data.get("after", 0)),
         timings=data.get("timings") if action == "timing" else None,
     )
+
+
+def _sequence(value: Any) -> int:
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**53:
+        raise ProtocolError("'after' must be a non-negative integer")
+    return value
 
 
 __all__ = ["ACTIONS", "ProtocolError", "ClientMessage", "parse_message"]

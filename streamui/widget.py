@@ -15,25 +15,36 @@ from .pipeline.corrections import POLICIES
 from .rendering import json_html, markdown_html
 from .conf import get_config
 from .conversations import Owner, latest_conversation
-from .models import ChatMessage, Conversation
+from .models import ChatMessage, Conversation, StreamRecord
 from .pipeline.smoothing import strategy_names
 from .templating import environment
 from .upstream.registry import available_upstreams, default_upstream_name
 from .vendor import HTMX_STATIC, HTMX_WS_STATIC
 
 
-def render_past_turn(widget_id: str, message: ChatMessage) -> Markup:
+def render_past_turn(message: ChatMessage) -> Markup:
     if message.role == ChatMessage.Role.USER:
-        return fragments.user_turn(widget_id, message.pk, message.content)
-    status = message.status
-    if status == ChatMessage.Status.STREAMING:
-        status = ChatMessage.Status.INTERRUPTED  # its generation is gone: never show it as live
+        return fragments.user_turn(message.pk, message.content)
+    if message.status == ChatMessage.Status.STREAMING:
+        # Still generating (or its worker died): an empty answer the widget fills by resuming
+        # the stream's journal from the start; the server marks it interrupted if it is gone.
+        return fragments.assistant_turn(message.pk, mode=message.mode)
     if message.mode == "json":
-        body = json_html(fragments.json_root_id(widget_id, message.pk), message.content, ANSWER_SCHEMA)
+        body = json_html(fragments.json_root_id(message.pk), message.content, ANSWER_SCHEMA)
     else:
         body = markdown_html(message.content)
-    return fragments.assistant_turn(widget_id, message.pk, status=status, detail=message.error, mode=message.mode,
+    return fragments.assistant_turn(message.pk, status=message.status, detail=message.error, mode=message.mode,
                                     body_html=body, reasoning=message.reasoning)
+
+
+def resumable_stream(conversation: Conversation | None) -> str:
+    """The stream id of the conversation's answer still streaming, if any."""
+    if conversation is None:
+        return ""
+    record = (StreamRecord.objects.filter(conversation=conversation, end_reason="",
+                                          message__status=ChatMessage.Status.STREAMING)
+              .order_by("-started_at").only("stream_id").first())
+    return record.stream_id if record else ""
 
 
 def render_chat(
@@ -53,8 +64,9 @@ def render_chat(
     owner = Owner.from_request(request)
     if conversation is None:
         conversation = latest_conversation(owner)
-    widget_id = f"su-{secrets.token_hex(5)}"
-    turns = [render_past_turn(widget_id, m) for m in conversation.messages.all()] if conversation else []
+    widget_id = f"su-w{secrets.token_hex(5)}"
+    turns = [render_past_turn(m) for m in conversation.messages.all()] if conversation else []
+    resume = resumable_stream(conversation)
     # Scripts once per page, however many widgets it has: two copies of htmx would fight.
     include_assets = not getattr(request, "_streamui_assets", False)
     request._streamui_assets = True
@@ -62,6 +74,7 @@ def render_chat(
     html = template.render(
         widget_id=widget_id,
         include_assets=include_assets,
+        resume_stream=resume,
         ws_url=f"/ws/streamui/chat/{widget_id}/",
         conversation_id=str(conversation.public_id) if conversation else "",
         turns=turns,
@@ -84,4 +97,4 @@ def render_chat(
     return Markup(html)
 
 
-__all__ = ["render_chat", "render_past_turn"]
+__all__ = ["render_chat", "render_past_turn", "resumable_stream"]

@@ -136,3 +136,23 @@ def test_the_jinja2_page_renders_the_same_widget(page: Any, live_site: LiveSite)
     wait_connected(page)
     for hook in ("prompt", "send", "stop", "status"):
         assert page.locator(f"[data-streamui={hook}]").count() == 1
+
+
+def test_a_refresh_mid_stream_resumes_where_it_was(page: Any, live_site: LiveSite) -> None:
+    page.goto(live_site.url + "/")
+    wait_connected(page)
+    page.locator("[data-streamui=new]").click()
+    page.wait_for_function("() => document.querySelectorAll('[data-streamui=output]').length === 0")
+    page.select_option("[data-streamui=upstream]", "simulated:steady")
+    send_prompt(page, "Can a minor sue or be sued?")
+    page.wait_for_function(f"() => [...document.querySelectorAll('{OUTPUT}')].pop()?.textContent.length > 40")
+    page.reload()
+    wait_connected(page)
+    # The answer picks up (replayed from the journal, then live) and finishes, not marked interrupted.
+    page.wait_for_selector("[data-streamui=status][data-state=done]", timeout=60_000)
+    assert page.locator(".streamui-mark").last.get_attribute("data-status") == "complete"
+    shown = " ".join(last_output(page).text_content().split())
+    page.reload()  # now rendered from the database
+    wait_connected(page)
+    stored = " ".join(last_output(page).text_content().split())
+    assert shown == stored and len(stored) > 200

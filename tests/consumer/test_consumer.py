@@ -15,6 +15,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import override_settings
 
+from streamui.hub import get_hub
 from streamui.models import ChatMessage, Conversation, StreamRecord
 from streamui.routing import websocket_urlpatterns
 from streamui.upstream.fake_server import FakeLLMServer
@@ -23,7 +24,8 @@ from tests.support.oob_dom import Page, parse_html
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-WIDGET = "su-test1"
+WIDGET = "su-wtest1"
+ENDED = r'data-state="(done|stopped|interrupted)"'
 TEXT_FRAME = r'-out-(?:tail|blocks)" hx-swap-oob='
 
 
@@ -38,7 +40,8 @@ async def session_key() -> str:
 @pytest.fixture
 def upstream_settings(fake_llm: FakeLLMServer) -> Any:
     with override_settings(STREAMUI={"UPSTREAM_URL": fake_llm.base_url, "UPSTREAM_MODEL": "steady",
-                                     "SIMULATED_SPEED": 20.0, "MAX_TOKENS": 60, "MAX_PROMPT_CHARS": 500}):
+                                     "SIMULATED_SPEED": 20.0, "MAX_TOKENS": 60, "MAX_PROMPT_CHARS": 500,
+                                     "DISCONNECT_GRACE": 0.0}):
         yield fake_llm
 
 
@@ -56,11 +59,17 @@ async def send(comm: WebsocketCommunicator, **values: Any) -> None:
     await comm.send_to(text_data=json.dumps({**values, "headers": {"HX-Request": "true"}}))
 
 
+async def receive(comm: WebsocketCommunicator, timeout: float = 5) -> str:
+    """One frame's HTML: journal frames come as {"content", "seq", "stream"}."""
+    frame = await comm.receive_from(timeout=timeout)
+    return str(json.loads(frame)["content"]) if frame.startswith("{") else frame
+
+
 async def frames_until(comm: WebsocketCommunicator, pattern: str, timeout: float = 10) -> list[str]:
     frames: list[str] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        frame = await comm.receive_from(timeout=max(0.01, deadline - time.monotonic()))
+        frame = await receive(comm, timeout=max(0.01, deadline - time.monotonic()))
         frames.append(frame)
         if re.search(pattern, frame):
             return frames
@@ -101,8 +110,8 @@ def as_shown(markdown: str) -> str:
 async def test_a_prompt_streams_an_answer_and_records_it(upstream_settings: FakeLLMServer, session_key: str) -> None:
     comm = await connect(session_key)
     await send(comm, action="send", prompt="Can a minor sue or be sued?", conversation="")
-    frames = await frames_until(comm, r'data-state="done"')
-    assert 'data-state="streaming"' in frames[0]
+    frames = await frames_until(comm, ENDED)
+    assert 'data-state="streaming"' in frames[1]  # the turn first, then the stream's journal
     text = appended_text(frames)
     assert text.startswith("In general, minors")
     message = await ChatMessage.objects.filter(role="assistant").aget()
@@ -125,7 +134,7 @@ async def test_stop_cancels_the_upstream_within_100ms(upstream_settings: FakeLLM
     await send(comm, action="send", prompt="Tell me about minors suing", conversation="")
     frames = await frames_until(comm, TEXT_FRAME)
     for _ in range(5):
-        frames.append(await comm.receive_from(timeout=5))
+        frames.append(await receive(comm))
     await send(comm, action="stop")
     frames += await frames_until(comm, r'data-state="stopped"')
     record = await StreamRecord.objects.aget()
@@ -149,9 +158,11 @@ async def test_a_closed_socket_cancels_the_upstream(upstream_settings: FakeLLMSe
     await send(comm, action="send", prompt="hello", conversation="")
     await frames_until(comm, TEXT_FRAME)
     await comm.disconnect()
+    record = await StreamRecord.objects.aget()
+    assert await get_hub().wait_ended(record.stream_id, timeout=5)
     fake = upstream_settings.records[0]
     assert fake.disconnected_at is not None
-    record = await StreamRecord.objects.aget()
+    await record.arefresh_from_db()
     assert record.end_reason == "disconnected"
     message = await ChatMessage.objects.filter(role="assistant").aget()
     assert message.status == "interrupted"
@@ -198,17 +209,17 @@ async def test_bad_messages_get_an_error_frame_and_the_socket_stays_up(
 ) -> None:
     comm = await connect(session_key)
     await comm.send_to(text_data=raw)
-    frame = await comm.receive_from(timeout=5)
+    frame = await receive(comm)
     assert 'data-streamui="error"' in frame and error in frame
     await send(comm, prompt="still there?", conversation="")  # the same socket still works
-    await frames_until(comm, r'data-state="done"')
+    await frames_until(comm, ENDED)
     await comm.disconnect()
 
 
 async def test_oversized_frame_is_rejected(upstream_settings: FakeLLMServer, session_key: str) -> None:
     comm = await connect(session_key)
     await comm.send_to(text_data=json.dumps({"action": "send", "prompt": "x" * 70_000}))
-    frame = await comm.receive_from(timeout=5)
+    frame = await receive(comm)
     assert "message too large" in frame
     await comm.disconnect()
 
@@ -225,7 +236,7 @@ async def test_earlier_turns_go_upstream_and_interrupted_ones_are_marked(
     conversation = await Conversation.objects.aget()
     upstream_settings.speed = 20.0
     await send(comm, prompt="second question", conversation=str(conversation.public_id))
-    await frames_until(comm, r'data-state="done"')
+    await frames_until(comm, ENDED)
     await comm.disconnect()
     assert await Conversation.objects.acount() == 1
     assert await ChatMessage.objects.acount() == 4
@@ -257,7 +268,7 @@ async def test_model_text_is_escaped(session_key: str) -> None:
     with override_settings(STREAMUI={"UPSTREAM_CALLABLE": "tests.consumer.hostile_upstream.hostile"}):
         comm = await connect(session_key)
         await send(comm, prompt="<img src=x onerror=alert(1)>", conversation="", upstream="custom")
-        frames = await frames_until(comm, r'data-state="done"')
+        frames = await frames_until(comm, ENDED)
     html = "".join(frames)
     assert "<script>" not in html and "<img" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -271,5 +282,5 @@ async def test_without_a_session_the_widget_is_told_to_reload() -> None:
     comm.scope["user"] = AnonymousUser()
     connected, _ = await comm.connect()
     assert connected
-    assert "reload the page" in await comm.receive_from(timeout=5)
+    assert "reload the page" in await receive(comm)
     await comm.disconnect()

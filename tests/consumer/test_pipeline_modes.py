@@ -12,7 +12,8 @@ from streamui.models import ChatMessage, StreamRecord
 from streamui.upstream.base import ChatRequest, Message
 from streamui.upstream.simulated import trace_for_request
 
-from .test_consumer import WIDGET, as_shown, connect, frames_until, normalized, send, session_key, shown  # noqa: F401
+from .test_consumer import (  # noqa: F401
+    WIDGET, as_shown, connect, frames_until, normalized, receive, send, session_key, shown)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -79,7 +80,7 @@ async def test_structured_output_renders_widgets(session_key: str) -> None:
     frames = await run(session_key, upstream="simulated:steady", output="json")
     page, _ = shown(frames)
     message = await ChatMessage.objects.filter(role="assistant").aget()
-    root = f"{WIDGET}-m{message.pk}-json"
+    root = f"su-m{message.pk}-json"
     assert page.text_of(f"{root}--confidence") not in (None, "")
     answer = page.text_of(f"{root}--answer")
     assert answer and answer.startswith("In general")
@@ -93,11 +94,11 @@ async def test_json_cut_off_keeps_the_valid_fields_with_an_error_badge(session_k
     with override_settings(STREAMUI={"SIMULATED_SPEED": 25.0, "MAX_TOKENS": 60}):
         comm = await connect(session_key)
         await send(comm, prompt=PROMPT, conversation="", upstream="simulated:steady", output="json")
-        frames = await frames_until(comm, r'data-state="done"', timeout=30)
+        frames = await frames_until(comm, r'data-state="interrupted"', timeout=30)
         await comm.disconnect()
     page, _ = shown(frames)
     message = await ChatMessage.objects.filter(role="assistant").aget()
-    root = f"{WIDGET}-m{message.pk}-json"
+    root = f"su-m{message.pk}-json"
     assert page.text_of(f"{root}--confidence")  # what was valid stays
     badge = [e for e in page.body.walk() if "su-json-error" in (e.attrs.get("class") or "")]
     assert len(badge) == 1 and "The JSON ended early at character" in badge[0].text()
@@ -129,6 +130,6 @@ async def test_unknown_policy_is_an_error_frame(session_key: str) -> None:
     with override_settings(**FAST):
         comm = await connect(session_key)
         await send(comm, prompt="hi", policy="erase-history")
-        frame = await comm.receive_from(timeout=5)
+        frame = await receive(comm)
         await comm.disconnect()
     assert "unknown correction policy" in frame

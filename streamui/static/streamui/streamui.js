@@ -16,7 +16,32 @@
     if (send) send.disabled = !connected;
   }
   document.addEventListener("htmx:ws:after:connection", function (event) {
-    var widget = widgetOf(event.target); if (widget) setConnected(widget, true);
+    var widget = widgetOf(event.target);
+    if (!widget) return;
+    setConnected(widget, true);
+    // A stream still under way (after a refresh, a dropped socket or a worker hop): replay
+    // its journal from the last sequence number this page applied, then follow it live.
+    var status = hook(widget, "status");
+    var stream = status && status.getAttribute("data-stream");
+    if (stream && state(widget) === "streaming") {
+      var seq = widget.getAttribute("data-stream") === stream ? Number(widget.getAttribute("data-seq") || 0) : 0;
+      var socket = event.detail && event.detail.connection && event.detail.connection.socket;
+      if (socket) socket.send(JSON.stringify({ action: "resume", stream: stream, after: seq }));
+    }
+  });
+
+  // Journal frames arrive as {"content", "seq", "stream"}: remember how far this page got.
+  document.addEventListener("htmx:ws:before:message:incoming", function (event) {
+    var widget = widgetOf(event.target);
+    var data = event.detail && event.detail.message && event.detail.message.data;
+    if (!widget || typeof data !== "string" || data.charAt(0) !== "{") return;
+    try {
+      var frame = JSON.parse(data);
+      if (frame.stream && typeof frame.seq === "number") {
+        widget.setAttribute("data-stream", frame.stream);
+        widget.setAttribute("data-seq", String(frame.seq));
+      }
+    } catch (e) { /* not a journal frame */ }
   });
   document.addEventListener("htmx:ws:close", function (event) {
     var widget = widgetOf(event.target); if (widget) setConnected(widget, false);

@@ -1,0 +1,195 @@
+"""The journal of a stream: sequence-numbered entries a client can replay from any point.
+
+An entry is what a transport needs to show the stream: HTML fragments aimed at the
+stream's own (message-level) element ids, plus the stream's state changes and live
+figures, which each transport renders for its own widget. `MemoryJournal` keeps
+entries in process memory (the embedded default); `RedisJournal` keeps them in a
+Redis Stream, so any process can replay and follow a stream another process runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Protocol
+
+STATES = ("streaming", "done", "stopped", "interrupted")
+DEFAULT_MAX_ENTRIES = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    seq: int
+    html: str = ""
+    state: str = ""  # set when the stream's state changes: one of STATES
+    error: str = ""
+    figures: dict[str, str] | None = None
+
+    def to_json(self) -> str:
+        data: dict[str, Any] = {"seq": self.seq}
+        for name in ("html", "state", "error"):
+            if getattr(self, name):
+                data[name] = getattr(self, name)
+        if self.figures:
+            data["figures"] = self.figures
+        return json.dumps(data, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> "Entry":
+        data = json.loads(raw)
+        return cls(seq=int(data["seq"]), html=data.get("html", ""), state=data.get("state", ""),
+                   error=data.get("error", ""), figures=data.get("figures"))
+
+    @property
+    def final(self) -> bool:
+        return self.state in ("done", "stopped", "interrupted")
+
+
+class Journal(Protocol):
+    async def append(self, stream_id: str, entry: Entry) -> None: ...
+
+    def follow(self, stream_id: str, after: int) -> AsyncIterator[Entry]:
+        """Entries with seq > after, then new ones as they come, until the final one."""
+        ...
+
+    async def last_seq(self, stream_id: str) -> int: ...
+
+    async def forget(self, stream_id: str) -> None: ...
+
+    async def set_meta(self, stream_id: str, meta: dict[str, str], *, ttl: float) -> None:
+        """Who owns the stream and where it runs; `ttl` is a lease the running worker renews."""
+        ...
+
+    async def get_meta(self, stream_id: str) -> dict[str, str] | None: ...
+
+
+@dataclass(slots=True)
+class _Log:
+    entries: list[Entry] = field(default_factory=list)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    dropped: int = 0  # entries trimmed from the front by the cap
+
+
+class MemoryJournal:
+    """In-process journal: one list per stream, capped; followers wake on every append."""
+
+    def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
+        self.max_entries = max_entries
+        self._logs: dict[str, _Log] = {}
+        self._meta: dict[str, dict[str, str]] = {}
+
+    def _log(self, stream_id: str) -> _Log:
+        return self._logs.setdefault(stream_id, _Log())
+
+    async def append(self, stream_id: str, entry: Entry) -> None:
+        log = self._log(stream_id)
+        log.entries.append(entry)
+        if len(log.entries) > self.max_entries:
+            excess = len(log.entries) - self.max_entries
+            del log.entries[:excess]
+            log.dropped += excess
+        log.changed.set()
+        log.changed = asyncio.Event()
+
+    async def follow(self, stream_id: str, after: int) -> AsyncIterator[Entry]:
+        log = self._log(stream_id)
+        while True:
+            waiter = log.changed
+            # Sequence numbers are contiguous, so the next entry's index is arithmetic.
+            start = max(0, after + 1 - log.entries[0].seq) if log.entries else 0
+            for entry in log.entries[start:]:
+                yield entry
+                after = entry.seq
+                if entry.final:
+                    return
+            await waiter.wait()
+
+    async def last_seq(self, stream_id: str) -> int:
+        log = self._logs.get(stream_id)
+        return log.entries[-1].seq if log and log.entries else 0
+
+    async def forget(self, stream_id: str) -> None:
+        self._logs.pop(stream_id, None)
+        self._meta.pop(stream_id, None)
+
+    async def set_meta(self, stream_id: str, meta: dict[str, str], *, ttl: float) -> None:
+        self._meta[stream_id] = dict(meta)
+
+    async def get_meta(self, stream_id: str) -> dict[str, str] | None:
+        return self._meta.get(stream_id)
+
+
+class RedisJournal:
+    """A Redis Stream per stream id: XADD with an approximate cap, XRANGE to replay, XREAD to follow.
+
+    Entry ids are `0-<seq>`, so a client's last sequence number is also the Redis id
+    to read after. Keys expire a while after the stream ends.
+    """
+
+    def __init__(self, url: str, *, max_entries: int = DEFAULT_MAX_ENTRIES, ttl_seconds: int = 3600,
+                 block_ms: int = 15_000) -> None:
+        import redis.asyncio as redis
+
+        self._redis = redis.Redis.from_url(url)
+        self.max_entries = max_entries
+        self.ttl_seconds = ttl_seconds
+        self.block_ms = block_ms
+
+    @staticmethod
+    def key(stream_id: str) -> str:
+        return f"streamui:journal:{stream_id}"
+
+    async def append(self, stream_id: str, entry: Entry) -> None:
+        key = self.key(stream_id)
+        await self._redis.xadd(key, {"e": entry.to_json()}, id=f"0-{entry.seq}", maxlen=self.max_entries,
+                               approximate=True)
+        if entry.final or entry.seq == 1:
+            await self._redis.expire(key, self.ttl_seconds)
+
+    async def follow(self, stream_id: str, after: int) -> AsyncIterator[Entry]:
+        key = self.key(stream_id)
+        last = f"0-{after}"
+        while True:
+            reply = await self._redis.xread({key: last}, block=self.block_ms, count=500)
+            for _key, items in reply or []:
+                for entry_id, fields in items:
+                    last = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+                    entry = Entry.from_json(fields[b"e"] if b"e" in fields else fields["e"])
+                    yield entry
+                    if entry.final:
+                        return
+
+    async def last_seq(self, stream_id: str) -> int:
+        items = await self._redis.xrevrange(self.key(stream_id), count=1)
+        if not items:
+            return 0
+        entry_id = items[0][0]
+        return int((entry_id.decode() if isinstance(entry_id, bytes) else entry_id).split("-")[1])
+
+    async def forget(self, stream_id: str) -> None:
+        await self._redis.delete(self.key(stream_id), self.meta_key(stream_id))
+
+    @staticmethod
+    def meta_key(stream_id: str) -> str:
+        return f"streamui:stream:{stream_id}"
+
+    async def set_meta(self, stream_id: str, meta: dict[str, str], *, ttl: float) -> None:
+        key = self.meta_key(stream_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping=meta)
+            pipe.pexpire(key, int(ttl * 1000))
+            await pipe.execute()
+
+    async def get_meta(self, stream_id: str) -> dict[str, str] | None:
+        raw = await self._redis.hgetall(self.meta_key(stream_id))
+        if not raw:
+            return None
+        return {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+                for k, v in raw.items()}
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+__all__ = ["Entry", "Journal", "MemoryJournal", "RedisJournal", "STATES", "DEFAULT_MAX_ENTRIES"]
