@@ -38,6 +38,7 @@ def test_a_small_run_reports_sane_figures() -> None:
     assert report.cpu_us_per_reveal == pytest.approx(report.server_cpu_s * 1e6 / report.load.reveals, rel=0.01)
     assert report.cpu_us_per_token == pytest.approx(report.server_cpu_s * 1e6 / report.tokens_shown, rel=0.01)
     assert report.window_s is not None and 0.5 < report.window_s < 20
+    assert report.connect_s is not None and 0 <= report.connect_s < report.window_s
     assert report.idle_rss_mb is not None and report.peak_rss_mb is not None
     assert 20 < report.idle_rss_mb <= report.peak_rss_mb
     assert report.memory_per_stream_kb is not None and report.memory_per_stream_kb >= 0

@@ -220,8 +220,19 @@ async def run(config: ClientConfig) -> dict[str, Any]:
     stop_probe = asyncio.Event()
     probe = asyncio.create_task(_lag_probe(lag, stop_probe))
     _emit({"event": "connecting"})
-    ramp_start = time.perf_counter()
     sockets: list[_Socket] = []
+    # Every socket is open before the first prompt goes, so the ramp spreads streams, not
+    # handshakes (under load Daphne drops handshakes that take over 5 s).
+    unopened = sum(1 for log in logs if log.end != "failed")
+    all_open = asyncio.Event()
+    ramp: dict[str, float] = {}
+
+    def opened_one() -> None:
+        nonlocal unopened
+        unopened -= 1
+        if unopened == 0:
+            ramp["start"] = time.perf_counter()
+            all_open.set()
 
     async def one(log: StreamLog) -> None:
         if log.end == "failed":
@@ -237,7 +248,10 @@ async def run(config: ClientConfig) -> dict[str, Any]:
             log.end, log.error = "failed", f"connect: {exc}"
             sock.close()
             return
-        slot = ramp_start + config.ramp * log.index / max(1, config.clients)
+        finally:
+            opened_one()
+        await all_open.wait()
+        slot = ramp["start"] + config.ramp * log.index / max(1, config.clients)
         await asyncio.sleep(max(0.0, slot - time.perf_counter()))
         prompt = config.prompts[log.index % len(config.prompts)]
         log.sent_at = time.perf_counter()
@@ -265,7 +279,8 @@ async def run(config: ClientConfig) -> dict[str, Any]:
         "event": "result",
         "peak_concurrent": tracker.peak,
         "sessions_seconds": round(sessions_done - started, 3),
-        "streaming_seconds": round(finished - sessions_done, 3),
+        "connect_seconds": round(ramp["start"] - sessions_done, 3) if "start" in ramp else None,
+        "streaming_seconds": round(finished - ramp.get("start", sessions_done), 3),
         "loop_lag_ms": [round(x * 1000, 3) for x in lag],
         "streams": [log.summary() for log in logs],
     }

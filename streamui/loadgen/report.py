@@ -74,6 +74,7 @@ class LoadReport:
     target_p99_excess_ms: float = TARGET_P99_EXCESS_MS
     target_met: bool | None = None
     window_s: float | None = None
+    connect_s: float | None = None  # opening every socket, before the first prompt
     tokens_shown: int | None = None
     server_cpu_s: float | None = None
     server_cpu_share: float | None = None  # CPU seconds per wall second: 1.0 is one core flat out
@@ -141,6 +142,7 @@ def render_table(report: LoadReport) -> str:
         ("streams started / completed", f"{r.streams_started} / {r.streams_completed}", _fmt(base.streams)),
         ("streams cut at deadline / failed", f"{r.streams_cut} / {r.streams_failed}", ""),
         ("peak concurrent streams", _fmt(r.peak_concurrent), "1"),
+        ("all sockets open after", _fmt(r.connect_s, "s"), ""),
         ("reveals seen by clients", _fmt(load.reveals), _fmt(base.reveals)),
         ("reveal gap p50", _fmt(load.gap_p50_ms, "ms"), _fmt(base.gap_p50_ms, "ms")),
         ("reveal gap p99", _fmt(load.gap_p99_ms, "ms"), _fmt(base.gap_p99_ms, "ms")),

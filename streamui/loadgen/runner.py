@@ -252,6 +252,7 @@ def _measure(options: LoadOptions, server: DaphneProcess | None, log: Log) -> Lo
     report.load = GapFigures.from_streams([s for s in streams if s["end"] != "failed"])
     report.baseline = GapFigures.from_streams(baseline)
     report.window_s = round(run.window_s, 3)
+    report.connect_s = run.result.get("connect_seconds")
     if run.server_before is not None and run.server_after is not None:
         report.server_cpu_s = round(run.server_after.cpu_seconds - run.server_before.cpu_seconds, 3)
         report.idle_rss_mb = round(run.server_before.rss_bytes / 2**20, 1)
