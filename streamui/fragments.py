@@ -162,6 +162,12 @@ def conversation_input(widget_id: str, conversation_id: str) -> Markup:
     ).format(widget_id, conversation_id)
 
 
+def stream_input(widget_id: str, stream_id: str) -> Markup:
+    """The stream a widget's Stop button stops (the SSE transport posts it)."""
+    return Markup('<input type="hidden" name="stream" id="{}-stream" value="{}" hx-swap-oob="outerHTML">').format(
+        widget_id, stream_id)
+
+
 def clear_log(widget_id: str) -> Markup:
     return Markup('<div id="{}-log" hx-swap-oob="innerHTML"></div>').format(widget_id)
 
@@ -206,6 +212,7 @@ __all__ = [
     "error",
     "clear_error",
     "conversation_input",
+    "stream_input",
     "clear_log",
     "figures",
 ]

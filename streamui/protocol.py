@@ -80,6 +80,14 @@ def parse_message(raw: str | bytes | None, *, max_bytes: int, max_prompt_chars: 
     )
 
 
+def parse_form(data: Any, *, max_prompt_chars: int) -> ClientMessage:
+    """A form POST (the SSE transport) as a client message: the same fields, the same checks."""
+    fields = {key: data.get(key, "") for key in ("prompt", "conversation", "upstream", "strategy", "compare",
+                                                 "policy", "output")}
+    return parse_message(json.dumps({"action": "send", **fields}), max_bytes=max_prompt_chars * 8 + 4096,
+                         max_prompt_chars=max_prompt_chars)
+
+
 def _sequence(value: Any) -> int:
     if isinstance(value, str) and value.isdigit():
         value = int(value)
@@ -88,4 +96,4 @@ def _sequence(value: Any) -> int:
     return value
 
 
-__all__ = ["ACTIONS", "ProtocolError", "ClientMessage", "parse_message"]
+__all__ = ["ACTIONS", "ProtocolError", "ClientMessage", "parse_message", "parse_form"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from django.middleware.csrf import get_token
 from django.templatetags.static import static
+from django.urls import reverse
 from markupsafe import Markup
 
 from . import fragments
@@ -19,7 +21,10 @@ from .models import ChatMessage, Conversation, StreamRecord
 from .pipeline.smoothing import strategy_names
 from .templating import environment
 from .upstream.registry import available_upstreams, default_upstream_name
-from .vendor import HTMX_STATIC, HTMX_WS_STATIC
+from .sse import event_source
+from .vendor import HTMX_SSE_STATIC, HTMX_STATIC, HTMX_WS_STATIC
+
+TRANSPORTS = ("auto", "websocket", "sse")
 
 
 def render_past_turn(message: ChatMessage) -> Markup:
@@ -56,6 +61,7 @@ def render_chat(
     policy_picker: bool = False,
     output_picker: bool = False,
     compare: bool = False,
+    transport: str | None = None,
     figures: bool = False,
     placeholder: str = "Ask anything…",
 ) -> Markup:
@@ -64,6 +70,9 @@ def render_chat(
     owner = Owner.from_request(request)
     if conversation is None:
         conversation = latest_conversation(owner)
+    transport = transport or str(config["TRANSPORT"])
+    if transport not in TRANSPORTS:
+        raise ValueError(f"unknown transport {transport!r} (known: {', '.join(TRANSPORTS)})")
     widget_id = f"su-w{secrets.token_hex(5)}"
     turns = [render_past_turn(m) for m in conversation.messages.all()] if conversation else []
     resume = resumable_stream(conversation)
@@ -74,6 +83,13 @@ def render_chat(
     html = template.render(
         widget_id=widget_id,
         include_assets=include_assets,
+        transport=transport,
+        csrf_token=get_token(request),
+        send_url=reverse("streamui:sse-send", args=[widget_id]),
+        stop_url=reverse("streamui:sse-stop"),
+        new_url=reverse("streamui:sse-new", args=[widget_id]),
+        event_source=event_source(widget_id, resume, 0) if resume and transport == "sse" else "",
+        htmx_sse_js=static(HTMX_SSE_STATIC),
         resume_stream=resume,
         ws_url=f"/ws/streamui/chat/{widget_id}/",
         conversation_id=str(conversation.public_id) if conversation else "",

@@ -156,3 +156,27 @@ def test_a_refresh_mid_stream_resumes_where_it_was(page: Any, live_site: LiveSit
     wait_connected(page)
     stored = " ".join(last_output(page).text_content().split())
     assert shown == stored and len(stored) > 200
+
+
+@pytest.mark.parametrize("how", ["sse", "no-websocket"])
+def test_the_sse_transport_streams_stops_and_resumes(page: Any, live_site: LiveSite, how: str) -> None:
+    if how == "no-websocket":
+        page.add_init_script("delete window.WebSocket")  # a network where WebSockets do not exist
+        page.goto(live_site.url + "/?transport=auto")
+    else:
+        page.goto(live_site.url + "/?transport=sse")
+    page.wait_for_selector("[data-streamui=widget][data-transport=sse][data-connected]")
+    page.locator("[data-streamui=new]").click()
+    page.wait_for_function("() => document.querySelectorAll('[data-streamui=output]').length === 0")
+    page.select_option("[data-streamui=upstream]", "simulated:steady")
+    send_prompt(page, "Can a minor sue or be sued?")
+    page.wait_for_function(f"() => [...document.querySelectorAll('{OUTPUT}')].pop()?.textContent.length > 40")
+    first = len(last_output(page).text_content())
+    page.wait_for_timeout(300)
+    assert len(last_output(page).text_content()) > first
+    page.locator("[data-streamui=stop]").click()
+    page.wait_for_selector("[data-streamui=status][data-state=stopped]")
+    stopped = last_output(page).text_content()
+    page.wait_for_timeout(500)
+    assert last_output(page).text_content() == stopped
+    assert page.locator(".streamui-mark").last.get_attribute("data-status") == "stopped"

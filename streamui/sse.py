@@ -1,0 +1,158 @@
+"""The Server-Sent Events transport: the same streams over plain HTTP.
+
+For networks where WebSockets do not get through. The widget POSTs its form to
+`send` (CSRF-checked like any form) and gets back the new turn plus an element that
+opens the stream's event source; `events` follows the stream's journal, each entry
+an SSE event whose id is its sequence number, so the browser resumes with
+Last-Event-ID after a drop; `stop` stops a stream by id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from typing import AsyncIterator
+
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from markupsafe import Markup
+
+from . import fragments
+from .conf import get_config
+from .conversations import Owner
+from .hub import StreamAccessError, get_hub
+from .journal import Entry
+from .protocol import ProtocolError, parse_form
+from .streams import owner_key, render_entry, start_stream
+
+HEARTBEAT_SECONDS = 15.0
+_WIDGET_ID = re.compile(r"su-w[A-Za-z0-9_-]{1,40}\Z")
+
+
+def _widget(widget_id: str) -> str:
+    if not _WIDGET_ID.match(widget_id):
+        raise ProtocolError("bad widget id")
+    return widget_id
+
+
+def event_source(widget_id: str, stream_id: str, after: int = 0) -> Markup:
+    """The element that opens (or, swapped in again, replaces) the widget's event source."""
+    url = reverse("streamui:sse-events", args=[stream_id]) + f"?widget={widget_id}&after={after}"
+    return Markup('<div id="{}-source" hx-swap-oob="outerHTML" hx-sse:connect="{}" hx-swap="none" '
+                  'data-stream="{}"></div>').format(widget_id, url, stream_id)
+
+
+@require_POST
+async def send_view(request: HttpRequest, widget_id: str) -> HttpResponse:
+    config = get_config()
+    try:
+        widget_id = _widget(widget_id)
+        message = parse_form(request.POST, max_prompt_chars=int(config["MAX_PROMPT_CHARS"]))
+        owner = await _owner(request)
+        started = await start_stream(owner, message)
+    except ProtocolError as exc:
+        return HttpResponse(str(fragments.error(widget_id if _WIDGET_ID.match(widget_id) else "su-w", str(exc))),
+                            status=422)
+    html = Markup("").join([
+        fragments.clear_error(widget_id),
+        fragments.conversation_input(widget_id, str(started.conversation.public_id)),
+        fragments.stream_input(widget_id, started.stream_id),
+        fragments.append_to_log(widget_id, started.turn_html()),
+        event_source(widget_id, started.stream_id),
+    ])
+    return HttpResponse(str(html))
+
+
+@require_POST
+async def new_view(request: HttpRequest, widget_id: str) -> HttpResponse:
+    from .conversations import anew_conversation
+
+    try:
+        widget_id = _widget(widget_id)
+    except ProtocolError:
+        return HttpResponse("bad widget id", status=400)
+    conversation = await anew_conversation(await _owner(request))
+    return HttpResponse(str(fragments.clear_log(widget_id) + fragments.clear_error(widget_id)
+                            + fragments.conversation_input(widget_id, str(conversation.public_id))
+                            + fragments.status(widget_id, "idle")))
+
+
+@require_POST
+async def stop_view(request: HttpRequest) -> HttpResponse:
+    import time
+
+    received_at = time.time()
+    owner = await _owner(request)
+    stream_id = str(request.POST.get("stream", ""))[:64]
+    try:
+        await get_hub().stop(stream_id, owner_key(owner), received_at=received_at)
+    except StreamAccessError:
+        return HttpResponse("unknown stream", status=404)
+    return HttpResponse(status=204)
+
+
+@require_GET
+async def events_view(request: HttpRequest, stream_id: str) -> HttpResponse:
+    owner = await _owner(request)
+    try:
+        widget_id = _widget(request.GET.get("widget", ""))
+        after = int(request.headers.get("Last-Event-ID") or request.GET.get("after") or 0)
+    except (ProtocolError, ValueError):
+        return HttpResponse("bad request", status=400)
+    try:
+        await get_hub().check_owner(stream_id, owner_key(owner))
+    except StreamAccessError:
+        return HttpResponse("unknown stream", status=404)
+    response = StreamingHttpResponse(_events(stream_id, owner_key(owner), widget_id, after),
+                                     content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass each event on as it comes
+    # An empty Content-Encoding makes GZipMiddleware leave the stream alone: it would
+    # otherwise compress (and, for sync streams, buffer) the events.
+    response["Content-Encoding"] = ""
+    return response
+
+
+async def _events(stream_id: str, owner: str, widget_id: str, after: int) -> AsyncIterator[bytes]:
+    queue: asyncio.Queue[Entry | None] = asyncio.Queue()
+
+    async def pump() -> None:
+        # A separate task, so waiting for a heartbeat never cancels the journal follower.
+        try:
+            async for entry in get_hub().follow(stream_id, owner, after):
+                await queue.put(entry)
+        finally:
+            await queue.put(None)
+
+    task = asyncio.create_task(pump(), name=f"streamui-sse-{stream_id}")
+    try:
+        yield b"retry: 1000\n\n"
+        while True:
+            try:
+                entry = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
+            except TimeoutError:
+                yield b": heartbeat\n\n"
+                continue
+            if entry is None:
+                return
+            yield format_event(entry.seq, render_entry(entry, widget_id, stream_id))
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def format_event(seq: int, html: str) -> bytes:
+    data = "".join(f"data: {line}\n" for line in html.split("\n"))
+    return f"id: {seq}\n{data}\n".encode()
+
+
+async def _owner(request: HttpRequest) -> Owner:
+    from asgiref.sync import sync_to_async
+
+    return await sync_to_async(Owner.from_request)(request)
+
+
+__all__ = ["send_view", "new_view", "stop_view", "events_view", "event_source", "format_event"]
