@@ -146,10 +146,12 @@ def status(widget_id: str, state: str, text: str | None = None, *, stream_id: st
     ).format(widget_id, state, stream_id, STATUS_TEXT.get(state, state) if text is None else text)
 
 
-def error(widget_id: str, message: str) -> Markup:
+def error(widget_id: str, message: str, *, retry_prompt: str = "") -> Markup:
+    retry = Markup(' <button type="button" data-streamui="retry" data-prompt="{}">Retry</button>').format(
+        retry_prompt) if retry_prompt else ""
     return Markup(
-        '<div id="{}-error" class="streamui-error" data-streamui="error" role="alert" hx-swap-oob="outerHTML">{}</div>'
-    ).format(widget_id, message)
+        '<div id="{}-error" class="streamui-error" data-streamui="error" role="alert" hx-swap-oob="outerHTML">{}{}</div>'
+    ).format(widget_id, message, retry)
 
 
 def clear_error(widget_id: str) -> Markup:

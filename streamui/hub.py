@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
@@ -123,7 +124,7 @@ class StreamHub:
 
     async def _append(self, live: LiveStream, entry: Entry) -> None:
         live.seq += 1
-        await self.journal.append(live.stream_id, Entry(live.seq, entry.html, entry.state, entry.error, entry.figures))
+        await self.journal.append(live.stream_id, dataclasses.replace(entry, seq=live.seq))
 
     # --- following ---------------------------------------------------------------------
 

@@ -25,10 +25,11 @@ class Entry:
     state: str = ""  # set when the stream's state changes: one of STATES
     error: str = ""
     figures: dict[str, str] | None = None
+    retry: str = ""  # the prompt a Retry button sends again (as a new stream) after a failure
 
     def to_json(self) -> str:
         data: dict[str, Any] = {"seq": self.seq}
-        for name in ("html", "state", "error"):
+        for name in ("html", "state", "error", "retry"):
             if getattr(self, name):
                 data[name] = getattr(self, name)
         if self.figures:
@@ -39,7 +40,7 @@ class Entry:
     def from_json(cls, raw: str | bytes) -> "Entry":
         data = json.loads(raw)
         return cls(seq=int(data["seq"]), html=data.get("html", ""), state=data.get("state", ""),
-                   error=data.get("error", ""), figures=data.get("figures"))
+                   error=data.get("error", ""), figures=data.get("figures"), retry=data.get("retry", ""))
 
     @property
     def final(self) -> bool:

@@ -144,7 +144,7 @@ async def start_stream(owner: Owner, msg: ClientMessage) -> StartedStream:
             recorder=recorder,
         )
 
-    await hub.start(stream_id=stream_id, owner=key, generation=build, finalize=_finalizer(record, answer, recorder),
+    await hub.start(stream_id=stream_id, owner=key, generation=build, finalize=_finalizer(record, answer, recorder, prompt),
                     meta={"message": str(answer.pk)})
     log_stream_event("start", stream_id, upstream=upstream_name, strategy=assignment.strategy, arm=assignment.arm,
                      mode=mode, conversation=str(conversation.public_id))
@@ -152,7 +152,7 @@ async def start_stream(owner: Owner, msg: ClientMessage) -> StartedStream:
     return StartedStream(stream_id, conversation, user_msg, answer, mode, lanes)
 
 
-def _finalizer(record: StreamRecord, message: ChatMessage, recorder: TraceRecorder | None) -> Finalize:
+def _finalizer(record: StreamRecord, message: ChatMessage, recorder: TraceRecorder | None, prompt: str) -> Finalize:
     async def finalize(result: GenerationResult) -> Entry:
         metrics = result.metrics
         message.content = result.shown
@@ -197,7 +197,8 @@ def _finalizer(record: StreamRecord, message: ChatMessage, recorder: TraceRecord
         log_stream_event(event, record.stream_id, end_reason=result.end_reason, tokens_generated=record.tokens_generated,
                          tokens_shown=record.tokens_shown, error=record.error_message or None)
         state = "interrupted" if message.status == ChatMessage.Status.INTERRUPTED else _END_TO_STATE[result.end_reason]
-        return Entry(seq=0, state=state, error=message.error,
+        # A failed upstream offers Retry: the same prompt again, as a new stream (never a silent re-bill).
+        return Entry(seq=0, state=state, error=message.error, retry=prompt if result.error else "",
                      html=str(fragments.replace_mark(message.pk, message.status, message.error)))
 
     return finalize
@@ -236,7 +237,8 @@ def render_entry(entry: Entry, widget_id: str, stream_id: str) -> str:
     if entry.state:
         parts.append(str(fragments.status(widget_id, entry.state, stream_id=stream_id)))
         if entry.error and entry.state == "interrupted":
-            parts.append(str(fragments.error(widget_id, f"The answer was interrupted: {entry.error}")))
+            parts.append(str(fragments.error(widget_id, f"The answer was interrupted: {entry.error}",
+                                             retry_prompt=entry.retry)))
     return "".join(parts)
 
 

@@ -128,7 +128,10 @@ class OpenAICompatibleUpstream:
                 retry_after = None
         logger.warning("upstream HTTP %s from %s: %s", status, self.completions_url, detail)
         kind = "rate_limited" if status == 429 else "http"
-        return UpstreamError(f"the model server answered HTTP {status}: {detail}", kind, status, retry_after)
+        message = f"the model server answered HTTP {status}: {detail}"
+        if status == 429:
+            message = f"the model server is rate limiting requests (HTTP 429){f'; retry after {retry_after:g} s' if retry_after else ''}: {detail}"
+        return UpstreamError(message, kind, status, retry_after)
 
     async def _events(self, response: httpx.Response) -> AsyncIterator[Event]:
         finish_reason: str | None = None

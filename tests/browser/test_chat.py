@@ -180,3 +180,26 @@ def test_the_sse_transport_streams_stops_and_resumes(page: Any, live_site: LiveS
     page.wait_for_timeout(500)
     assert last_output(page).text_content() == stopped
     assert page.locator(".streamui-mark").last.get_attribute("data-status") == "stopped"
+
+
+def test_a_failure_keeps_the_text_and_retry_is_a_new_stream(page: Any, live_site: LiveSite) -> None:
+    page.goto(live_site.url + "/")
+    wait_connected(page)
+    page.locator("[data-streamui=new]").click()
+    page.wait_for_function("() => document.querySelectorAll('[data-streamui=output]').length === 0")
+    page.select_option("[data-streamui=upstream]", "custom")
+    page.select_option("[data-streamui=strategy]", "passthrough")
+    send_prompt(page, "Tell me something flaky")
+    page.wait_for_selector("[data-streamui=status][data-state=interrupted]")
+    assert "Here is the beginning" in last_output(page).text_content()  # the text so far is kept
+    assert page.locator(".streamui-mark").last.get_attribute("data-status") == "interrupted"
+    error = page.locator("[data-streamui=error]")
+    assert "went away" in error.text_content()
+    streams_before = live_site.query("select count(*) from streamui_streamrecord")[0][0]
+    error.locator("[data-streamui=retry]").click()
+    page.wait_for_selector("[data-streamui=status][data-state=done]")
+    assert "in full" in last_output(page).text_content()
+    assert page.locator(".streamui-user").count() == 2  # the retry is a new turn
+    assert live_site.query("select count(*) from streamui_streamrecord")[0][0] == streams_before + 1  # type: ignore[operator]
+    rows = live_site.query("select end_reason, error_kind from streamui_streamrecord order by id desc limit 2")
+    assert rows == [("done", ""), ("error", "internal")]

@@ -73,7 +73,7 @@ async def test_http_errors_become_upstream_errors(fake_llm: FakeLLMServer, model
     assert events[0].kind == kind and events[0].status == status
     assert f"HTTP {status}" in events[0].message
     if status == 429:
-        assert events[0].retry_after == 2.0
+        assert events[0].retry_after == 2.0 and "retry after 2 s" in events[0].message
 
 
 async def test_dropped_mid_stream_keeps_text_and_reports(fake_llm: FakeLLMServer) -> None:

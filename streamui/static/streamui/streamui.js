@@ -89,6 +89,15 @@
     }
   });
 
+  // Retry after a failure: the same prompt again, sent as a new stream (the user sees it as a new turn).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-streamui=retry]");
+    var widget = widgetOf(button);
+    if (!button || !widget || state(widget) === "streaming" || !widget.hasAttribute("data-connected")) return;
+    hook(widget, "prompt").value = button.getAttribute("data-prompt") || "";
+    hook(widget, "form").requestSubmit();
+  });
+
   // "revised" marks: the original wording of a corrected phrase, one click away.
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest(".streamui-revised-mark");
