@@ -5,6 +5,10 @@ same objects the live pacer drives) and the reveal schedule is measured
 (metrics.py) and compared with passthrough and with the offline optimum
 (optimum.py). Figures are grouped by the `split` in each trace's header
 (tuning / heldout) and in total.
+
+With `--commit`, each trace runs through the commit stage and then the strategy
+instead (commit_bench.py): visible retractions, the hold the commit stage added,
+corrections, and the whole pipeline's pace.
 """
 
 from __future__ import annotations
@@ -315,17 +319,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         dest="strategies",
         metavar="NAME",
-        help=f"strategy to replay, repeatable (default: all: {', '.join(strategy_names())})",
+        help=f"strategy to replay, repeatable (default: all: {', '.join(strategy_names())}; "
+        "with --commit: adaptive)",
     )
     parser.add_argument("--schedule-out", type=Path, metavar="DIR", help="write each reveal schedule here")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument("--summary", action="store_true", help="print only the totals")
     parser.add_argument("--split", help="only traces whose header has this split (tuning, heldout)")
     parser.add_argument("--no-optimum", action="store_true", help="skip the offline optimum (faster)")
+    parser.add_argument(
+        "--commit",
+        action="store_true",
+        help="run the commit stage in front of the strategy and report retractions and hold delays",
+    )
+    parser.add_argument(
+        "--policy",
+        action="append",
+        dest="policies",
+        metavar="NAME",
+        help="with --commit: correction policy, repeatable (default: replace, annotate, passthrough)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        metavar="TOK_PER_S",
+        help="with --commit: re-time every trace to this many tokens per second (default: as recorded)",
+    )
 
 
 def main(opts: Mapping[str, Any], out: IO[str], err: IO[str]) -> int:
     """Run the bench with parsed options (see add_arguments); the exit status, 1 if any trace failed."""
+    if opts.get("commit"):
+        from . import commit_bench  # imports this module
+
+        return commit_bench.main(opts, trace_paths(list(opts.get("traces") or [DEFAULT_CORPUS])), out, err)
+    if opts.get("policies") or opts.get("rate") is not None:
+        err.write("error: --policy and --rate need --commit\n")
+        return 2
     strategies = list(opts.get("strategies") or strategy_names())
     try:
         for name in strategies:

@@ -1,4 +1,5 @@
-"""Replay traces through smoothing strategies on a virtual clock (see streamui.bench.trace_bench)."""
+"""Replay traces through smoothing strategies on a virtual clock (see streamui.bench.trace_bench);
+with --commit, through the commit stage and then a strategy (see streamui.bench.commit_bench)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from streamui.bench.trace_bench import add_arguments, main
 class Command(BaseCommand):
     help = (
         "Replay each trace through each smoothing strategy on a virtual clock and report added time to "
-        "first token, completion delay, gaps, stall time, bursts and the offline optimum."
+        "first token, completion delay, gaps, stall time, bursts and the offline optimum. With --commit, "
+        "run the commit stage in front of the strategy and report visible retractions, the hold it added "
+        "and the whole pipeline's pace."
     )
 
     def add_arguments(self, parser: Any) -> None:
