@@ -32,7 +32,8 @@ test: $(VENV)/.dev system-packages
 	$(PY) -m pytest
 
 bench: $(VENV)/.dev
-	$(PY) manage.py streamui_bench bench/traces/*/*.jsonl
+	$(PY) manage.py streamui_bench --summary
+	$(PY) manage.py streamui_bench_json
 
 lint: $(VENV)/.dev
 	$(PY) -m ruff check . || true

@@ -250,8 +250,9 @@ class Generation:
         ttft = self.metrics.ms_since_start(self.metrics.first_visible)
         return {
             "ttft": "–" if ttft is None else f"{ttft:.0f} ms",
-            "shown": str(self.metrics.reveals),
-            "generated": str(self._usage_tokens if self._usage_tokens is not None else len(self._received)),
+            "shown": str(self.metrics.tokens_shown if self.lanes else self.metrics.reveals),
+            "generated": str(self._usage_tokens if self._usage_tokens is not None
+                             else len(self._received) + len(self._reasoning)),
             "elapsed": f"{self.metrics.elapsed():.1f} s",
             "strategy": " | ".join(s.name for s in self.strategies) if self.mode == "chat" else "json",
         }
