@@ -330,13 +330,13 @@ def _vs(reduction: float | None) -> str:
 
 
 TRACE_HEADER = (
-    f"{'trace':<16} {'split':<8} {'policy':<11} {'strategy':<9} {'retract':>7} {'naive':>6} "
+    f"{'trace':<16} {'split':<8} {'policy':<11} {'strategy':<11} {'retract':>7} {'naive':>6} "
     f"{'hold50':>6} {'hold95':>6} {'holdmax':>7} {'corr':>4} {'late':>4} "
     f"{'+ttft':>6} {'smooth':>6} {'done':>5} {'maxgap':>6} {'stall':>6} {'pass':>6} {'c/100ms':>7}"
 )
 
 TOTALS_HEADER = (
-    f"{'split':<8} {'policy':<11} {'strategy':<9} {'traces':>6} {'retract':>7} {'naive':>6} "
+    f"{'split':<8} {'policy':<11} {'strategy':<11} {'traces':>6} {'retract':>7} {'naive':>6} "
     f"{'hold50':>6} {'hold95':>6} {'holdmax':>7} {'corr':>4} {'late':>4} "
     f"{'+ttft':>6} {'avg':>4} {'smooth':>6} {'done':>5} {'maxgap':>6} {'stall s':>7} {'pass s':>7} {'vs pass':>8} "
     f"{'worse':>5} {'c/100ms':>7} {'rev/s':>5}"
@@ -346,7 +346,7 @@ TOTALS_HEADER = (
 def format_trace_row(r: CommitResult) -> str:
     m = r.metrics
     return (
-        f"{r.trace:<16} {r.split:<8} {r.policy:<11} {r.strategy:<9} {r.retracted:>7} {r.naive_retracted:>6} "
+        f"{r.trace:<16} {r.split:<8} {r.policy:<11} {r.strategy:<11} {r.retracted:>7} {r.naive_retracted:>6} "
         f"{_ms(r.hold_p50):>6} {_ms(r.hold_p95):>6} {_ms(r.hold_max):>7} {r.corrections:>4} "
         f"{r.late_corrections:>4} {_ms(m.added_ttft):>6} {_ms(r.smoothing_ttft):>6} "
         f"{_ms(m.completion_delay):>5} {_ms(m.largest_gap):>6} {_ms(m.stall_time):>6} "
@@ -356,7 +356,7 @@ def format_trace_row(r: CommitResult) -> str:
 
 def format_totals_row(split: str, policy: str, strategy: str, t: CommitTotals) -> str:
     return (
-        f"{split:<8} {policy:<11} {strategy:<9} {t.traces:>6} {t.retracted:>7} {t.naive_retracted:>6} "
+        f"{split:<8} {policy:<11} {strategy:<11} {t.traces:>6} {t.retracted:>7} {t.naive_retracted:>6} "
         f"{_ms(t.hold_p50):>6} {_ms(t.hold_p95):>6} "
         f"{_ms(t.hold_max):>7} {t.corrections:>4} {t.late_corrections:>4} {_ms(t.max_added_ttft):>6} "
         f"{_ms(t.mean_added_ttft):>4} {_ms(t.max_smoothing_ttft):>6} {_ms(t.max_completion):>5} {_ms(t.max_largest_gap):>6} "
