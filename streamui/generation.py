@@ -147,6 +147,10 @@ class Generation:
         if isinstance(event, TextDelta):
             self.metrics.on_arrival(event.text)
             self._received.append(event.text)
+            if self.commit is not None:
+                now = self.clock.now()
+                for lane in self.lanes:
+                    lane.strategy.observe_upstream(len(event.text), now)
         elif isinstance(event, ReasoningDelta):
             self.metrics.on_reasoning()
             self._reasoning.append(event.text)

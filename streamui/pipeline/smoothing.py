@@ -45,6 +45,14 @@ class SmoothingStrategy(ABC):
     def poll(self, now: float) -> Reveal:
         """What to reveal at `now`, and when to be polled next."""
 
+    def observe_upstream(self, chars: int, now: float) -> None:
+        """`chars` characters of answer text left the upstream at `now` (before the commit stage).
+
+        With a commit stage in front, pushes come a phrase at a time; a strategy that
+        estimates the model's pace should learn it from these raw arrivals instead.
+        Without a commit stage this is never called. The default ignores it.
+        """
+
 
 class Passthrough(SmoothingStrategy):
     """Reveal text the moment it arrives: the baseline every other strategy is judged against."""
