@@ -36,7 +36,7 @@ from .pipeline.corrections import Committed, Revision, Struck
 from .pipeline.metrics import StreamMetrics
 from .pipeline.smoothing import SmoothingStrategy
 from .upstream.base import ChatRequest, Upstream
-from .upstream.events import End, Event, ReasoningDelta, TextDelta, ToolCallDelta, UpstreamError, Usage
+from .upstream.events import DraftDelta, End, Event, ReasoningDelta, TextDelta, ToolCallDelta, UpstreamError, Usage
 from .upstream.tokens import count_tokens
 from .upstream.traces import TraceRecorder
 from .widgets.render import JSONWidgetRenderer
@@ -144,13 +144,14 @@ class Generation:
         """Feed one upstream event; True when the stream is over."""
         if self.recorder is not None:
             self.recorder.record(event, self.clock.now())
+        if isinstance(event, (TextDelta, DraftDelta)) and self.commit is not None:
+            # The model's pace, as it produced text (drafts included), for the strategies behind the commit stage.
+            now = self.clock.now()
+            for lane in self.lanes:
+                lane.strategy.observe_upstream(len(event.text), now)
         if isinstance(event, TextDelta):
             self.metrics.on_arrival(event.text)
             self._received.append(event.text)
-            if self.commit is not None:
-                now = self.clock.now()
-                for lane in self.lanes:
-                    lane.strategy.observe_upstream(len(event.text), now)
         elif isinstance(event, ReasoningDelta):
             self.metrics.on_reasoning()
             self._reasoning.append(event.text)
