@@ -25,6 +25,7 @@ MIDDLEWARE = [
     # GZip on purpose: the SSE transport must get through it unbuffered.
     "django.middleware.gzip.GZipMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "demo.middleware.content_security_policy",  # strict CSP: the widget needs no inline script
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -92,6 +93,9 @@ STREAMUI = {
     # The playground runs an experiment: half the visitors get the jitter buffer.
     "AB_ARMS": {"passthrough": 1, "adaptive": 1},
     "DASHBOARD_PUBLIC": True,
+    # Real GPT-4o timing (bench/traces/gpt4o, MIT) in the upstream picker: the longest pauses of the capture.
+    "REPLAY_TRACES": [str(BASE_DIR / "bench" / "traces" / "gpt4o" / f"{name}.jsonl")
+                      for name in ("gpt4o-129", "gpt4o-174", "gpt4o-003")],
 }
 
 LOGGING = {

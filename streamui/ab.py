@@ -22,18 +22,19 @@ class Assignment:
     arm: str  # the arm name when assigned by the experiment, "" when not in one, "forced:<name>" when chosen
 
 
-def arms() -> dict[str, float]:
-    configured = get_config()["AB_ARMS"] or {}
-    known = set(strategy_names())
-    unknown = [name for name in configured if name not in known]
+def arms(setting: str = "AB_ARMS", known: list[str] | None = None) -> dict[str, float]:
+    configured = get_config()[setting] or {}
+    known_names = set(strategy_names() if known is None else known)
+    unknown = [name for name in configured if name not in known_names]
     if unknown:
-        raise ValueError(f"AB_ARMS names unknown strategies: {', '.join(unknown)}")
+        kind = "strategies" if known is None else "names"
+        raise ValueError(f"{setting} names unknown {kind}: {', '.join(unknown)}")
     return {name: float(weight) for name, weight in configured.items() if float(weight) > 0}
 
 
-def assign(visitor: str, salt: str = "streamui-ab-1") -> str | None:
+def assign(visitor: str, salt: str = "streamui-ab-1", weights: dict[str, float] | None = None) -> str | None:
     """The visitor's arm, or None when no experiment is configured."""
-    weights = arms()
+    weights = arms() if weights is None else weights
     if not weights:
         return None
     point = int.from_bytes(hashlib.sha256(f"{salt}:{visitor}".encode()).digest()[:8], "big") / 2**64
@@ -58,4 +59,19 @@ def choose_strategy(visitor: str, requested: str = "") -> Assignment:
     return Assignment(str(get_config()["SMOOTHING"]), "")
 
 
-__all__ = ["AUTO", "Assignment", "arms", "assign", "choose_strategy"]
+def choose_policy(visitor: str, requested: str = "") -> Assignment:
+    """The correction policy of a stream: forced, else the visitor's POLICY_ARMS arm, else COMMIT_POLICY."""
+    from .pipeline.corrections import policy_names
+
+    if requested and requested != AUTO:
+        if requested not in policy_names():
+            raise ValueError(f"unknown correction policy {requested!r}")
+        return Assignment(requested, f"forced:{requested}")
+    # A salt of its own, so the policy arm is independent of the smoothing arm.
+    arm = assign(visitor, salt="streamui-policy-ab-1", weights=arms("POLICY_ARMS", policy_names()))
+    if arm is not None:
+        return Assignment(arm, arm)
+    return Assignment(str(get_config()["COMMIT_POLICY"]), "")
+
+
+__all__ = ["AUTO", "Assignment", "arms", "assign", "choose_strategy", "choose_policy"]

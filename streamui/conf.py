@@ -26,6 +26,8 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_UPSTREAM": None,  # None: "openai" when UPSTREAM_URL is set, else "simulated:<profile>"
     "SIMULATED_PROFILE": "bursty",
     "SIMULATED_SPEED": 1.0,
+    # Trace files (JSON lines, docs/ARCHITECTURE.md) the simulated upstream can replay: "trace:<file stem>".
+    "REPLAY_TRACES": [],
     "MAX_TOKENS": 1024,
     # Conversation.
     "SYSTEM_PROMPT": "You are a helpful assistant. Answer clearly and concisely.",
@@ -45,6 +47,10 @@ DEFAULTS: dict[str, Any] = {
     "COMMIT_POLICY": "replace",
     "COMMIT_HOLD_MS": 400.0,
     "COMMIT_HOLD_CHARS": 200,
+    # The phrases that open a self-correction (None: streamui's list), and an optional
+    # A/B experiment over correction policies {policy name: weight}.
+    "CORRECTION_OPENERS": None,
+    "POLICY_ARMS": {},
     # Live figures pushed to the playground, at most this often (seconds).
     "FIGURES_INTERVAL": 0.2,
     # Record each live stream as a trace file under this folder (None: off).

@@ -69,6 +69,7 @@ class StreamRecord(models.Model):
     strategy = models.CharField(max_length=50, blank=True)
     arm = models.CharField(max_length=50, blank=True)
     commit_policy = models.CharField(max_length=50, blank=True)
+    policy_arm = models.CharField(max_length=50, blank=True)
     hold_p50_ms = models.FloatField(null=True, blank=True)  # what the commit stage held text back
     hold_p95_ms = models.FloatField(null=True, blank=True)
     hold_max_ms = models.FloatField(null=True, blank=True)

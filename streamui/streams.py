@@ -15,7 +15,7 @@ from django.utils import timezone
 from markupsafe import Markup
 
 from . import fragments
-from .ab import choose_strategy
+from .ab import choose_policy, choose_strategy
 from .answer_schema import ANSWER_SCHEMA, response_format
 from .conf import get_config
 from .conversations import Owner, afind_conversation, ahistory, anew_conversation
@@ -27,7 +27,7 @@ from .models import ChatMessage, Conversation, StreamRecord
 from .observability import log_stream_event, observe_stream
 from .outbox import Sink
 from .pipeline.commit import CommitStage
-from .pipeline.corrections import POLICIES
+from .pipeline.corrections import PhraseDetector
 from .pipeline.smoothing import make_strategy, strategy_names
 from .protocol import ClientMessage, ProtocolError
 from .stats import percentile
@@ -100,9 +100,11 @@ async def start_stream(owner: Owner, msg: ClientMessage) -> StartedStream:
         if msg.compare not in strategy_names():
             raise ProtocolError(f"unknown smoothing strategy {msg.compare!r}")
         strategies.append(make_strategy(msg.compare))
-    policy = msg.policy or str(config["COMMIT_POLICY"])
-    if policy not in POLICIES:
-        raise ProtocolError(f"unknown correction policy {policy!r}")
+    try:
+        policy_choice = choose_policy(key, msg.policy)
+    except ValueError as exc:
+        raise ProtocolError(str(exc)) from None
+    policy = policy_choice.strategy
     mode = "json" if msg.output == "json" else "chat"
 
     conversation = await afind_conversation(owner, msg.conversation) if msg.conversation else None
@@ -128,13 +130,15 @@ async def start_stream(owner: Owner, msg: ClientMessage) -> StartedStream:
         stream_id=stream_id, conversation=conversation, message=answer,
         session_key=owner.session_key or "", upstream=upstream_name, profile=profile,
         model=str(getattr(upstream, "model", "")), strategy=assignment.strategy, arm=assignment.arm,
-        commit_policy=policy if mode == "chat" else "", started_at=timezone.now(),
+        commit_policy=policy if mode == "chat" else "", policy_arm=policy_choice.arm if mode == "chat" else "",
+        started_at=timezone.now(),
     )
     recorder = None
     if config["RECORD_TRACES_DIR"]:
         recorder = TraceRecorder(stream_id, asyncio.get_running_loop().time(), {"upstream": upstream_name})
-    commit = CommitStage(policy, hold_ms=float(config["COMMIT_HOLD_MS"]),
-                         hold_chars=int(config["COMMIT_HOLD_CHARS"])) if mode == "chat" else None
+    openers = config["CORRECTION_OPENERS"]
+    commit = CommitStage(policy, hold_ms=float(config["COMMIT_HOLD_MS"]), hold_chars=int(config["COMMIT_HOLD_CHARS"]),
+                         detector=PhraseDetector(openers) if openers is not None else None) if mode == "chat" else None
 
     def build(sink: Sink) -> Generation:
         return Generation(

@@ -13,7 +13,7 @@ from markupsafe import Markup
 from . import fragments
 from .ab import AUTO, arms
 from .answer_schema import ANSWER_SCHEMA
-from .pipeline.corrections import POLICIES
+from .pipeline.corrections import policy_names
 from .rendering import json_html, markdown_html
 from .conf import get_config
 from .conversations import Owner, latest_conversation
@@ -73,6 +73,7 @@ def render_chat(
     transport = transport or str(config["TRANSPORT"])
     if transport not in TRANSPORTS:
         raise ValueError(f"unknown transport {transport!r} (known: {', '.join(TRANSPORTS)})")
+    policy_arms = arms("POLICY_ARMS", policy_names())
     widget_id = f"su-w{secrets.token_hex(5)}"
     turns = [render_past_turn(m) for m in conversation.messages.all()] if conversation else []
     resume = resumable_stream(conversation)
@@ -98,8 +99,8 @@ def render_chat(
         default_upstream=default_upstream_name(),
         strategies=([AUTO] if arms() else []) + strategy_names() if strategy_picker else [],
         default_strategy=AUTO if arms() else str(config["SMOOTHING"]),
-        policies=list(POLICIES) if policy_picker else [],
-        default_policy=str(config["COMMIT_POLICY"]),
+        policies=([AUTO] if policy_arms else []) + policy_names() if policy_picker else [],
+        default_policy=AUTO if policy_arms else str(config["COMMIT_POLICY"]),
         output_picker=output_picker,
         compare_strategies=strategy_names() if compare else [],
         figures=figures,

@@ -43,6 +43,7 @@ class RequestRecord:
     started_at: float
     messages: list[dict[str, str]] = field(default_factory=list)
     authorization: bool = False
+    response_format: dict[str, Any] | None = None
     tokens_generated: int = 0
     tokens_after_disconnect: int = 0
     disconnected_at: float | None = None
@@ -214,17 +215,21 @@ class FakeLLMServer:
             faults = Faults.parse(fault_parts)
         except ValueError as exc:
             raise _HTTPError(400, str(exc)) from None
-        request = ChatRequest(messages=messages, max_tokens=int(max_tokens) if max_tokens else 4096)
+        response_format = data.get("response_format") if isinstance(data.get("response_format"), dict) else None
+        request = ChatRequest(messages=messages, max_tokens=int(max_tokens) if max_tokens else 4096,
+                              response_format=response_format)
         include_usage = bool((data.get("stream_options") or {}).get("include_usage"))
         return request, model, profile, faults, bool(data.get("stream")), include_usage
 
     async def _completions(self, headers: dict[str, str], body: bytes, reader: asyncio.StreamReader,
                            writer: asyncio.StreamWriter) -> None:
         request, model, profile, faults, stream, include_usage = self._parse(body)
+        response_format = request.response_format
         record = RequestRecord(id=f"chatcmpl-{uuid.uuid4().hex[:12]}", model=model, profile=profile,
                                faults=faults.names, max_tokens=request.max_tokens, started_at=time.time(),
                                messages=[{"role": m.role, "content": m.content} for m in request.messages],
-                               authorization=headers.get("authorization", "").startswith("Bearer "))
+                               authorization=headers.get("authorization", "").startswith("Bearer "),
+                               response_format=response_format)
         self.records.append(record)
         if faults.http_status:
             record.outcome = "fault"

@@ -1,12 +1,14 @@
 """Which upstreams a site offers, by name: what the playground picker and the widget choose from.
 
 Names: "openai" (the configured OpenAI-compatible server), "custom" (the site's own
-generator), "simulated:<profile>" (the embedded simulated LLM).
+generator), "simulated:<profile>" (the embedded simulated LLM), "trace:<file stem>" (a
+recorded trace from REPLAY_TRACES, replayed with its own timing).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..conf import get_config
 from .base import Upstream
@@ -27,7 +29,12 @@ def available_upstreams() -> list[UpstreamChoice]:
     if config["UPSTREAM_CALLABLE"]:
         choices.append(UpstreamChoice("custom", f"site code: {config['UPSTREAM_CALLABLE']}"))
     choices.extend(UpstreamChoice(f"simulated:{name}", f"simulated, {name}") for name in PROFILES)
+    choices.extend(UpstreamChoice(f"trace:{path.stem}", f"replay trace {path.stem}") for path in replay_traces())
     return choices
+
+
+def replay_traces() -> list[Path]:
+    return [Path(p) for p in get_config()["REPLAY_TRACES"] or []]
 
 
 def default_upstream_name() -> str:
@@ -61,8 +68,11 @@ def get_upstream(name: str | None) -> Upstream:
         from .custom import CallableUpstream
 
         return CallableUpstream(config["UPSTREAM_CALLABLE"])
-    from .simulated import SimulatedUpstream
+    from .simulated import SimulatedUpstream, TraceUpstream
 
+    if name.startswith("trace:"):
+        path = next(p for p in replay_traces() if p.stem == name.split(":", 1)[1])
+        return TraceUpstream(path, speed=float(config["SIMULATED_SPEED"]))
     profile = name.split(":", 1)[1]
     return SimulatedUpstream(profile=profile, speed=float(config["SIMULATED_SPEED"]))
 

@@ -133,3 +133,57 @@ async def test_unknown_policy_is_an_error_frame(session_key: str) -> None:
         frame = await receive(comm)
         await comm.disconnect()
     assert "unknown correction policy" in frame
+
+
+async def test_a_recorded_trace_replays_and_live_streams_can_be_recorded(session_key: str, tmp_path: Any) -> None:
+    from streamui.upstream.traces import load_trace
+
+    trace = "bench/traces/gpt4o/gpt4o-003.jsonl"
+    with override_settings(STREAMUI={"SIMULATED_SPEED": 25.0, "REPLAY_TRACES": [trace],
+                                     "RECORD_TRACES_DIR": str(tmp_path)}):
+        comm = await connect(session_key)
+        await send(comm, prompt="anything", conversation="", upstream="trace:gpt4o-003", strategy="passthrough")
+        frames = await frames_until(comm, r'data-state="(done|interrupted)"', timeout=30)
+        await comm.disconnect()
+    page, text = shown(frames)
+    original = load_trace(trace).text
+    assert normalized(text) == as_shown(original)
+    record = await StreamRecord.objects.aget()
+    recorded = load_trace(tmp_path / f"{record.stream_id}.jsonl")
+    assert recorded.text == original  # the live stream, recorded in the trace format, replays the same text
+
+
+async def test_policy_arms_are_assigned_and_recorded(session_key: str) -> None:
+    with override_settings(STREAMUI={"SIMULATED_SPEED": 25.0, "MAX_TOKENS": 30,
+                                     "POLICY_ARMS": {"replace": 1, "annotate": 1}}):
+        comm = await connect(session_key)
+        await send(comm, prompt="hi", conversation="", upstream="simulated:steady")
+        await frames_until(comm, r'data-state="(done|interrupted)"', timeout=30)
+        await comm.disconnect()
+    record = await StreamRecord.objects.aget()
+    assert record.policy_arm in ("replace", "annotate") and record.commit_policy == record.policy_arm
+
+
+async def test_structured_output_asks_a_real_upstream_for_json_schema(session_key: str, fake_llm: Any) -> None:
+    with override_settings(STREAMUI={"UPSTREAM_URL": fake_llm.base_url, "UPSTREAM_MODEL": "json",
+                                     "MAX_TOKENS": 2000}):
+        comm = await connect(session_key)
+        await send(comm, prompt=PROMPT, conversation="", upstream="openai", output="json")
+        frames = await frames_until(comm, r'data-state="(done|interrupted)"', timeout=30)
+        await comm.disconnect()
+    assert fake_llm.records[0].response_format["type"] == "json_schema"
+    assert fake_llm.records[0].response_format["json_schema"]["schema"]["properties"]["confidence"]
+    message = await ChatMessage.objects.filter(role="assistant").aget()
+    assert json.loads(message.content)["confidence"] > 0
+
+
+async def test_correction_openers_are_configurable(session_key: str) -> None:
+    with override_settings(STREAMUI={"SIMULATED_SPEED": 25.0, "MAX_TOKENS": 2000, "CORRECTION_OPENERS": ["Nope,"]}):
+        comm = await connect(session_key)
+        await send(comm, prompt=PROMPT, conversation="", upstream="simulated:corrections", policy="replace")
+        await frames_until(comm, r'data-state="(done|interrupted)"', timeout=30)
+        await comm.disconnect()
+    record = await StreamRecord.objects.aget()
+    message = await ChatMessage.objects.filter(role="assistant").aget()
+    assert record.corrections == 0
+    assert any(opener in message.content for opener in ("Actually, ", "Wait, ", "Correction: "))
