@@ -66,6 +66,7 @@ ErrorKind = Literal[
     "dropped",  # connection lost mid-stream
     "malformed",  # the stream did not parse
     "timeout",  # no bytes for too long
+    "tool",  # a tool the model called failed (site code reports it)
     "internal",  # a bug or an exception in site code
 ]
 
