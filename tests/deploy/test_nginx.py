@@ -26,7 +26,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from streamui.loadgen.frames import html_of, read_frame
-from streamui.upstream.simulated import answer_corpus
+from streamui.loadgen.runner import choose_prompts
 from tests.support import processes
 from tests.support.processes import DaphneProcess, NginxProcess, start_daphne, start_nginx
 
@@ -120,10 +120,11 @@ async def stream_once(endpoint: Endpoint, prompt: str) -> tuple[list[float], flo
 
 
 async def test_fragments_arrive_one_by_one_through_nginx(nginx: NginxProcess, daphne: DaphneProcess) -> None:
-    prompt = answer_corpus()[0].prompt  # a long answer, cut at STREAMUI_MAX_TOKENS
+    # The longest answer that ends before the cap (a cut one ends "interrupted").
+    (prompt,) = choose_prompts(1, int(DAPHNE_ENV["STREAMUI_MAX_TOKENS"]))
     arrivals, done_at = await stream_once(nginx, prompt)
 
-    # steady at 45 tokens/s: 120 tokens take about 2.7 s, which adaptive spreads over
+    # steady at 45 tokens/s: 100-odd tokens take over 2 s, which adaptive spreads over
     # word-sized reveals.
     assert len(arrivals) >= 20, arrivals
     assert arrivals[0] < done_at - 1.0, (arrivals[0], done_at)
