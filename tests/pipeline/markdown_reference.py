@@ -1,0 +1,663 @@
+"""Streaming markdown: frozen blocks rendered once, an open tail that never flickers.
+
+`MarkdownStream.append(text)` takes revealed answer text and returns DOM updates:
+`FrozenBlock(index, html)` (append once after the previous frozen block; it never
+changes again) and `TailBlock(html)` (replace the open tail). After `finish()`
+everything is frozen and the tail is empty.
+
+Safety. markdown-it-py with raw HTML disabled escapes all model text; links and
+autolinks are only made for http, https, mailto and relative URLs (`safe_url`);
+images are off unless `allow_images=True` (a model-chosen image URL loads without a
+click, which is how prompt-injected answers exfiltrate data). Links get
+`rel="nofollow noopener noreferrer"`.
+
+Freezing. The tail is re-parsed as a whole; every top-level block followed by
+another top-level block is final and is frozen (rendered from the same parse, so it
+looks exactly as it did in context), and its source leaves the tail. A list or an
+indented code block therefore stays open across blank lines, a fence until it is
+closed or another block follows, a table until the block after it starts.
+
+No flicker. A successive tail render only ever extends the previous one: text that
+was shown is never removed or moved into a different element. The rules:
+
+1. Constructs that change earlier text after the fact are switched off: setext
+   headings (a "---" under a line would turn the paragraph into a heading) and
+   link reference definitions (a later "[a]: url" would turn earlier "[a]" into
+   links). Lists always wrap items in paragraphs ("loose"), so a blank line between
+   items never re-renders the list; style `li > p` to taste.
+2. The open (unfinished) last line is shown only once its block role is settled.
+   A line starting with a block marker ("-", "*", "+", "#", ">", "`", "~", "_", a
+   digit) is probed with a few continuations ("a", " a", ". a", "-", "`", ...);
+   while any of them would give a different block structure, the line is held
+   back ("-" could become a list item, a rule or text; "1" a list; "```py" a
+   fence with another language). Lines starting with other characters are
+   paragraph text and are shown at once.
+3. Inside an open code fence every line shows as it streams, except a line that
+   could still be the closing fence ("`", "``", "```"), which waits for its
+   newline.
+4. Tables: a line containing "|" is held until the line after it shows it is not a
+   table header (the delimiter row is incomplete or impossible); inside a table the
+   open row is held until its newline. So a table appears with its header row and
+   grows a row at a time.
+5. Inline, in the open block only: text from the first unresolved construct on is
+   held back, where unresolved means more text could still change how it renders:
+   an emphasis or strikethrough delimiter that could still open a span and is not
+   closed; a delimiter run at the very end (the next character decides whether it
+   opens); an unmatched code-span backtick run; a `[` or `![` that more text could
+   still turn into a link or image (`[text](ur` is held whole, `[1] see` is not); a
+   `<` that could become an autolink; a `&` that could become an entity; a trailing
+   backslash. If a matched pair encloses the cut, the cut moves to its opener, and
+   a delimiter run right before the cut is held too (its flanking depends on the
+   character after it). When the block ends, whatever was held is rendered as
+   markdown-it renders it (unclosed emphasis stays literal text).
+
+Marks. `append_mark(Struck | Revision)` places a correction mark (see
+`pipeline.commit`) at the current end: struck text renders as
+`<del class="streamui-struck">`, a revision as a "revised" button followed by the
+hidden original (`<del class="streamui-revised-original" hidden>`), which the
+widget reveals on demand. Marks travel through the source as private-use
+characters (U+F0000 + index), so they sit where they belong in whatever block
+structure forms around them; model text cannot forge them, since `append` removes
+that range.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Final, Sequence, Union
+
+from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
+from markdown_it.rules_block import StateBlock, table
+from markdown_it.rules_core import StateCore
+from markdown_it.rules_inline import (
+    StateInline,
+    autolink,
+    backtick,
+    emphasis,
+    entity,
+    escape,
+    image,
+    link,
+    strikethrough,
+)
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
+
+from streamui.pipeline.corrections import Revision, Struck
+
+# --- the DOM updates --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FrozenBlock:
+    """Append after the previous frozen block; never changes again."""
+
+    index: int
+    html: str
+
+
+@dataclass(frozen=True, slots=True)
+class TailBlock:
+    """Replace the open tail (after the frozen blocks) with this HTML."""
+
+    html: str
+
+
+BlockUpdate = Union[FrozenBlock, TailBlock]
+Mark = Union[Struck, Revision]
+
+# --- the parser ---------------------------------------------------------------------
+
+SAFE_SCHEMES: Final = frozenset({"http", "https", "mailto"})
+_SCHEME: Final = re.compile(r"([a-zA-Z][a-zA-Z0-9+.\-]*):")
+_URL_JUNK: Final = re.compile(r"[\x00-\x20\x7f]")
+
+_MARK_BASE: Final = 0xF0000
+_MARK_LAST: Final = 0xFFFFD
+_MARK_CHARS: Final = re.compile("[\U000f0000-\U000ffffd]")
+
+
+def safe_url(url: str) -> bool:
+    """Only http, https, mailto and scheme-less (relative) URLs; anything else with a
+    colon before its first "/", "?" or "#" is refused, however it is disguised."""
+    cleaned = _URL_JUNK.sub("", html.unescape(url))
+    scheme = _SCHEME.match(cleaned)
+    if scheme:
+        return scheme.group(1).lower() in SAFE_SCHEMES
+    head = re.split(r"[/?#]", cleaned, maxsplit=1)[0]
+    return ":" not in head and "%3a" not in head.lower()
+
+
+def build_markdown(*, allow_images: bool = False) -> MarkdownIt:
+    """The renderer every model text goes through (CommonMark + tables + ~~strike~~)."""
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.enable(["table", "strikethrough"])
+    md.disable(["lheading", "reference"])
+    if not allow_images:
+        md.disable("image")
+    md.validateLink = safe_url  # type: ignore[method-assign]
+    md.block.ruler.at("table", _table_with_leading_pipe, {"alt": ["paragraph", "reference"]})
+    md.core.ruler.after("block", "streamui_loose_lists", _loose_lists)
+    md.core.ruler.after("streamui_loose_lists", "streamui_tail_cut", _tail_cut)
+    md.core.ruler.push("streamui_marks_and_links", _marks_and_links)
+    md.add_render_rule("streamui_mark", _render_mark)
+    return md
+
+
+def _table_with_leading_pipe(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
+    """Tables must start their header row with "|": a line shown as paragraph text
+    before its first "|" arrived can then never turn into a table header."""
+    start = state.bMarks[start_line] + state.tShift[start_line]
+    if state.src[start : start + 1] != "|":
+        return False
+    return bool(table(state, start_line, end_line, silent))
+
+
+def _loose_lists(state: StateCore) -> None:
+    for token in state.tokens:
+        if token.type in ("paragraph_open", "paragraph_close"):
+            token.hidden = False
+
+
+def _marks_and_links(state: StateCore) -> None:
+    for token in state.tokens:
+        _strip_marks(token)
+        if token.children:
+            token.children = _split_marks(token.children)
+
+
+def _strip_marks(token: Token) -> None:
+    if token.type != "text" and _MARK_CHARS.search(token.content):
+        token.content = _MARK_CHARS.sub("", token.content)
+    for name, value in list(token.attrs.items()):
+        if isinstance(value, str) and _MARK_CHARS.search(value):
+            token.attrs[name] = _MARK_CHARS.sub("", value)
+    if token.type == "link_open":
+        token.attrSet("rel", "nofollow noopener noreferrer")
+
+
+def _split_marks(children: list[Token]) -> list[Token]:
+    out: list[Token] = []
+    for child in children:
+        _strip_marks(child)
+        if child.type != "text" or not _MARK_CHARS.search(child.content):
+            out.append(child)
+            continue
+        pos = 0
+        for m in _MARK_CHARS.finditer(child.content):
+            if m.start() > pos:
+                out.append(_text_token(child, child.content[pos : m.start()]))
+            mark = Token("streamui_mark", "", 0)
+            mark.meta = {"index": ord(m.group()) - _MARK_BASE}
+            out.append(mark)
+            pos = m.end()
+        if pos < len(child.content):
+            out.append(_text_token(child, child.content[pos:]))
+    return out
+
+
+def _text_token(like: Token, content: str) -> Token:
+    token = Token("text", "", 0)
+    token.content = content
+    token.level = like.level
+    return token
+
+
+def _render_mark(
+    self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    marks: list[str] = env.get("streamui_marks", [])
+    index = tokens[idx].meta.get("index", -1)
+    return marks[index] if 0 <= index < len(marks) else ""
+
+
+# --- holding back the unresolved inline tail (rule 5) --------------------------------
+
+
+def _tail_cut(state: StateCore) -> None:
+    analyse: InlineAnalyser | None = state.env.get("streamui_cut")
+    if analyse is None:
+        return
+    src = state.src
+    total_lines = src.count("\n") + (0 if src.endswith("\n") or not src else 1)
+    for i in range(len(state.tokens) - 1, -1, -1):
+        token = state.tokens[i]
+        if token.type != "inline":
+            continue
+        parent = state.tokens[i - 1]
+        reaches_end = token.map is not None and token.map[1] >= total_lines
+        open_block = parent.type == "paragraph_open" or (
+            parent.type == "heading_open" and not src.endswith("\n")
+        )
+        if reaches_end and open_block:
+            # A complete last line is followed by a newline, whatever comes next.
+            cut = analyse(token.content, line_ends=src.endswith("\n"))
+            if cut < len(token.content):
+                token.content = token.content[:cut]
+                if not token.content.strip() and parent.type == "paragraph_open":
+                    parent.hidden = state.tokens[i + 1].hidden = True
+        return
+
+
+_DELIMITER_CHARS: Final = "*_~\\"
+_LINK_COMPLETIONS: Final = ("](x)", "(x)", ")", "))", '")', "')", ">)", "x)")
+# What may follow a "<" that could still become an autolink (URL or e-mail address).
+_AUTOLINK_PREFIX: Final = re.compile(
+    r"[a-zA-Z][a-zA-Z0-9+.\-]{0,31}(?::[^<>\x00-\x20]*)?|[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~\-]*(?:@[a-zA-Z0-9.\-]*)?"
+)
+_ENTITY_PREFIX: Final = re.compile(r"&(?:#[xX]?[0-9a-fA-F]{0,7}|[A-Za-z][A-Za-z0-9]{0,31})?")
+
+
+def _link_completions(rest: str) -> list[str]:
+    """Endings that would make `rest` (starting at "[") a link, if anything can."""
+    depth = rest.count("[") - rest.count("]")
+    return [*_LINK_COMPLETIONS, *("]" * k + "(x)" for k in range(2, min(depth, 8) + 1))]
+
+
+class InlineAnalyser:
+    """Finds where the settled part of an open inline text ends (rule 5)."""
+
+    def __init__(self, *, allow_images: bool = False) -> None:
+        self._md = build_markdown(allow_images=allow_images)
+        self._plain = build_markdown(allow_images=allow_images)
+        ruler = self._md.inline.ruler
+        ruler.at("emphasis", self._wrap_delimiters(emphasis.tokenize, "*_", per_char=True))
+        ruler.at("strikethrough", self._wrap_delimiters(strikethrough.tokenize, "~", per_char=False))
+        ruler.at("backticks", self._wrap_backticks)
+        ruler.at("link", self._wrap_link(link, "["))
+        if allow_images:
+            ruler.at("image", self._wrap_link(image, "!["))
+        ruler.at("autolink", self._wrap_autolink)
+        ruler.at("entity", self._wrap_entity)
+        ruler.at("escape", self._wrap_escape)
+        self._md.inline.ruler2.push("streamui_collect", self._collect)
+
+    def __call__(self, src: str, *, line_ends: bool = False) -> int:
+        """Length of the prefix of `src` that renders the same whatever follows.
+
+        `line_ends`: `src` is known to be followed by a line break (its last line is
+        complete), which settles what cannot span lines (autolinks, entities).
+        """
+        env: dict[str, Any] = {"positions": {}, "starts": [], "pairs": [], "end": len(src)}
+        # pairs: (start, end) of what was decided using the text up to `end`: matched
+        # delimiters, complete links, and brackets that stayed literal.
+        self._md.inline.parse(src + "\n" if line_ends else src, self._md, env, [])
+        starts: list[int] = env["starts"]
+        pairs: list[tuple[int, int]] = env["pairs"]
+        cut = min([len(src), *starts])
+        while True:
+            before = cut
+            for opener, closer in pairs:
+                if opener < cut <= closer:
+                    cut = opener
+            while cut > 0 and src[cut - 1] in _DELIMITER_CHARS:
+                cut -= 1
+            if cut == before:
+                return cut
+
+    @staticmethod
+    def _wrap_delimiters(
+        rule: Callable[[StateInline, bool], bool], markers: str, *, per_char: bool
+    ) -> Callable[[StateInline, bool], bool]:
+        def wrapped(state: StateInline, silent: bool) -> bool:
+            start, before = state.pos, len(state.delimiters)
+            ok = rule(state, silent)
+            if silent or state.level or state.src[start] not in markers:
+                return ok
+            run_end = start
+            while run_end < len(state.src) and state.src[run_end] == state.src[start]:
+                run_end += 1
+            if run_end == len(state.src):
+                state.env["starts"].append(start)  # the next character decides the flanking
+            for k, delim in enumerate(state.delimiters[before:]):
+                state.env["positions"][id(delim)] = start + k if per_char else start
+            return ok
+
+        return wrapped
+
+    def _collect(self, state: StateInline) -> None:
+        positions: dict[int, int] = state.env["positions"]
+        delims = state.delimiters
+        for delim in delims:
+            pos = positions.get(id(delim))
+            if pos is None:
+                continue
+            if delim.end >= 0:
+                closer = positions.get(id(delims[delim.end]))
+                if closer is not None:
+                    state.env["pairs"].append((pos, closer))
+            elif delim.open:
+                state.env["starts"].append(pos)
+
+    @staticmethod
+    def _wrap_backticks(state: StateInline, silent: bool) -> bool:
+        # At any level: a code span binds tighter than link brackets, so an open one
+        # inside link text could still swallow the link's "]".
+        start, tokens = state.pos, len(state.tokens)
+        ok = backtick(state, silent)
+        if ok and not silent:
+            made_span = any(t.type == "code_inline" for t in state.tokens[tokens:])
+            # Unmatched, or closed by a run at the very end that one more backtick
+            # would lengthen into a non-closer.
+            if not made_span or state.pos == len(state.src):
+                state.env["starts"].append(start)
+        return ok
+
+    def _wrap_link(
+        self, rule: Callable[[StateInline, bool], bool], marker: str
+    ) -> Callable[[StateInline, bool], bool]:
+        def wrapped(state: StateInline, silent: bool) -> bool:
+            start = state.pos
+            ok = rule(state, silent)
+            if silent or state.level or not state.src.startswith(marker, start):
+                return ok
+            if ok:
+                state.env["pairs"].append((start, state.pos - 1))
+                return ok
+            rest = state.src[start:]
+            if rest.endswith("\\"):
+                rest += " "  # a trailing backslash would escape the completion's bracket
+            if any(self._starts_with_link(rest + c) for c in _link_completions(rest)):
+                state.env["starts"].append(start)
+            else:
+                label_end = state.md.helpers.parseLinkLabel(state, start + len(marker) - 1, marker == "[")
+                decided_by = label_end + 1 if label_end >= 0 else len(state.src)
+                if decided_by < len(state.src) and state.src[decided_by] == "(":
+                    decided_by = len(state.src)
+                state.env["pairs"].append((start, decided_by))
+            return ok
+
+        return wrapped
+
+    def _starts_with_link(self, text: str) -> bool:
+        children = self._plain.parseInline(text)[0].children or []
+        return bool(children) and children[0].type in ("link_open", "image")
+
+    @staticmethod
+    def _wrap_autolink(state: StateInline, silent: bool) -> bool:
+        start = state.pos
+        ok = autolink(state, silent)
+        if not ok and not silent and state.src[start] == "<":
+            if _AUTOLINK_PREFIX.fullmatch(state.src, start + 1):
+                state.env["starts"].append(start)
+        return ok
+
+    @staticmethod
+    def _wrap_entity(state: StateInline, silent: bool) -> bool:
+        start = state.pos
+        ok = entity(state, silent)
+        if not ok and not silent and not state.level and state.src[start] == "&":
+            m = _ENTITY_PREFIX.match(state.src, start)
+            if m and m.end() == len(state.src):
+                state.env["starts"].append(start)
+        return ok
+
+    @staticmethod
+    def _wrap_escape(state: StateInline, silent: bool) -> bool:
+        start = state.pos
+        ok = escape(state, silent)
+        if not silent and not state.level and start == state.env["end"] - 1 and state.src[start] == "\\":
+            state.env["starts"].append(start)  # escapes, or breaks the line, by what comes next
+        return ok
+
+
+# --- holding back unsettled lines (rules 2-4) ----------------------------------------
+
+_MARKER_START: Final = re.compile(r"[ \t]*[-*+#>`~_0-9]")
+_PIPE_LINE: Final = re.compile(r"[ \t]*(?:>[ \t]?)*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)?[ \t]*\|")
+_PROBES: Final = (
+    "a", " a", ". a", ") a", "-", "--", " -", "*", "**", " *", "_", "__", "`", "``", "~", "~~", "#", " #", ">"
+)
+_DELIMITER_ROW_PREFIX: Final = re.compile(r"[ \t>]*[|:\- \t]*")
+_SETTLED_CONTENT: Final = re.compile(r"[ \t]*(?:[-*+>#]+[ \t]+|\d{1,9}[.)][ \t]+)*[^-*+>#`~_0-9 \t|]")
+
+
+class MarkdownStream:
+    """Render answer text as it streams; see the module docstring for the rules."""
+
+    def __init__(self, *, allow_images: bool = False) -> None:
+        self._md = build_markdown(allow_images=allow_images)
+        self._analyse = InlineAnalyser(allow_images=allow_images)
+        self._tail = ""
+        self._tail_html = ""
+        self._frozen = 0
+        self._marks: list[str] = []
+        self._pending_cr = False
+        self._settled_line: int | None = None  # tail offset of an open line known to be settled
+        self._context_src = ""
+        self._context_tokens: list[Token] = []
+        self._finished = False
+
+    @property
+    def frozen_count(self) -> int:
+        return self._frozen
+
+    def append(self, text: str) -> list[BlockUpdate]:
+        """Revealed answer text; returns the updates to apply, in order."""
+        if self._finished:
+            raise RuntimeError("append() after finish()")
+        text = _MARK_CHARS.sub("", text)
+        if self._pending_cr:
+            text = "\r" + text
+        self._pending_cr = text.endswith("\r")
+        if self._pending_cr:
+            text = text[:-1]
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if not text:
+            return []
+        self._tail += text
+        return self._update(final=False)
+
+    def append_mark(self, mark: Mark) -> list[BlockUpdate]:
+        """Place a correction mark at the current end of the text."""
+        if self._finished:
+            raise RuntimeError("append_mark() after finish()")
+        index = len(self._marks)
+        if _MARK_BASE + index > _MARK_LAST:
+            return []
+        self._marks.append(self._mark_html(mark))
+        self._tail += chr(_MARK_BASE + index)
+        return self._update(final=False)
+
+    def finish(self) -> list[BlockUpdate]:
+        """The text is complete: freeze everything; the tail ends up empty."""
+        if self._finished:
+            return []
+        if self._pending_cr:
+            self._tail += "\n"
+            self._pending_cr = False
+        self._finished = True
+        return self._update(final=True)
+
+    # --- rendering -----------------------------------------------------------------
+
+    def _update(self, *, final: bool) -> list[BlockUpdate]:
+        shown = self._tail if final else self._settled(self._tail)
+        env: dict[str, Any] = {"streamui_marks": self._marks}
+        if not final:
+            env["streamui_cut"] = self._analyse
+        tokens = self._md.parse(shown, env)
+        blocks = _top_level_blocks(tokens)
+        frozen, open_block = (blocks, []) if final else (blocks[:-1], blocks[-1:])
+        updates: list[BlockUpdate] = []
+        for block in frozen:
+            updates.append(FrozenBlock(self._frozen, self._render(block, env)))
+            self._frozen += 1
+        if final:
+            self._tail = ""
+        elif frozen:
+            start_line = open_block[0][0].map[0] if open_block and open_block[0][0].map else 0
+            drop = _line_offset(shown, start_line) if open_block else len(shown)
+            self._tail = self._tail[drop:]
+            if self._settled_line is not None:
+                self._settled_line -= drop
+        tail_html = self._render(open_block[0], env) if open_block else ""
+        if updates or tail_html != self._tail_html:
+            updates.append(TailBlock(tail_html))
+        self._tail_html = tail_html
+        return updates
+
+    def _render(self, tokens: list[Token], env: dict[str, Any]) -> str:
+        return str(self._md.renderer.render(tokens, self._md.options, env))
+
+    def _settled(self, src: str) -> str:
+        """The longest prefix of `src` whose block structure cannot change (rules 2-4)."""
+        line_start = src.rfind("\n") + 1
+        complete, line = src[:line_start], src[line_start:]
+        if self._settled_line != line_start:
+            self._settled_line = None
+        last = src.count("\n")
+        fence = _fence_around(self._blocks(src), last)
+        if fence is not None:
+            return complete if self._may_close_fence(src, fence.markup, last) else src
+        context = self._context(complete)
+        header = _possible_table_header(complete, line, context)
+        if header is not None:
+            # Keep showing what precedes the "|" (a list marker, say) if it was shown.
+            last_start = complete.rfind("\n", 0, len(complete) - 1) + 1
+            before, prefix = complete[:last_start], complete[last_start:header]
+            return complete[:header] if self._line_settled(before, prefix) else before
+        if _ends_in(context, "table_open", complete):
+            return complete
+        pipe = _PIPE_LINE.match(line)
+        if pipe:
+            prefix = line[: pipe.end() - 1]
+            return complete + prefix if self._line_settled(complete, prefix) else complete
+        if self._settled_line == line_start or self._line_settled(complete, line):
+            if _SETTLED_CONTENT.match(line):
+                self._settled_line = line_start  # its block role is fixed for the rest of the line
+            return src
+        return complete
+
+    def _may_close_fence(self, src: str, markup: str, last: int) -> bool:
+        """Could the open last line, inside a fence body, still become its closing fence?"""
+        for probe in (markup, ""):
+            extended = _fence_around(self._blocks(src + probe + "\n"), last)
+            if extended is not None and extended.content.count("\n") < last - extended.map[0]:  # type: ignore[index]
+                return True
+        return False
+
+    def _line_settled(self, complete: str, line: str) -> bool:
+        """Would no continuation of the open `line` change the block structure?"""
+        if not line.strip():
+            return False  # a blank line would end the paragraph it may yet continue
+        if not _MARKER_START.match(line):
+            return True
+        complete = complete[self._probe_start(complete) :]
+        base = self._skeleton(complete + line)
+        return all(self._skeleton(complete + line + probe) == base for probe in _PROBES)
+
+    def _skeleton(self, src: str) -> tuple[tuple[object, ...], ...]:
+        return tuple(
+            (t.type, t.tag, t.level, t.markup, t.info if t.type == "fence" else "", sorted(t.attrs.items()))
+            for t in self._blocks(src)
+            if t.type != "inline"
+        )
+
+    def _probe_start(self, complete: str) -> int:
+        """Where probing may start: the items of a list are independent of each other,
+        so when the last block is a list its last top-level item is context enough."""
+        last_item: int | None = None
+        in_list = False
+        for token in self._context(complete):
+            if token.level == 0 and token.nesting >= 0:
+                in_list = token.type in ("bullet_list_open", "ordered_list_open")
+                last_item = None
+            elif in_list and token.type == "list_item_open" and token.level == 1 and token.map:
+                last_item = token.map[0]
+        return 0 if last_item is None else _line_offset(complete, last_item)
+
+    def _blocks(self, src: str) -> list[Token]:
+        """Block tokens only: structure decisions never need the inline parse."""
+        tokens: list[Token] = []
+        self._md.block.parse(src, self._md, {}, tokens)
+        return tokens
+
+    def _context(self, complete: str) -> list[Token]:
+        """Block tokens of the complete lines; they only change at a newline."""
+        if self._context_src != complete:
+            self._context_src, self._context_tokens = complete, self._blocks(complete)
+        return self._context_tokens
+
+    def _mark_html(self, mark: Mark) -> str:
+        if isinstance(mark, Struck):
+            return f'<del class="streamui-struck">{self._inline(mark.text)}</del>'
+        return (
+            '<span class="streamui-revised">'
+            '<button type="button" class="streamui-revised-mark" aria-expanded="false"'
+            ' title="The model revised this passage; show the original">revised</button>'
+            f'<del class="streamui-revised-original" hidden>{self._inline(mark.original)}</del>'
+            "</span>"
+        )
+
+    def _inline(self, text: str) -> str:
+        return str(self._md.renderInline(_MARK_CHARS.sub("", text).strip()))
+
+
+def _possible_table_header(complete: str, line: str, context: list[Token]) -> int | None:
+    """Where to stop showing the last complete line if it could still become a table
+    header (its first "|"): it starts with "|", is not code or a table row already,
+    and `line` (the next line, maybe empty) could still grow into a delimiter row."""
+    if not complete or not _DELIMITER_ROW_PREFIX.fullmatch(line):
+        return None
+    last_start = complete.rfind("\n", 0, len(complete) - 1) + 1
+    pipe = _PIPE_LINE.match(complete, last_start)
+    if not pipe:
+        return None
+    last = complete.count("\n") - 1
+    for token in context:
+        if token.type in ("table_open", "fence", "code_block") and token.map:
+            if token.map[0] <= last < token.map[1]:
+                return None
+    return pipe.end() - 1
+
+
+def _top_level_blocks(tokens: list[Token]) -> list[list[Token]]:
+    blocks: list[list[Token]] = []
+    depth = 0
+    for token in tokens:
+        if depth == 0:
+            blocks.append([])
+        blocks[-1].append(token)
+        depth += token.nesting
+    return blocks
+
+
+def _line_offset(src: str, line: int) -> int:
+    pos = 0
+    for _ in range(line):
+        nl = src.find("\n", pos)
+        if nl < 0:
+            return len(src)
+        pos = nl + 1
+    return pos
+
+
+def _ends_in(tokens: list[Token], kind: str, src: str) -> bool:
+    """Is the last line of `src` inside a block of type `kind`?"""
+    last = src.count("\n") - 1
+    return any(t.type == kind and t.map and t.map[0] <= last < t.map[1] for t in tokens)
+
+
+def _fence_around(tokens: list[Token], line: int) -> Token | None:
+    """The fenced code block whose body (after its opening line) spans `line`."""
+    for token in tokens:
+        if token.type == "fence" and token.map and token.map[0] < line < token.map[1]:
+            return token
+    return None
+
+
+__all__ = [
+    "FrozenBlock",
+    "TailBlock",
+    "BlockUpdate",
+    "Mark",
+    "MarkdownStream",
+    "InlineAnalyser",
+    "SAFE_SCHEMES",
+    "safe_url",
+    "build_markdown",
+]
