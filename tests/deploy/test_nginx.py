@@ -4,9 +4,10 @@
   long before the end, with as many frames and the same spread as straight from Daphne.
 - Heartbeats: with nginx's idle timeout cut to 3 s, an idle chat socket survives when
   Daphne pings every second, and is closed by nginx when Daphne pings at its default 20 s.
-- SSE (the endpoint does not exist yet; a stand-in upstream plays it): with a site-wide
-  gzip for event streams, /streamui/sse/ delivers events one by one; the same response
-  elsewhere is held to the end unless it carries `X-Accel-Buffering: no`.
+- SSE: the real transport (/streamui/sse/) delivers an answer event by event through nginx,
+  past Django's GZipMiddleware; and, with a stand-in upstream and a site-wide gzip for event
+  streams, the location config alone streams events, while the same response elsewhere is
+  held to the end unless it carries `X-Accel-Buffering: no`.
 """
 
 from __future__ import annotations
@@ -290,3 +291,35 @@ def test_elsewhere_an_event_stream_is_held_back(sse_proxy: NginxProcess) -> None
 def test_x_accel_buffering_no_streams_it_anywhere(sse_proxy: NginxProcess) -> None:
     arrivals = event_arrivals(sse_proxy, "/elsewhere/events/?accel=no")
     assert spread(arrivals) > (SSE_EVENTS - 2) * SSE_INTERVAL, arrivals
+
+
+# --- the real SSE transport through nginx ----------------------------------------------
+
+
+async def test_the_sse_transport_arrives_event_by_event_through_nginx(nginx: NginxProcess) -> None:
+    (prompt,) = choose_prompts(1, int(DAPHNE_ENV["STREAMUI_MAX_TOKENS"]))
+    widget = "su-wssenginx"
+    async with httpx.AsyncClient(base_url=nginx.url, trust_env=False, timeout=30) as client:
+        page = await client.get("/?transport=sse")
+        token = page.cookies["csrftoken"]
+        started = await client.post(f"/streamui/send/{widget}/", data={
+            "prompt": prompt, "upstream": "simulated:steady", "strategy": "adaptive", "csrfmiddlewaretoken": token},
+            headers={"Referer": nginx.url + "/", "Accept-Encoding": "gzip"})
+        assert started.status_code == 200, started.text[:300]
+        url = started.text.split('hx-sse:connect="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+        sent = time.monotonic()
+        arrivals: list[float] = []
+        done_at = None
+        async with client.stream("GET", url, headers={"Accept-Encoding": "gzip"}) as events:
+            assert events.headers["content-type"].startswith("text/event-stream")
+            assert "gzip" not in events.headers.get("content-encoding", "")
+            async for chunk in events.aiter_text():
+                now = time.monotonic() - sent
+                if "-out-" in chunk:
+                    arrivals.extend([now] * chunk.count("\nid: ") or [now])
+                if 'data-state="done"' in chunk or 'data-state="interrupted"' in chunk:
+                    done_at = now
+                    break
+    assert done_at is not None and len(arrivals) >= 20, (done_at, len(arrivals))
+    assert arrivals[0] < done_at - 1.0  # the first text came long before the end
+    assert arrivals[-1] - arrivals[0] > 1.5  # spread over the stream, not released at the end
