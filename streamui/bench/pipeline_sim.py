@@ -4,7 +4,9 @@
 `streamui.generation.Generation` and `streamui.lanes.Lane` do with asyncio timers:
 
 - each upstream event is pushed into the commit stage at its time and the stage is
-  polled right after it (tool calls and usage are not fed to it, as live);
+  polled right after it (tool calls and usage are not fed to it, as live); text and
+  draft deltas are first reported to the strategy with `observe_upstream(len(text), t)`
+  (live: `Generation._handle`), which polls nothing;
 - the stage is polled again at its `wake_at` (live: a timer handle), a due timer
   before an event that arrives at the very same instant;
 - `End` / `UpstreamError` (or, without one, `end_t`: by default the last event's
@@ -18,7 +20,9 @@
   at the end are placed after the last reveal (live: `Lane.close`).
 
 Since nothing flows back from the strategy to the stage, the reveal schedule is the
-one `smoothing.simulate` gives for the stage's commits; a test checks that.
+one `smoothing.simulate` gives for the stage's commits with the strategy told of the
+upstream arrivals (`PipelineRun.upstream`) as it goes (`ReplayUpstream`); a test
+checks that.
 
 The result lists what the user was shown, in order (`PipelineRun.visible`), from
 which `visible_states` rebuilds the answer text on screen after every step.
@@ -32,7 +36,7 @@ from dataclasses import dataclass, field
 
 from streamui.pipeline.commit import CommitStage, Reasoning
 from streamui.pipeline.corrections import Committed, Revision, Struck
-from streamui.pipeline.smoothing import Arrival, SmoothingStrategy
+from streamui.pipeline.smoothing import Arrival, Reveal, SmoothingStrategy
 from streamui.upstream.events import (
     Confirm,
     DraftDelta,
@@ -71,6 +75,8 @@ class PipelineRun:
     visible: list[Shown] = field(default_factory=list)
     """What the lane showed, in order: reveal pieces (split at marks) and placed marks."""
     reasoning: list[Arrival] = field(default_factory=list)
+    upstream: list[Arrival] = field(default_factory=list)
+    """Text and draft deltas as they left the upstream: what `observe_upstream` was told."""
 
     @property
     def shown_text(self) -> str:
@@ -129,6 +135,40 @@ def naive_states(events: Sequence[TimedEvent]) -> Iterator[str]:
         yield final + draft
     if draft:
         yield final
+
+
+class ReplayUpstream(SmoothingStrategy):
+    """`inner`, told of timed upstream arrivals (`observe_upstream`) up to each time it is
+    pushed, polled or finished at: the strategy as `simulate_pipeline` drives it, for
+    `smoothing.simulate` to drive over the commits alone."""
+
+    name = "replay-upstream"
+
+    def __init__(self, inner: SmoothingStrategy, upstream: Sequence[Arrival]) -> None:
+        self.inner = inner
+        self.upstream = upstream
+        self._told = 0
+
+    def _tell(self, now: float) -> None:
+        while self._told < len(self.upstream) and self.upstream[self._told].t <= now:
+            arrival = self.upstream[self._told]
+            self.inner.observe_upstream(len(arrival.text), arrival.t)
+            self._told += 1
+
+    def push(self, text: str, now: float) -> None:
+        self._tell(now)
+        self.inner.push(text, now)
+
+    def finish(self, now: float) -> None:
+        self._tell(now)
+        self.inner.finish(now)
+
+    def poll(self, now: float) -> Reveal:
+        self._tell(now)
+        return self.inner.poll(now)
+
+    def __repr__(self) -> str:
+        return f"ReplayUpstream({self.inner!r})"
 
 
 def upstream_until_end(events: Sequence[TimedEvent]) -> tuple[list[TimedEvent], float | None]:
@@ -239,6 +279,10 @@ def simulate_pipeline(
             if isinstance(event, (ToolCallDelta, Usage)):
                 continue
             assert isinstance(event, (TextDelta, ReasoningDelta, DraftDelta, Rollback, Confirm))
+            if isinstance(event, (TextDelta, DraftDelta)):
+                # `Generation._handle`: the model's pace, drafts included, before the stage.
+                run.upstream.append(Arrival(now, event.text))
+                strategy.observe_upstream(len(event.text), now)
             stage.push(event, now)
             poll_strategy |= drain()
         if i >= n and not upstream_done and ended_at <= now:
@@ -276,6 +320,7 @@ def simulate_pipeline(
 __all__ = [
     "PipelineRun",
     "PlacedMark",
+    "ReplayUpstream",
     "naive_states",
     "retracted_chars",
     "simulate_pipeline",
