@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streamui.bench.metrics import contract_violations, measure
+from streamui.bench.pipeline_sim import ReplayUpstream
 from streamui.pipeline.smoothing import (
     Arrival,
     Passthrough,
@@ -98,6 +99,51 @@ def test_adaptive_shows_the_first_token_at_once_even_mid_word() -> None:
     assert schedule[0] == Arrival(0.7, "Hel")
 
 
+def test_adaptive_shows_only_the_first_word_of_a_big_first_arrival_at_once() -> None:
+    # Behind a commit stage the first arrival is a whole phrase: its first word shows at
+    # once, the rest is paced (it starts the cushion) instead of leaving nothing in reserve.
+    arrivals = [Arrival(0.5, "\n\nHello there my good friend, how are you today? "), Arrival(1.5, "Fine.")]
+    schedule = run("adaptive", arrivals)
+    assert schedule[0] == Arrival(0.5, "\n\nHello ")
+    assert revealed_text(r for r in schedule if r.t < 0.5 + FRAME) == "\n\nHello "
+    assert len([r for r in schedule if r.t < 1.5]) >= 8  # spread out, a word or so at a time
+
+
+def phrases(count: int, words: int, *, start: float = 0.1, gap: float = 1 / 30) -> tuple[list[Arrival], ...]:
+    """Tokens of a word each, `gap` apart, and the phrases a commit stage would pass on:
+    `words` tokens at a time, when the last of them arrives."""
+    upstream = [Arrival(start + gap * i, f" w{i}") for i in range(count * words)]
+    commits = []
+    for k in range(count):
+        phrase = upstream[k * words : (k + 1) * words]
+        commits.append(Arrival(phrase[-1].t, "".join(a.text for a in phrase)))
+    return upstream, commits
+
+
+def test_adaptive_told_of_the_upstream_spreads_each_phrase_until_the_next() -> None:
+    # Twelve words every 0.4 s. Counted on pushes, each phrase looks like a burst and goes
+    # out a word per frame, then nothing; told of the upstream's pace (30 words a second)
+    # the strategy reveals at that pace and a phrase lasts until the next one is due.
+    upstream, commits = phrases(10, 12)
+    end = commits[-1].t + 0.001
+    told = simulate(ReplayUpstream(make_strategy("adaptive"), upstream), commits, end)
+    alone = simulate(make_strategy("adaptive"), commits, end)
+    assert revealed_text(told) == revealed_text(alone) == "".join(a.text for a in upstream)
+    assert measure(upstream, alone).largest_gap > 0.19
+    assert measure(upstream, told).largest_gap < 0.12
+    assert told[0] == Arrival(commits[0].t, " w0 ")  # the first word at once
+
+
+def test_adaptive_told_of_the_upstream_hides_a_freeze_behind_phrases() -> None:
+    upstream, commits = phrases(8, 12)
+    more_up, more = phrases(4, 12, start=upstream[-1].t + 2.5)
+    upstream, commits = upstream + more_up, commits + more
+    schedule = simulate(ReplayUpstream(make_strategy("adaptive"), upstream), commits, commits[-1].t + 0.001)
+    m = measure(upstream, schedule)
+    assert m.stall_time == 0.0
+    assert m.largest_gap <= 0.2 + 1e-9
+
+
 def test_adaptive_reveals_whole_words() -> None:
     arrivals = [
         Arrival(0.1 + i * 0.01, piece) for i, piece in enumerate(["Str", "eam", "ing ", "te", "xt "] * 40)
@@ -172,6 +218,14 @@ def test_adaptive_cuts_words_longer_than_max_word() -> None:
     schedule = run("adaptive", arrivals, 1.001)
     assert any(r.t < 0.8 for r in schedule[1:])
     assert all(len(r.text) <= 41 for r in schedule[1:])
+
+
+def test_adaptive_drains_the_last_word_with_the_others() -> None:
+    # After the end an unfinished last word is as final as any: it does not wait a frame.
+    arrivals = [Arrival(0.0, "go"), Arrival(0.5, " word" * 60 + " end")]
+    schedule = run("adaptive", arrivals)
+    assert schedule[-1].text.endswith(" end") and schedule[-1].text != " end"
+    assert all(len(r.text) <= 41 for r in schedule)
 
 
 def test_adaptive_drains_within_the_completion_budget_when_the_end_comes() -> None:

@@ -23,10 +23,22 @@ The pace, in words per second, is recomputed at every poll:
 - The floor is also what keeps slow models from being made slower: a model slower
   than the floor never builds a cushion and is shown as it arrives.
 
-Around that rate law: the first visible text is revealed the moment it arrives;
-reveals are whole words (words.py) at most once per frame; a char bucket and a
-sliding window keep any 100 ms under `burst_chars`; after the upstream ends the
-rest drains within about `drain_time`, as fast as the burst cap allows.
+Behind a commit stage (streamui.pipeline.commit) the pushes are whole phrases, up to
+its hold limit apart, and the upstream's own arrivals are reported through
+`observe_upstream`. From the first such report on, the arrival rate and the gaps
+(so the stall test, the reserve and `tau`) are measured on those arrivals, never on
+the pushes: the model's pace, not the stage's rhythm. One rule is added for that
+rhythm: while flowing, the arrival term never exceeds the words waiting divided by
+the spread of the gaps between pushes (mean + 4 deviations), so the words of one
+phrase last until the next is due instead of running out in a few frames. Without
+reports (no commit stage) pushes feed every estimate, and that rule is off.
+
+Around that rate law: the first visible word is revealed the moment it arrives
+(even unfinished), and the rest of what came with it is paced like any other text;
+reveals are whole words (words.py) at most once per frame, a frame's worth of the
+pace at a time (rounded up to whole words); a char bucket and a sliding window keep
+any 100 ms under `burst_chars`; after the upstream ends the rest drains within
+about `drain_time`, as fast as the burst cap allows, its last word with the others.
 """
 
 from __future__ import annotations
@@ -43,6 +55,10 @@ from .words import WordQueue
 # (wake-ups aim for the whole one, so a wake-up always makes progress).
 _TICK = 1e-6
 STALL_THRESHOLD = 0.25
+# Upstream arrivals are reported in characters; the pace is in words. Words per
+# character before any whole word was pushed (English prose runs about 5.5
+# characters a word, its space included); afterwards, that of the pushed text.
+WORDS_PER_CHAR = 1 / 5.5
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,11 +93,24 @@ class Adaptive(SmoothingStrategy):
     def __init__(self, config: AdaptiveConfig | None = None) -> None:
         self.config = cfg = config or AdaptiveConfig()
         self._words = WordQueue(max_word=cfg.max_word)
+        # The upstream's pace: gaps, and words per second, from pushes, unless upstream
+        # arrivals are reported (`observe_upstream`): then gaps, and characters per
+        # second, from those alone.
         self._gaps = GapEstimator(initial_mean=0.05, initial_dev=0.025)
         self._arrivals = RateEstimator(horizon=cfg.rate_horizon)
+        self._upstream = False
+        self._upstream_chars = RateEstimator(horizon=cfg.rate_horizon)
+        # The pushes themselves: words per character, when the last one came (an
+        # unfinished word waits for silence after it), and the gaps between those
+        # with something visible (how long one phrase must last behind a commit stage).
+        self._pushed_chars = 0
+        self._pushed_units = 0
+        self._last_push: float | None = None
+        self._push_gaps = GapEstimator(initial_mean=0.05, initial_dev=0.025)
         self._burst = BurstWindow(max_chars=cfg.burst_chars, window=cfg.burst_window)
-        # Two token buckets: words at the current pace (one word deep, so a word
-        # arriving after a wait shows at once but a wait never earns a burst), and
+        # Two token buckets: words at the current pace (one frame's worth deep, rounded
+        # up to a whole word, so a word arriving after a wait shows at once, a wait
+        # never earns a burst, and no fraction of the pace is lost to rounding), and
         # characters at the burst cap spread evenly over the frames of its window
         # (one frame's share deep: 41 characters at 250 per 100 ms and 60 fps).
         self._credit = 0.0
@@ -95,11 +124,28 @@ class Adaptive(SmoothingStrategy):
         self._drain_pace = 0.0
         self._last_reveal = -math.inf
 
+    def observe_upstream(self, chars: int, now: float) -> None:
+        """Raw upstream arrivals (a commit stage is in front): from the first report on,
+        the gap and rate estimates come from these alone, never from the pushes."""
+        if not self._upstream:
+            self._upstream = True
+            self._gaps = GapEstimator(initial_mean=0.05, initial_dev=0.025)  # forget pushes, if any
+        if chars > 0:
+            self._gaps.arrival(now)
+            self._upstream_chars.arrival(now, chars)
+
     def push(self, text: str, now: float) -> None:
         before = len(self._words)
         self._words.push(text)
-        self._gaps.arrival(now)
-        self._arrivals.arrival(now, len(self._words) - before)
+        units = len(self._words) - before
+        self._pushed_chars += len(text)
+        self._pushed_units += units
+        self._last_push = now
+        if not text.isspace():
+            self._push_gaps.arrival(now)
+        if not self._upstream:
+            self._gaps.arrival(now)
+            self._arrivals.arrival(now, units)
 
     def finish(self, now: float) -> None:
         self._finished = True
@@ -112,15 +158,19 @@ class Adaptive(SmoothingStrategy):
         words = self._words
         elapsed = now - self._credit_at
         self._credit_at = now
-        self._credit = min(self._credit + self._pace_now * elapsed, max(1.0, self._pace_now * cfg.frame))
+        depth = max(1.0, math.ceil(self._pace_now * cfg.frame - _TICK))
+        self._credit = min(self._credit + self._pace_now * elapsed, depth)
         self._chars = min(self._chars_depth, self._chars + self._max_chars_rate * elapsed)
         text = ""
         if now >= self._last_reveal + cfg.frame - _TICK and self._credit >= 1 - _TICK:
             room = min(self._burst.room(now), self._char_room())
-            units = words.take(int(self._credit + _TICK), room)
-            if not units and self._tail_ready(now):
-                piece = words.take_tail(room)
-                units = [piece] if piece else []
+            allowed = int(self._credit + _TICK)
+            units = words.take(allowed, room)
+            if len(units) < allowed and (self._finished or not units) and self._tail_ready(now):
+                # After the end the last word is as final as the others: it goes with them.
+                piece = words.take_tail(room - sum(map(len, units)))
+                if piece:
+                    units.append(piece)
             if units:
                 text = "".join(units)
                 self._credit -= len(units)
@@ -131,13 +181,14 @@ class Adaptive(SmoothingStrategy):
         return Reveal(text, self._wake_at(now))
 
     def _first(self, now: float) -> Reveal:
-        """The first visible text goes out the moment it arrives, whole words or not."""
+        """The first visible word goes out the moment it arrives (even unfinished); the
+        rest of what came with it is paced like any other text: it starts the cushion."""
         words = self._words
         if not words.has_visible():
             if self._finished:
                 return Reveal(words.take_all(words.pending_chars), None, done=True)
             return Reveal("", None)
-        text = words.take_all(self._burst.room(now))
+        text = words.take_first_word(self._burst.room(now))
         self._record(now, text)
         self._shown = True
         self._credit_at = now
@@ -162,22 +213,42 @@ class Adaptive(SmoothingStrategy):
         floor = 1 / cfg.floor_gap
         stall_after = self._gaps.stall_threshold()
         tau = min(cfg.max_tau, max(cfg.min_tau, stall_after))
-        flow = (1 - cfg.slack) * self._arrivals.rate(now, min_span=cfg.min_span)
+        flow = (1 - cfg.slack) * self._arrival_rate(now)
         cover = max(cfg.cover, self._gaps.largest - STALL_THRESHOLD)
         reserve = min(cfg.max_reserve, cover / cfg.floor_gap + flow * stall_after)
         excess = max(0.0, len(self._words) - reserve) / tau
         last = self._gaps.last
         stalled = last is not None and now - last > stall_after
-        pace = max(floor, excess + (0.0 if stalled else flow))
+        if stalled:
+            pace = max(floor, excess)
+        elif self._upstream:
+            # Behind a commit stage text comes a phrase at a time: the words waiting
+            # last until the next phrase is due (push gaps, mean + 4 deviations).
+            phrase_due = self._push_gaps.stall_threshold()
+            pace = max(floor, excess + min(flow, len(self._words) / phrase_due))
+        else:
+            pace = max(floor, excess + flow)
         if self._finished:
             pace = max(pace, self._drain_pace)
         return pace
+
+    def _arrival_rate(self, now: float) -> float:
+        """Words per second arriving: counted on pushes, or, with upstream arrivals
+        reported, their characters at the words per character of the text pushed so far."""
+        cfg = self.config
+        if not self._upstream:
+            return self._arrivals.rate(now, min_span=cfg.min_span)
+        if self._pushed_units:
+            per_char = self._pushed_units / self._pushed_chars
+        else:
+            per_char = WORDS_PER_CHAR
+        return per_char * self._upstream_chars.rate(now, min_span=cfg.min_span)
 
     def _tail_ready(self, now: float) -> bool:
         words = self._words
         if not words.tail or len(words):
             return False
-        last = self._gaps.last
+        last = self._last_push
         return self._finished or (last is not None and now - last >= self.config.tail_hold - _TICK)
 
     def _wake_at(self, now: float) -> float | None:
@@ -188,7 +259,7 @@ class Adaptive(SmoothingStrategy):
             need = words.first_len()
         elif words.tail:
             need = 1
-            last = self._gaps.last
+            last = self._last_push
             if not self._tail_ready(now) and last is not None:
                 earliest = max(earliest, last + cfg.tail_hold)
         else:

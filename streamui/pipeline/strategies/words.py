@@ -108,6 +108,22 @@ class WordQueue:
         self._tail = self._tail[len(piece) :]
         return piece
 
+    def take_first_word(self, max_chars: int) -> str:
+        """Up to `max_chars`: the units up to and including the first visible one; when no
+        complete unit is visible, those whitespace units and then the visible tail (the
+        first visible text is never held for the rest of its word)."""
+        text = ""
+        q = self._units
+        while q and len(text) + len(q[0]) <= max_chars:
+            unit = q.popleft()
+            self._unit_chars -= len(unit)
+            text += unit
+            if not unit.isspace():
+                return text
+        if not q:
+            text += self.take_tail(max_chars - len(text))
+        return text
+
     def take_all(self, max_chars: int) -> str:
         """Whole units then the tail, up to `max_chars` (drain after the upstream ended)."""
         text = "".join(self.take(len(self._units), max_chars))
