@@ -16,7 +16,9 @@ per correction policy and strategy, and measured:
   upstream's answer text (`trace_bench.text_arrivals`), and its stall time against
   passthrough without a commit stage; `+ttft` counts from the first visible
   upstream text, so it includes the commit stage's hold, and `smooth` is the
-  smoothing stage's share (first visible reveal minus first visible commit).
+  smoothing stage's share (first visible reveal minus first visible commit): the
+  "0 ms added time to first token (at most a frame)" target applies to `smooth`,
+  the hold being the commit stage's own figure (`hold50/95/max`).
 
 `rate` re-times each trace to that many tokens per second (`retime`), since the
 hold a sentence needs depends on how fast its tokens come.
