@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from asgiref.sync import iscoroutinefunction
+from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.decorators import sync_and_async_middleware
 
@@ -36,8 +37,13 @@ CONTENT_SECURITY_POLICY = "; ".join(  # noqa: FLY002  (one directive a line read
 
 def _with_policy(response: HttpResponseBase) -> HttpResponseBase:
     # HTML only: a policy on JSON, SVG or an event stream protects nothing a browser renders as a page.
-    if response.get("Content-Type", "").startswith("text/html") and "Content-Security-Policy" not in response:
-        response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    if not response.get("Content-Type", "").startswith("text/html") or "Content-Security-Policy" in response:
+        return response
+    # With DEBUG, error responses are Django's technical pages, styled and scripted inline: left
+    # readable. Without DEBUG (any real deployment) every HTML page gets the policy.
+    if settings.DEBUG and response.status_code >= 400:
+        return response
+    response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     return response
 
 

@@ -317,3 +317,9 @@ def test_the_policy_is_only_on_html() -> None:
     )
     response = client.get("/streamui/streams/s1/")
     assert response["Content-Type"] == "application/json" and "Content-Security-Policy" not in response
+
+
+def test_the_policy_covers_error_pages_except_debugs_technical_ones() -> None:
+    assert Client().get("/no-such-page/")["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    with override_settings(DEBUG=True):  # Django's technical 404 page is styled inline
+        assert "Content-Security-Policy" not in Client().get("/no-such-page/")
