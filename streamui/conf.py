@@ -45,7 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "METRICS_PUBLIC": False,
     # The commit stage: correction policy (replace, annotate, passthrough) and hold limits.
     "COMMIT_POLICY": "replace",
-    "COMMIT_HOLD_MS": 400.0,
+    "COMMIT_HOLD_MS": 340.0,
     "COMMIT_HOLD_CHARS": 200,
     # The phrases that open a self-correction (None: streamui's list), and an optional
     # A/B experiment over correction policies {policy name: weight}.

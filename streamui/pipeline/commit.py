@@ -46,10 +46,12 @@ What it holds back, and until when:
   to its last whitespace (or all of it if it has none), so a model that never
   punctuates is not frozen. `poll` returns the next deadline as `wake_at`.
 
-Defaults: on the shipped trace corpus the per-commit hold (commit time minus the
-arrival of the commit's first character) is p50 76 ms, p95 379 ms, max 400 ms
-under `replace`, and every correction in it is taken back whole; with
-`sentence_hold_ms=0` p95 drops to 338 ms and 6 of 21 corrections come too late.
+Defaults (`hold_ms = sentence_hold_ms = 340`): on the shipped trace corpus the
+per-commit hold (commit time minus the arrival of the commit's first character) is
+p50 82 ms, p95 340 ms, max 340 ms under `replace`, and every correction in it is
+taken back whole (bench/README.md, "Commit stage"). Longer holds gained no
+corrections and left a gap after a one-word first phrase that smoothing cannot
+fill; with `sentence_hold_ms=0`, 6 of 21 corrections come too late.
 """
 
 from __future__ import annotations
@@ -85,9 +87,9 @@ from .corrections import (
 )
 from .think import ThinkSplitter
 
-DEFAULT_HOLD_MS: Final = 400.0
+DEFAULT_HOLD_MS: Final = 340.0
 DEFAULT_HOLD_CHARS: Final = 200
-DEFAULT_SENTENCE_HOLD_MS: Final = 350.0
+DEFAULT_SENTENCE_HOLD_MS: Final = 340.0
 
 _SENTENCE_END: Final = ".!?…"
 _CLAUSE_END: Final = ",;:"
