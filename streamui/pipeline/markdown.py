@@ -71,7 +71,7 @@ from typing import Any, Callable, Final, Sequence, Union
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
 from markdown_it.rules_block import StateBlock, table
-from markdown_it.rules_core import StateCore
+from markdown_it.rules_core import StateCore, inline
 from markdown_it.rules_inline import (
     StateInline,
     autolink,
@@ -413,6 +413,16 @@ _PROBES: Final = (
 )
 _DELIMITER_ROW_PREFIX: Final = re.compile(r"[ \t>]*[|:\- \t]*")
 _SETTLED_CONTENT: Final = re.compile(r"[ \t]*(?:[-*+>#]+[ \t]+|\d{1,9}[.)][ \t]+)*[^-*+>#`~_0-9 \t|]")
+# Also settled for the rest of the line, once settled: after container markers, content
+# whose first characters rule out every block construct that looks at more of the line
+# (a thematic break, a fence, a table delimiter row, an empty list item, a list marker):
+# a run of one marker character followed by a different non-space character ("**Bold",
+# "-x", "#x", "__init__"), digits not followed by "." or ")" ("2024 was"), or by one and
+# no space ("1.5"), one or two backticks or tildes and then something else.
+_DECIDED_CONTENT: Final = re.compile(
+    r"[ \t]*(?:(?:[-*+#]+|[0-9]{1,9}[.)])[ \t]+|>[ \t]?)*"
+    r"(?:-+[^-\s|:]|\*+[^*\s]|\++[^+\s]|_+[^_\s]|#+[^#\s]|[0-9]+[^0-9.)]|[0-9]+[.)][^ \t]|`{1,2}[^`]|~{1,2}[^~])"
+)
 
 
 class MarkdownStream:
@@ -420,6 +430,8 @@ class MarkdownStream:
 
     def __init__(self, *, allow_images: bool = False) -> None:
         self._md = build_markdown(allow_images=allow_images)
+        self._md.core.ruler.at("inline", _cached_inline)
+        self._inline_html: dict[str, str] = {}  # inline source -> its HTML, from the last update
         self._analyse = InlineAnalyser(allow_images=allow_images)
         self._tail = ""
         self._tail_html = ""
@@ -429,6 +441,11 @@ class MarkdownStream:
         self._settled_line: int | None = None  # tail offset of an open line known to be settled
         self._context_src = ""
         self._context_tokens: list[Token] = []
+        self._context_prev: tuple[str, list[Token]] = ("", [])
+        self._complete = ""  # the complete lines the caches below are about
+        self._open_fences: list[Token] = []  # fences in the context that reach its end
+        self._in_table = False  # the last complete line is inside a table
+        self._line_memo: dict[tuple[str, str], bool] = {}  # _line_settled results
         self._finished = False
 
     @property
@@ -476,7 +493,7 @@ class MarkdownStream:
 
     def _update(self, *, final: bool) -> list[BlockUpdate]:
         shown = self._tail if final else self._settled(self._tail)
-        env: dict[str, Any] = {"streamui_marks": self._marks}
+        env: dict[str, Any] = {"streamui_marks": self._marks, _INLINE_KEY: self._inline_html, _INLINE_NEXT: {}}
         if not final:
             env["streamui_cut"] = self._analyse
         tokens = self._md.parse(shown, env)
@@ -498,10 +515,30 @@ class MarkdownStream:
         if updates or tail_html != self._tail_html:
             updates.append(TailBlock(tail_html))
         self._tail_html = tail_html
+        self._inline_html = env[_INLINE_NEXT]  # what this render used, for the next
         return updates
 
     def _render(self, tokens: list[Token], env: dict[str, Any]) -> str:
-        return str(self._md.renderer.render(tokens, self._md.options, env))
+        """`RendererHTML.render`, with each inline token's HTML taken from the cache
+        when its source was rendered before (see `_cached_inline`)."""
+        renderer, options = self._md.renderer, self._md.options
+        rules = renderer.rules
+        used: dict[str, str] = env[_INLINE_NEXT]
+        out: list[str] = []
+        for i, token in enumerate(tokens):
+            if token.type == "inline":
+                source = token.meta.get(_INLINE_KEY)
+                html = used.get(source) if source is not None else None
+                if html is None:
+                    html = renderer.renderInline(token.children, options, env) if token.children else ""
+                    if source is not None:
+                        used[source] = html
+                out.append(html)
+            elif token.type in rules:
+                out.append(rules[token.type](tokens, i, options, env))
+            else:
+                out.append(renderer.renderToken(tokens, i, options, env))
+        return "".join(out)
 
     def _settled(self, src: str) -> str:
         """The longest prefix of `src` whose block structure cannot change (rules 2-4)."""
@@ -510,27 +547,52 @@ class MarkdownStream:
         if self._settled_line != line_start:
             self._settled_line = None
         last = src.count("\n")
-        fence = _fence_around(self._blocks(src), last)
-        if fence is not None:
-            return complete if self._may_close_fence(src, fence.markup, last) else src
         context = self._context(complete)
+        if complete != self._complete:
+            self._complete = complete
+            self._open_fences = [t for t in context if t.type == "fence" and t.map and t.map[1] == last]
+            self._in_table = _ends_in(context, "table_open", complete)
+            self._line_memo = {}
+        if self._open_fences:
+            # Only a fence that runs to the end of the complete lines can hold the open line.
+            opener = self._open_fences[0]
+            first = line.lstrip(" \t")[:1]
+            if (
+                len(self._open_fences) == 1
+                and opener.level == 0
+                and first
+                and first != opener.markup[0]
+                and opener.content.count("\n") == last - opener.map[0] - 1  # type: ignore[index]
+            ):
+                # A top-level fence still open: the line is in its body, and cannot close it.
+                return src
+            fence = _fence_around(self._blocks(src), last)
+            if fence is not None:
+                return complete if self._may_close_fence(src, fence.markup, last) else src
         header = _possible_table_header(complete, line, context)
         if header is not None:
             # Keep showing what precedes the "|" (a list marker, say) if it was shown.
             last_start = complete.rfind("\n", 0, len(complete) - 1) + 1
             before, prefix = complete[:last_start], complete[last_start:header]
-            return complete[:header] if self._line_settled(before, prefix) else before
-        if _ends_in(context, "table_open", complete):
+            return complete[:header] if self._line_settled_memo(before, prefix) else before
+        if self._in_table:
             return complete
         pipe = _PIPE_LINE.match(line)
         if pipe:
             prefix = line[: pipe.end() - 1]
-            return complete + prefix if self._line_settled(complete, prefix) else complete
+            return complete + prefix if self._line_settled_memo(complete, prefix) else complete
         if self._settled_line == line_start or self._line_settled(complete, line):
-            if _SETTLED_CONTENT.match(line):
+            if _SETTLED_CONTENT.match(line) or _DECIDED_CONTENT.match(line):
                 self._settled_line = line_start  # its block role is fixed for the rest of the line
             return src
         return complete
+
+    def _line_settled_memo(self, complete: str, line: str) -> bool:
+        key = (complete, line)
+        settled = self._line_memo.get(key)
+        if settled is None:
+            settled = self._line_memo[key] = self._line_settled(complete, line)
+        return settled
 
     def _may_close_fence(self, src: str, markup: str, last: int) -> bool:
         """Could the open last line, inside a fence body, still become its closing fence?"""
@@ -577,9 +639,15 @@ class MarkdownStream:
         return tokens
 
     def _context(self, complete: str) -> list[Token]:
-        """Block tokens of the complete lines; they only change at a newline."""
+        """Block tokens of the complete lines; they only change at a newline. The two
+        latest are kept (a table header's probe asks about the lines before it)."""
         if self._context_src != complete:
-            self._context_src, self._context_tokens = complete, self._blocks(complete)
+            previous = (self._context_src, self._context_tokens)
+            if self._context_prev[0] == complete:
+                self._context_src, self._context_tokens = self._context_prev
+            else:
+                self._context_src, self._context_tokens = complete, self._blocks(complete)
+            self._context_prev = previous
         return self._context_tokens
 
     def _mark_html(self, mark: Mark) -> str:
@@ -595,6 +663,36 @@ class MarkdownStream:
 
     def _inline(self, text: str) -> str:
         return str(self._md.renderInline(_MARK_CHARS.sub("", text).strip()))
+
+
+_INLINE_KEY: Final = "streamui_inline"
+_INLINE_NEXT: Final = "streamui_inline_next"
+
+
+def _cached_inline(state: StateCore) -> None:
+    """The core "inline" rule, skipping inline tokens whose HTML is already known.
+
+    An inline token's HTML is a function of its source alone: the inline parse, the
+    later core rules (text join, marks and links) and the inline render rules look at
+    nothing else, and a mark's HTML never changes once placed. So the HTML rendered
+    for a source in the previous update is reused (`MarkdownStream._render`), and only
+    new sources (in practice the open paragraph, which grew) are parsed.
+    """
+    known: dict[str, str] | None = state.env.get(_INLINE_KEY)
+    if known is None:
+        inline(state)
+        return
+    used: dict[str, str] = state.env[_INLINE_NEXT]
+    for token in state.tokens:
+        if token.type == "inline":
+            if token.children is None:
+                token.children = []
+            token.meta[_INLINE_KEY] = token.content
+            html = known.get(token.content)
+            if html is not None:
+                used[token.content] = html
+                continue
+            state.md.inline.parse(token.content, state.md, state.env, token.children)
 
 
 def _possible_table_header(complete: str, line: str, context: list[Token]) -> int | None:
