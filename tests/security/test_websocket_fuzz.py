@@ -2,7 +2,7 @@
 
 The frames go through what a deployment runs: AllowedHostsOriginValidator, the cookie
 and session middleware, AuthMiddlewareStack, the URL router, then ChatConsumer. The
-fuzzer is Hypothesis, derandomized (the same 200 frames on every run) and with no
+fuzzer is Hypothesis, derandomized (the same 400 frames on every run) and with no
 example database, so CI is deterministic and nothing is written to the repository.
 
 Properties, for every frame:
@@ -406,8 +406,9 @@ def frames() -> st.SearchStrategy[Frame]:
 
 # --- product bugs this fuzzer found, skipped here until fixed ------------------------------------
 #
-# Each is reproduced by a strict xfail test below. The check asks the product code itself, so a
-# fix makes the skip inert by itself (and turns the xfail into a failure that says to drop it).
+# Each is reproduced by a strict xfail test below and is an explicit example of the fuzzer. The check
+# asks the product's parser itself, so a fix there makes the skip inert by itself (and turns the xfail
+# into a failure that says to drop it); the timing-marks one needs NON_FINITE_MARKS_CRASH set to False.
 
 
 def known_bug(raw: str | bytes) -> str | None:
