@@ -44,6 +44,10 @@ def _field(data: dict[str, Any], name: str, max_len: int = 200) -> str:
     text = str(value)
     if len(text) > max_len:
         raise ProtocolError(f"field {name!r} is too long")
+    try:
+        text.encode("utf-8")  # a lone surrogate (legal in a JSON escape) is not text anyone can store
+    except UnicodeEncodeError:
+        raise ProtocolError(f"field {name!r} is not valid text") from None
     return text
 
 
@@ -54,7 +58,9 @@ def parse_message(raw: str | bytes | None, *, max_bytes: int, max_prompt_chars: 
     if size > max_bytes:
         raise ProtocolError(f"message too large ({size} bytes; the limit is {max_bytes})")
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_no_constants)
+    except RecursionError:
+        raise ProtocolError("malformed message: nested too deeply") from None
     except (ValueError, UnicodeDecodeError):
         raise ProtocolError("malformed message: not JSON") from None
     if not isinstance(data, dict):
@@ -88,8 +94,13 @@ def parse_form(data: Any, *, max_prompt_chars: int) -> ClientMessage:
                          max_prompt_chars=max_prompt_chars)
 
 
+def _no_constants(name: str) -> Any:
+    # json.loads accepts NaN and Infinity; JSON (and the database's JSON columns) do not.
+    raise ValueError(f"{name} is not JSON")
+
+
 def _sequence(value: Any) -> int:
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit():
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**53:
         raise ProtocolError("'after' must be a non-negative integer")

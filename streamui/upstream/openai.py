@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any, AsyncIterator
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -39,6 +40,18 @@ class MalformedStream(ValueError):
     pass
 
 
+def public_url(url: str) -> str:
+    """The URL without user:password@, for labels and logs."""
+    parts = urlsplit(url)
+    if not (parts.username or parts.password):
+        return url
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
 class OpenAICompatibleUpstream:
     def __init__(
         self,
@@ -59,11 +72,22 @@ class OpenAICompatibleUpstream:
 
     def __repr__(self) -> str:
         # The key never appears in reprs, logs or pages.
-        return f"OpenAICompatibleUpstream(base_url={self.base_url!r}, model={self.model!r})"
+        return f"OpenAICompatibleUpstream(base_url={public_url(self.base_url)!r}, model={self.model!r})"
 
     @property
     def completions_url(self) -> str:
         return f"{self.base_url}/chat/completions"
+
+    @property
+    def _public_completions_url(self) -> str:
+        return public_url(self.completions_url)
+
+    def _redact(self, text: str) -> str:
+        """An error text without the secrets: a server may quote the key or the URL's password back."""
+        for secret in (self._api_key, urlsplit(self.base_url).password):
+            if secret:
+                text = text.replace(secret, "[redacted]")
+        return text
 
     def payload(self, request: ChatRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -96,17 +120,17 @@ class OpenAICompatibleUpstream:
                     async for event in self._events(response):
                         yield event
             except httpx.ConnectError as exc:
-                logger.warning("upstream refused: %s %s", self.completions_url, exc)
-                yield UpstreamError(f"could not connect to the model server ({exc})", "refused")
+                logger.warning("upstream refused: %s %s", self._public_completions_url, self._redact(str(exc)))
+                yield UpstreamError(self._redact(f"could not connect to the model server ({exc})"), "refused")
             except httpx.TimeoutException as exc:
-                logger.warning("upstream timeout: %s %r", self.completions_url, exc)
+                logger.warning("upstream timeout: %s %s", self._public_completions_url, type(exc).__name__)
                 yield UpstreamError(f"the model server sent nothing for too long ({type(exc).__name__})", "timeout")
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-                logger.warning("upstream dropped: %s %r", self.completions_url, exc)
-                yield UpstreamError(f"the connection to the model server was lost ({exc})", "dropped")
+                logger.warning("upstream dropped: %s %s", self._public_completions_url, self._redact(repr(exc)))
+                yield UpstreamError(self._redact(f"the connection to the model server was lost ({exc})"), "dropped")
             except MalformedStream as exc:
-                logger.warning("upstream malformed stream: %s", exc)
-                yield UpstreamError(str(exc), "malformed")
+                logger.warning("upstream malformed stream: %s", self._redact(str(exc)))
+                yield UpstreamError(self._redact(str(exc)), "malformed")
 
     async def _http_error(self, response: httpx.Response) -> UpstreamError:
         body = b""
@@ -126,7 +150,8 @@ class OpenAICompatibleUpstream:
                 retry_after = float(response.headers.get("retry-after", ""))
             except ValueError:
                 retry_after = None
-        logger.warning("upstream HTTP %s from %s: %s", status, self.completions_url, detail)
+        detail = self._redact(str(detail))
+        logger.warning("upstream HTTP %s from %s: %s", status, self._public_completions_url, detail)
         kind = "rate_limited" if status == 429 else "http"
         message = f"the model server answered HTTP {status}: {detail}"
         if status == 429:
@@ -155,7 +180,7 @@ class OpenAICompatibleUpstream:
             if "error" in chunk:
                 err = chunk["error"]
                 message = err.get("message") if isinstance(err, dict) else str(err)
-                yield UpstreamError(f"the model server reported an error: {message}", "http")
+                yield UpstreamError(self._redact(f"the model server reported an error: {message}"), "http")
                 return
             for event in _chunk_events(chunk):
                 yield event
@@ -207,4 +232,4 @@ def _chunk_events(chunk: dict[str, Any]) -> list[Event]:
     return events
 
 
-__all__ = ["OpenAICompatibleUpstream", "DEFAULT_CONNECT_TIMEOUT", "DEFAULT_IDLE_TIMEOUT"]
+__all__ = ["OpenAICompatibleUpstream", "DEFAULT_CONNECT_TIMEOUT", "DEFAULT_IDLE_TIMEOUT", "public_url"]

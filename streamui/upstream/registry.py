@@ -25,7 +25,9 @@ def available_upstreams() -> list[UpstreamChoice]:
     config = get_config()
     choices: list[UpstreamChoice] = []
     if config["UPSTREAM_URL"]:
-        choices.append(UpstreamChoice("openai", f"{config['UPSTREAM_MODEL']} at {config['UPSTREAM_URL']}"))
+        from .openai import public_url
+
+        choices.append(UpstreamChoice("openai", f"{config['UPSTREAM_MODEL']} at {public_url(config['UPSTREAM_URL'])}"))
     if config["UPSTREAM_CALLABLE"]:
         choices.append(UpstreamChoice("custom", f"site code: {config['UPSTREAM_CALLABLE']}"))
     choices.extend(UpstreamChoice(f"simulated:{name}", f"simulated, {name}") for name in PROFILES)
