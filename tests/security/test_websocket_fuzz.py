@@ -404,11 +404,12 @@ def frames() -> st.SearchStrategy[Frame]:
     )
 
 
-# --- product bugs this fuzzer found, skipped here until fixed ------------------------------------
+# --- crashes this fuzzer found -------------------------------------------------------------------
 #
-# Each is reproduced by a strict xfail test below and is an explicit example of the fuzzer. The check
-# asks the product's parser itself, so a fix there makes the skip inert by itself (and turns the xfail
-# into a failure that says to drop it); the timing-marks one needs NON_FINITE_MARKS_CRASH set to False.
+# Each is a regression test below and an explicit example of the fuzzer. Those still open are strict
+# xfails and skipped by the fuzzer: the check asks the product's parser itself, so a fix there makes
+# the skip inert by itself (and the xfail a failure that says to drop it); the timing-marks one needs
+# NON_FINITE_MARKS_CRASH set to False.
 
 
 def known_bug(raw: str | bytes) -> str | None:
@@ -439,18 +440,24 @@ def known_bug(raw: str | bytes) -> str | None:
     return None
 
 
-# The one the parser cannot tell: ChatConsumer._client_timing stores NaN/Infinity, which SQLite's
-# JSON_VALID check refuses. Set to False with the fix (test_non_finite_timing_marks_are_refused says when).
+# The one the parser cannot tell: a mark like 1e400 parses to inf (1149ca4 refuses only the NaN and
+# Infinity literals), ChatConsumer._client_timing stores it, and SQLite's JSON_VALID check raises.
+# Set to False with the fix (test_non_finite_timing_marks_are_refused says when).
 NON_FINITE_MARKS_CRASH = True
 
 
-# Minimal reproductions, each a strict xfail below and an explicit example of the fuzzer.
+OPEN_BUG = "still open: the consumer raises and the socket dies; when fixed, drop this marker"
+
+# Minimal reproductions: each killed the socket; all fixed in 1149ca4 but the 5000 digits.
 BUGS = [
     pytest.param("[" * 2000 + "]" * 2000, id="deep-nesting-RecursionError"),
     pytest.param('{"action": "resume", "stream": "x", "after": "\u00b2"}', id="after-superscript-ValueError"),
     pytest.param(
         '{"action": "resume", "stream": "x", "after": "' + "1" * 5000 + '"}',
-        id="after-5000-digits-ValueError",
+        id="after-5000-digits-ValueError",  # int() refuses strings over 4300 digits (CVE-2020-10735)
+        marks=pytest.mark.xfail(
+            strict=True, raises=ValueError, reason=f"streamui/protocol.py _sequence {OPEN_BUG}"
+        ),
     ),
     pytest.param('{"action": "send", "prompt": "hi \\ud800"}', id="surrogate-prompt-UnicodeEncodeError"),
     pytest.param('{"action": "resume", "stream": "\\ud800"}', id="surrogate-stream-UnicodeEncodeError"),
@@ -702,7 +709,7 @@ def test_hostile_frames_get_errors_and_everyone_else_keeps_being_served(
     )
 
 
-# --- minimal reproductions of the bugs above: strict xfails, so a fix says "drop the marker" -------
+# --- the crashes above, one frame each -------------------------------------------------------------
 
 
 @pytest.fixture
@@ -726,14 +733,8 @@ async def answer_to(raw: str) -> str:
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.xfail(
-    strict=True,
-    raises=(RecursionError, ValueError),  # UnicodeEncodeError is a ValueError
-    reason="product bug (streamui/protocol.py): the consumer raises and the socket dies; "
-    "when fixed, drop this marker (the fuzzer's known_bug skip goes inert by itself)",
-)
 @pytest.mark.parametrize("raw", BUGS)
-async def test_known_crashes_are_answered_with_an_error(fuzz_settings: None, raw: str) -> None:
+async def test_frames_that_crashed_the_consumer_get_an_error(fuzz_settings: None, raw: str) -> None:
     assert 'data-streamui="error"' in await answer_to(raw)
 
 
@@ -807,14 +808,25 @@ def test_daphne_refuses_the_handshake_of_a_foreign_origin(fast_site: LiveSite) -
     assert handshake(fast_site, fast_site.url).startswith("HTTP/1.1 101")
 
 
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.xfail(
+OVERFLOW_OPEN = pytest.mark.xfail(
     strict=True,
     raises=IntegrityError,
-    reason="product bug (streamui/consumers.py _client_timing): NaN/Infinity marks are stored and "
-    "SQLite's JSON check raises; when fixed, drop this marker and NON_FINITE_MARKS_CRASH",
+    reason=f"streamui/consumers.py _client_timing stores inf {OPEN_BUG} and set NON_FINITE_MARKS_CRASH = False",
 )
-@pytest.mark.parametrize("mark", ["Infinity", "-Infinity", "NaN"])
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "mark",
+    [
+        "Infinity",
+        "-Infinity",
+        "NaN",
+        # Not a constant: a number too big for a float, which json reads as inf.
+        pytest.param("1e400", marks=OVERFLOW_OPEN),
+        pytest.param("-1e999", marks=OVERFLOW_OPEN),
+    ],
+)
 async def test_non_finite_timing_marks_are_refused(fuzz_settings: None, mark: str) -> None:
     session = SessionStore()
     await session.asave()
@@ -831,7 +843,8 @@ async def test_non_finite_timing_marks_are_refused(fuzz_settings: None, mark: st
             stream = data["stream"]
             if ENDED.search(data["content"]):
                 break
-    # Python's json reads NaN and Infinity, so a client can send them as marks of its own stream.
+    # Python's json reads the NaN and Infinity literals and overflows 1e400 to inf: a client can send
+    # any of them as marks of its own stream, and the record's JSON column must stay valid JSON.
     await comm.send_to(
         text_data=f'{{"action": "timing", "stream": "{stream}", "timings": {{"marks": [1.5, {mark}]}}}}'
     )
