@@ -413,15 +413,19 @@ _PROBES: Final = (
 )
 _DELIMITER_ROW_PREFIX: Final = re.compile(r"[ \t>]*[|:\- \t]*")
 _SETTLED_CONTENT: Final = re.compile(r"[ \t]*(?:[-*+>#]+[ \t]+|\d{1,9}[.)][ \t]+)*[^-*+>#`~_0-9 \t|]")
-# Also settled for the rest of the line, once settled: after container markers, content
-# whose first characters rule out every block construct that looks at more of the line
-# (a thematic break, a fence, a table delimiter row, an empty list item, a list marker):
-# a run of one marker character followed by a different non-space character ("**Bold",
-# "-x", "#x", "__init__"), digits not followed by "." or ")" ("2024 was"), or by one and
-# no space ("1.5"), one or two backticks or tildes and then something else.
+# Content that decides the open line's block role whatever follows on the line: after
+# container markers (list markers, ">", "#"s), a first character that starts no block
+# construct, or first characters that rule out every construct that looks at more of
+# the line (a thematic break, a fence opener or closer, a table delimiter row, an empty
+# list item, a list marker, an ATX heading): a run of one marker character followed by
+# a different non-space character ("**Bold", "-x", "#x", "__init__"), digits followed
+# by anything but a digit, "." or ")" ("2024 was"), or by "." or ")" and no space or
+# tab ("1.5"), one or two backticks or tildes and then something else. Such a line's
+# probes cannot differ from it, and nothing more on the line can change the structure.
 _DECIDED_CONTENT: Final = re.compile(
     r"[ \t]*(?:(?:[-*+#]+|[0-9]{1,9}[.)])[ \t]+|>[ \t]?)*"
-    r"(?:-+[^-\s|:]|\*+[^*\s]|\++[^+\s]|_+[^_\s]|#+[^#\s]|[0-9]+[^0-9.)]|[0-9]+[.)][^ \t]|`{1,2}[^`]|~{1,2}[^~])"
+    r"(?:[^-*+>#`~_0-9\s|:]|-+[^-\s|:]|\*+[^*\s]|\++[^+\s]|_+[^_\s]|#+[^#\s]"
+    r"|[0-9]+[^0-9.)]|[0-9]+[.)][^ \t]|`{1,2}[^`]|~{1,2}[^~])"
 )
 
 
@@ -606,7 +610,7 @@ class MarkdownStream:
         """Would no continuation of the open `line` change the block structure?"""
         if not line.strip():
             return False  # a blank line would end the paragraph it may yet continue
-        if not _MARKER_START.match(line):
+        if not _MARKER_START.match(line) or _DECIDED_CONTENT.match(line):
             return True
         complete = complete[self._probe_start(complete) :]
         base = self._skeleton(complete + line)

@@ -153,3 +153,37 @@ def test_random_documents_char_by_char(events: list[Event]) -> None:
     for event in events:
         chars.extend(event if isinstance(event, str) else [event])
     assert_same(chars)
+
+
+# --- the claim the settle caches rest on ------------------------------------------------
+
+LINE_PREFIXES = ["", " ", "  ", "   ", "    ", "\t", "- ", "* ", "+ ", "1. ", "2) ", "> ", ">", "# ", "## ", "-\t"]
+DECISIVE = [
+    "x", "**B", "*x", "-x", "--x", "+x", "__i", "_x", "#x", "2024 ", "2024-", "1.5", "3)x", "``x", "`x", "~x",
+    "~~x", "é", "[a", "<", "=", "!", "\\", "&", "\U000f0000", "\x00", "*|", "#|",
+]  # fmt: skip
+NO_NEWLINE = [t for t in VOCABULARY if "\n" not in t and "\r" not in t]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    context=st.lists(st.sampled_from(VOCABULARY), max_size=12).map(lambda parts: "".join(parts).replace("\r", "")),
+    prefix=st.lists(st.sampled_from(LINE_PREFIXES), max_size=3).map("".join),
+    decisive=st.sampled_from(DECISIVE),
+    rest=st.lists(st.sampled_from(NO_NEWLINE), max_size=4).map("".join),
+)
+def test_decided_lines_keep_their_block_structure(context: str, prefix: str, decisive: str, rest: str) -> None:
+    """A line `_DECIDED_CONTENT` matches has the same block structure whatever follows
+    on it (so the original's probes all agree, and reusing its block tokens is exact)."""
+    from streamui.pipeline.markdown import _DECIDED_CONTENT
+
+    complete = context[: context.rfind("\n") + 1]
+    line = prefix + decisive
+    if not _DECIDED_CONTENT.match(line):
+        return
+    original = reference.MarkdownStream()
+    assert original._line_settled(complete, line)
+    base = original._skeleton(complete + line)
+    assert original._skeleton(complete + line + rest) == base
+    for probe in ("a", "-", "```", "~~~", " |", ":", "*"):
+        assert original._skeleton(complete + line + rest + probe) == base
