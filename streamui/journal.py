@@ -132,7 +132,8 @@ class RedisJournal:
                  block_ms: int = 15_000) -> None:
         import redis.asyncio as redis
 
-        self._redis = redis.Redis.from_url(url)
+        self._redis = redis.Redis.from_url(url, socket_connect_timeout=5, retry_on_timeout=True,
+                                           health_check_interval=30)
         self.max_entries = max_entries
         self.ttl_seconds = ttl_seconds
         self.block_ms = block_ms
@@ -151,8 +152,13 @@ class RedisJournal:
     async def follow(self, stream_id: str, after: int) -> AsyncIterator[Entry]:
         key = self.key(stream_id)
         last = f"0-{after}"
+        from redis.exceptions import TimeoutError as RedisTimeout
+
         while True:
-            reply = await self._redis.xread({key: last}, block=self.block_ms, count=500)
+            try:
+                reply = await self._redis.xread({key: last}, block=self.block_ms, count=500)
+            except RedisTimeout:
+                continue  # a blocking read that outlived a socket timeout: read again from `last`
             for _key, items in reply or []:
                 for entry_id, fields in items:
                     last = entry_id.decode() if isinstance(entry_id, bytes) else entry_id

@@ -8,6 +8,7 @@ connection stays up.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,7 +83,7 @@ def parse_message(raw: str | bytes | None, *, max_bytes: int, max_prompt_chars: 
         output=_field(data, "output", 10),
         stream=_field(data, "stream", 64),
         after=_sequence(data.get("after", 0)),
-        timings=data.get("timings") if action == "timing" else None,
+        timings=_timings(data.get("timings")) if action == "timing" else None,
     )
 
 
@@ -94,13 +95,26 @@ def parse_form(data: Any, *, max_prompt_chars: int) -> ClientMessage:
                          max_prompt_chars=max_prompt_chars)
 
 
+MAX_TIMING_MARKS = 20_000
+
+
+def _timings(value: Any) -> dict[str, list[float]]:
+    """Client-observed timing: milliseconds at which fragments landed, finite numbers only."""
+    marks = value.get("marks") if isinstance(value, dict) else None
+    if not isinstance(marks, list) or len(marks) > MAX_TIMING_MARKS:
+        raise ProtocolError("timing marks must be a list of numbers")
+    if not all(isinstance(m, (int, float)) and not isinstance(m, bool) and math.isfinite(m) for m in marks):
+        raise ProtocolError("timing marks must be finite numbers")  # 1e400 parses as inf
+    return {"marks": [round(float(m), 2) for m in marks]}
+
+
 def _no_constants(name: str) -> Any:
     # json.loads accepts NaN and Infinity; JSON (and the database's JSON columns) do not.
     raise ValueError(f"{name} is not JSON")
 
 
 def _sequence(value: Any) -> int:
-    if isinstance(value, str) and value.isascii() and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 16:
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**53:
         raise ProtocolError("'after' must be a non-negative integer")

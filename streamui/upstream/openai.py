@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any, AsyncIterator
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
 
@@ -63,7 +63,12 @@ class OpenAICompatibleUpstream:
         idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        # Credentials in the URL travel as basic auth, so the URL httpx logs carries none.
+        parts = urlsplit(base_url)
+        self._auth = httpx.BasicAuth(unquote(parts.username or ""), unquote(parts.password or "")) if (
+            parts.username or parts.password) else None
+        self._url_password = unquote(parts.password or "")
+        self.base_url = public_url(base_url).rstrip("/")
         self.model = model
         self._api_key = api_key
         self.timeout = httpx.Timeout(connect=connect_timeout, read=idle_timeout, write=idle_timeout, pool=connect_timeout)
@@ -72,19 +77,15 @@ class OpenAICompatibleUpstream:
 
     def __repr__(self) -> str:
         # The key never appears in reprs, logs or pages.
-        return f"OpenAICompatibleUpstream(base_url={public_url(self.base_url)!r}, model={self.model!r})"
+        return f"OpenAICompatibleUpstream(base_url={self.base_url!r}, model={self.model!r})"
 
     @property
     def completions_url(self) -> str:
         return f"{self.base_url}/chat/completions"
 
-    @property
-    def _public_completions_url(self) -> str:
-        return public_url(self.completions_url)
-
     def _redact(self, text: str) -> str:
         """An error text without the secrets: a server may quote the key or the URL's password back."""
-        for secret in (self._api_key, urlsplit(self.base_url).password):
+        for secret in (self._api_key, self._url_password):
             if secret:
                 text = text.replace(secret, "[redacted]")
         return text
@@ -109,7 +110,7 @@ class OpenAICompatibleUpstream:
         return headers
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[Event]:
-        async with httpx.AsyncClient(timeout=self.timeout, transport=self._transport) as client:
+        async with httpx.AsyncClient(timeout=self.timeout, transport=self._transport, auth=self._auth) as client:
             try:
                 async with client.stream(
                     "POST", self.completions_url, json=self.payload(request), headers=self._headers()
@@ -120,13 +121,13 @@ class OpenAICompatibleUpstream:
                     async for event in self._events(response):
                         yield event
             except httpx.ConnectError as exc:
-                logger.warning("upstream refused: %s %s", self._public_completions_url, self._redact(str(exc)))
+                logger.warning("upstream refused: %s %s", self.completions_url, self._redact(str(exc)))
                 yield UpstreamError(self._redact(f"could not connect to the model server ({exc})"), "refused")
             except httpx.TimeoutException as exc:
-                logger.warning("upstream timeout: %s %s", self._public_completions_url, type(exc).__name__)
+                logger.warning("upstream timeout: %s %s", self.completions_url, type(exc).__name__)
                 yield UpstreamError(f"the model server sent nothing for too long ({type(exc).__name__})", "timeout")
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-                logger.warning("upstream dropped: %s %s", self._public_completions_url, self._redact(repr(exc)))
+                logger.warning("upstream dropped: %s %s", self.completions_url, self._redact(repr(exc)))
                 yield UpstreamError(self._redact(f"the connection to the model server was lost ({exc})"), "dropped")
             except MalformedStream as exc:
                 logger.warning("upstream malformed stream: %s", self._redact(str(exc)))
@@ -151,7 +152,7 @@ class OpenAICompatibleUpstream:
             except ValueError:
                 retry_after = None
         detail = self._redact(str(detail))
-        logger.warning("upstream HTTP %s from %s: %s", status, self._public_completions_url, detail)
+        logger.warning("upstream HTTP %s from %s: %s", status, self.completions_url, detail)
         kind = "rate_limited" if status == 429 else "http"
         message = f"the model server answered HTTP {status}: {detail}"
         if status == 429:

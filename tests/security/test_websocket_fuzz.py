@@ -36,7 +36,6 @@ from typing import Any, TypeVar
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.contrib.sessions.backends.db import SessionStore
-from django.db.utils import IntegrityError
 from django.test import override_settings
 from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
@@ -404,60 +403,15 @@ def frames() -> st.SearchStrategy[Frame]:
     )
 
 
-# --- crashes this fuzzer found -------------------------------------------------------------------
-#
-# Each is a regression test below and an explicit example of the fuzzer. Those still open are strict
-# xfails and skipped by the fuzzer: the check asks the product's parser itself, so a fix there makes
-# the skip inert by itself (and the xfail a failure that says to drop it); the timing-marks one needs
-# NON_FINITE_MARKS_CRASH set to False.
+# --- crashes this fuzzer found, now regression tests and explicit examples ------------------------
 
-
-def known_bug(raw: str | bytes) -> str | None:
-    try:
-        message = parse_message(raw, max_bytes=MAX_MESSAGE_BYTES, max_prompt_chars=MAX_PROMPT_CHARS)
-    except ProtocolError:
-        return None
-    except RecursionError:
-        return "deep nesting raises RecursionError"
-    except ValueError as exc:
-        if "int" in str(exc) or "digits" in str(exc):
-            return "'after' digits int() cannot parse raise ValueError"
-        raise
-    reaches_database = (
-        message.prompt
-        if message.action == "send"
-        else (message.stream if message.action in ("resume", "timing") else "")
-    )
-    if any(0xD800 <= ord(c) <= 0xDFFF for c in reaches_database):
-        return "a lone surrogate reaches the database and raises UnicodeEncodeError"
-    marks = message.timings.get("marks") if isinstance(message.timings, dict) else None
-    if (
-        NON_FINITE_MARKS_CRASH
-        and isinstance(marks, list)
-        and any(isinstance(m, float) and not math.isfinite(m) for m in marks)
-    ):
-        return "non-finite timing marks fail the database's JSON check (IntegrityError)"
-    return None
-
-
-# The one the parser cannot tell: a mark like 1e400 parses to inf (1149ca4 refuses only the NaN and
-# Infinity literals), ChatConsumer._client_timing stores it, and SQLite's JSON_VALID check raises.
-# Set to False with the fix (test_non_finite_timing_marks_are_refused says when).
-NON_FINITE_MARKS_CRASH = True
-
-
-OPEN_BUG = "still open: the consumer raises and the socket dies; when fixed, drop this marker"
-
-# Minimal reproductions: each killed the socket; all fixed in 1149ca4 but the 5000 digits.
+# Minimal reproductions: each killed the socket before its fix.
 BUGS = [
     pytest.param("[" * 2000 + "]" * 2000, id="deep-nesting-RecursionError"),
     pytest.param('{"action": "resume", "stream": "x", "after": "\u00b2"}', id="after-superscript-ValueError"),
     pytest.param(
         '{"action": "resume", "stream": "x", "after": "' + "1" * 5000 + '"}',
         id="after-5000-digits-ValueError",  # int() refuses strings over 4300 digits (CVE-2020-10735)
-        marks=pytest.mark.xfail(
-            strict=True, raises=ValueError, reason=f"streamui/protocol.py _sequence {OPEN_BUG}"
-        ),
     ),
     pytest.param('{"action": "send", "prompt": "hi \\ud800"}', id="surrogate-prompt-UnicodeEncodeError"),
     pytest.param('{"action": "resume", "stream": "\\ud800"}', id="surrogate-stream-UnicodeEncodeError"),
@@ -633,7 +587,6 @@ def test_hostile_frames_get_errors_and_everyone_else_keeps_being_served(
     loop_thread: LoopThread, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    skipped: Counter[str] = Counter()
     labels: Counter[str] = Counter()
     with override_settings(STREAMUI=FUZZ_STREAMUI):
         harness = Harness(fuzzer_key=new_session(), good_key=new_session())
@@ -664,11 +617,6 @@ def test_hostile_frames_get_errors_and_everyone_else_keeps_being_served(
         @example(frame=Frame("any", BUGS[5].values[0]))
         def fuzz(frame: Frame) -> None:
             raw = frame.render(harness.victims, harness.own_stream)
-            bug = known_bug(raw)
-            if bug is not None:
-                skipped[bug] += 1
-                event(f"skipped, known bug: {bug}")
-                assume(False)
             event(frame.label)
             labels[frame.label.split(" ", 1)[0] if frame.label.endswith("typed") else frame.label] += 1
             replies = loop_thread.run(harness.exchange(frame))
@@ -705,7 +653,7 @@ def test_hostile_frames_get_errors_and_everyone_else_keeps_being_served(
     assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     print(
         f"fuzzed {harness.sent} frames; {len(harness.good_streams)} answers served alongside; "
-        f"skipped: {dict(skipped)}; kinds: {dict(labels.most_common())}"
+        f"kinds: {dict(labels.most_common())}"
     )
 
 
@@ -808,13 +756,6 @@ def test_daphne_refuses_the_handshake_of_a_foreign_origin(fast_site: LiveSite) -
     assert handshake(fast_site, fast_site.url).startswith("HTTP/1.1 101")
 
 
-OVERFLOW_OPEN = pytest.mark.xfail(
-    strict=True,
-    raises=IntegrityError,
-    reason=f"streamui/consumers.py _client_timing stores inf {OPEN_BUG} and set NON_FINITE_MARKS_CRASH = False",
-)
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     "mark",
@@ -823,8 +764,8 @@ OVERFLOW_OPEN = pytest.mark.xfail(
         "-Infinity",
         "NaN",
         # Not a constant: a number too big for a float, which json reads as inf.
-        pytest.param("1e400", marks=OVERFLOW_OPEN),
-        pytest.param("-1e999", marks=OVERFLOW_OPEN),
+        "1e400",
+        "-1e999",
     ],
 )
 async def test_non_finite_timing_marks_are_refused(fuzz_settings: None, mark: str) -> None:
