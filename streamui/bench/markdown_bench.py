@@ -16,7 +16,7 @@ from the repository root) it is timed on the same reveals in the same run, the
 ratio is shown, and every document's sequence of updates from the current renderer
 is checked against the original's (golden equality); a mismatch exits non-zero.
 
-    python -m streamui.bench.markdown_bench [--limit N] [--repeat N] [--no-reference]
+    python -m streamui.bench.markdown_bench [--limit N] [--repeat N] [--only SET] [--wall] [--no-reference]
 """
 
 from __future__ import annotations
@@ -162,6 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m streamui.bench.markdown_bench", description=__doc__)
     parser.add_argument("--limit", type=int, default=None, help="only the first N corpus answers")
     parser.add_argument("--repeat", type=int, default=1, help="run each document N times (timings pooled)")
+    parser.add_argument("--only", action="append", default=None, help="only this document set (repeatable)")
     parser.add_argument("--wall", action="store_true", help="wall-clock time instead of this thread's CPU time")
     parser.add_argument("--no-reference", action="store_true", help="skip timing and checking the original")
     args = parser.parse_args(argv)
@@ -171,6 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, text in synthetic_documents():
         sets[name] = [word_reveals(text)]
 
+    if args.only:
+        sets = {name: docs for name, docs in sets.items() if name in args.only}
     reference = None if args.no_reference else _reference_factory()
     if reference is None and not args.no_reference:
         print("(original implementation not importable: run from the repository root to compare)")

@@ -71,7 +71,8 @@ from typing import Any, Callable, Final, Sequence, Union
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
 from markdown_it.rules_block import StateBlock, table
-from markdown_it.rules_core import StateCore, inline
+from markdown_it.common.utils import MD_TRIM_CHARS
+from markdown_it.rules_core import StateCore, block, inline
 from markdown_it.rules_inline import (
     StateInline,
     autolink,
@@ -434,7 +435,12 @@ class MarkdownStream:
 
     def __init__(self, *, allow_images: bool = False) -> None:
         self._md = build_markdown(allow_images=allow_images)
+        self._md.core.ruler.at("block", _block_rule)
         self._md.core.ruler.at("inline", _cached_inline)
+        self._shown: str | None = None  # the source of the last update, if it froze nothing
+        # (source, its block tokens, index of the open leaf, the leaf's content, and for
+        # a paragraph the whitespace trimmed off its end) when the next update may reuse them
+        self._reuse: tuple[str, list[Token], int, str, str | None, tuple[int, str] | None] | None = None
         self._inline_html: dict[str, str] = {}  # inline source -> its HTML, from the last update
         self._analyse = InlineAnalyser(allow_images=allow_images)
         self._tail = ""
@@ -446,6 +452,7 @@ class MarkdownStream:
         self._context_src = ""
         self._context_tokens: list[Token] = []
         self._context_prev: tuple[str, list[Token]] = ("", [])
+        self._context_fresh = False
         self._complete = ""  # the complete lines the caches below are about
         self._open_fences: list[Token] = []  # fences in the context that reach its end
         self._in_table = False  # the last complete line is inside a table
@@ -497,10 +504,12 @@ class MarkdownStream:
 
     def _update(self, *, final: bool) -> list[BlockUpdate]:
         shown = self._tail if final else self._settled(self._tail)
+        if not final and shown == self._shown:
+            return []  # the same source as last time, which froze nothing: the same render
         env: dict[str, Any] = {"streamui_marks": self._marks, _INLINE_KEY: self._inline_html, _INLINE_NEXT: {}}
         if not final:
             env["streamui_cut"] = self._analyse
-        tokens = self._md.parse(shown, env)
+        tokens, rendered = self._parse(shown, env, final=final)
         blocks = _top_level_blocks(tokens)
         frozen, open_block = (blocks, []) if final else (blocks[:-1], blocks[-1:])
         updates: list[BlockUpdate] = []
@@ -515,21 +524,73 @@ class MarkdownStream:
             self._tail = self._tail[drop:]
             if self._settled_line is not None:
                 self._settled_line -= drop
-        tail_html = self._render(open_block[0], env) if open_block else ""
+        split, prefix = rendered if rendered is not None and len(blocks) == 1 else (0, "")
+        parts = self._render_tokens(open_block[0], env, split) if open_block else []
+        tail_html = prefix + "".join(parts)
         if updates or tail_html != self._tail_html:
             updates.append(TailBlock(tail_html))
         self._tail_html = tail_html
         self._inline_html = env[_INLINE_NEXT]  # what this render used, for the next
+        self._shown = None if final or frozen else shown
+        self._reuse = None
+        leaf = env.get(_LEAF)
+        if self._shown is not None and leaf is not None and len(blocks) == 1:
+            index = leaf[0]
+            # Tokens before the leaf's paragraph and the one before that (whose
+            # rendering looks at it) render the same next time: keep their HTML.
+            keep = max(index - 2, 0) if tokens[index].type == "inline" else index
+            kept = (keep, prefix + "".join(parts[: keep - split])) if keep >= split else None
+            self._reuse = (shown, tokens, *leaf, kept)
         return updates
 
+    def _parse(
+        self, shown: str, env: dict[str, Any], *, final: bool
+    ) -> tuple[list[Token], tuple[int, str] | None]:
+        """`md.parse`, reusing the last update's block tokens when only the open line
+        grew (`_reusable_leaf`); then also the HTML of the tokens before the leaf.
+        The tokens' later core rules and render leave them reusable: paragraphs are
+        unhidden again, each inline token's children are reset, and the one leaf whose
+        source grew gets its content set here. Without that, a source equal to the
+        complete lines' takes their block tokens (`_context`) if nothing used them yet."""
+        reuse, self._reuse = self._reuse, None
+        rendered = None
+        if not final:
+            env[_LEAF] = None  # ask `_block_rule` for the open leaf
+            if reuse is not None:
+                previous, tokens, index, content, trail, rendered = reuse
+                grown = shown[len(previous) :]
+                if shown.startswith(previous) and "\n" not in grown and not _MARK_CHARS.search(grown):
+                    grown = grown.replace("\0", "\ufffd")  # as the core rule "normalize" does
+                    if trail is None:  # a fence body: lines as they are
+                        content += grown
+                    else:  # a paragraph: trimmed (`paragraph` uses `mdTrim`)
+                        untrimmed = content + trail + grown
+                        content = untrimmed.rstrip(MD_TRIM_CHARS)
+                        trail = untrimmed[len(content) :]
+                    tokens[index].content = content
+                    env[_BLOCKS] = tokens
+                    env[_LEAF] = (index, content, trail)
+                else:
+                    rendered = None
+            if _BLOCKS not in env and self._context_fresh and shown == self._context_src and "\0" not in shown:
+                env[_BLOCKS] = self._context_tokens
+                self._context_fresh = False
+        tokens = self._md.parse(shown, env)
+        return tokens, rendered
+
     def _render(self, tokens: list[Token], env: dict[str, Any]) -> str:
-        """`RendererHTML.render`, with each inline token's HTML taken from the cache
-        when its source was rendered before (see `_cached_inline`)."""
+        return "".join(self._render_tokens(tokens, env, 0))
+
+    def _render_tokens(self, tokens: list[Token], env: dict[str, Any], start: int) -> list[str]:
+        """`RendererHTML.render` from `tokens[start]` on, as a list of each token's HTML,
+        with each inline token's HTML taken from the cache when its source was rendered
+        before (see `_cached_inline`)."""
         renderer, options = self._md.renderer, self._md.options
         rules = renderer.rules
         used: dict[str, str] = env[_INLINE_NEXT]
         out: list[str] = []
-        for i, token in enumerate(tokens):
+        for i in range(start, len(tokens)):
+            token = tokens[i]
             if token.type == "inline":
                 source = token.meta.get(_INLINE_KEY)
                 html = used.get(source) if source is not None else None
@@ -542,7 +603,7 @@ class MarkdownStream:
                 out.append(rules[token.type](tokens, i, options, env))
             else:
                 out.append(renderer.renderToken(tokens, i, options, env))
-        return "".join(out)
+        return out
 
     def _settled(self, src: str) -> str:
         """The longest prefix of `src` whose block structure cannot change (rules 2-4)."""
@@ -649,8 +710,10 @@ class MarkdownStream:
             previous = (self._context_src, self._context_tokens)
             if self._context_prev[0] == complete:
                 self._context_src, self._context_tokens = self._context_prev
+                self._context_fresh = False
             else:
                 self._context_src, self._context_tokens = complete, self._blocks(complete)
+                self._context_fresh = True  # may serve once as the render's block tokens
             self._context_prev = previous
         return self._context_tokens
 
@@ -671,6 +734,43 @@ class MarkdownStream:
 
 _INLINE_KEY: Final = "streamui_inline"
 _INLINE_NEXT: Final = "streamui_inline_next"
+_BLOCKS: Final = "streamui_blocks"
+_LEAF: Final = "streamui_leaf"
+
+
+def _block_rule(state: StateCore) -> None:
+    """The core "block" rule, or the block tokens `MarkdownStream._parse` prepared."""
+    reused: list[Token] | None = state.env.pop(_BLOCKS, None)
+    if reused is not None:
+        state.tokens.extend(reused)
+        return
+    block(state)
+    if _LEAF in state.env:
+        state.env[_LEAF] = _reusable_leaf(state.tokens, state.src)
+
+
+def _reusable_leaf(tokens: list[Token], src: str) -> tuple[int, str, str | None] | None:
+    """The leaf holding the open last line of `src`, if more text on that line (no
+    newline) could change nothing but that leaf's content: the line decides its block
+    role (`_DECIDED_CONTENT`, so the structure stays), it holds no mark, and the leaf
+    is a paragraph (content: its lines, trimmed) or the body of a top-level fence (its
+    lines as they are; a decided line cannot close it)."""
+    line = src[src.rfind("\n") + 1 :]
+    if not _DECIDED_CONTENT.match(line) or _MARK_CHARS.search(src):
+        return None
+    lines = src.count("\n") + 1
+    for i in range(len(tokens) - 1, -1, -1):
+        token = tokens[i]
+        if token.nesting == -1:
+            continue
+        if not token.map or token.map[1] != lines:
+            return None
+        if token.type == "inline" and i and tokens[i - 1].type == "paragraph_open" and token.content:
+            return i, token.content, src[len(src.rstrip(MD_TRIM_CHARS)) :]
+        if token.type == "fence" and token.level == 0 and token.map[0] < lines - 1:
+            return i, token.content, None
+        return None
+    return None
 
 
 def _cached_inline(state: StateCore) -> None:
@@ -689,8 +789,7 @@ def _cached_inline(state: StateCore) -> None:
     used: dict[str, str] = state.env[_INLINE_NEXT]
     for token in state.tokens:
         if token.type == "inline":
-            if token.children is None:
-                token.children = []
+            token.children = []  # (reused block tokens keep the last update's)
             token.meta[_INLINE_KEY] = token.content
             html = known.get(token.content)
             if html is not None:
