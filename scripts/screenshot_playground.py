@@ -36,8 +36,9 @@ def main() -> None:
                 page.select_option("[data-streamui=upstream]", "simulated:steady")
                 page.fill("[data-streamui=prompt]", "Can a minor sue or be sued?")
                 page.press("[data-streamui=prompt]", "Enter")
+                page.wait_for_selector("[data-figure=ttft]")
                 page.wait_for_timeout(4000)
-                page.screenshot(path=str(ROOT / "docs" / "playground.png"))
+                page.screenshot(path=str(ROOT / "docs" / "playground.png"), full_page=True)
                 browser.close()
         finally:
             server.terminate()

@@ -103,7 +103,8 @@ class Generation:
             for i, strategy in enumerate(self.strategies):
                 out = fragments.lane_output_id(self.message_id, i)
                 metrics = self.metrics if i == 0 else StreamMetrics(self.clock)
-                self.lanes.append(Lane(strategy, out, self.outbox, self.clock, metrics))
+                self.lanes.append(Lane(strategy, out, self.outbox, self.clock, metrics,
+                                       after_reveal=self._put_figures if i == 0 else None))
 
     @property
     def strategy_name(self) -> str:

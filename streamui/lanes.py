@@ -9,6 +9,7 @@ pacer's reveals reach it, so a mark never shows before the text it follows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 from . import fragments
 from .outbox import Outbox
@@ -28,6 +29,7 @@ class Lane:
     clock: Clock
     metrics: StreamMetrics
     markdown: MarkdownStream = field(default_factory=MarkdownStream)
+    after_reveal: Callable[[], None] | None = None  # e.g. refresh the live figures
     shown: list[str] = field(default_factory=list)
     _marks: list[Mark] = field(default_factory=list)
     _revealed_chars: int = 0
@@ -65,6 +67,8 @@ class Lane:
                 self.metrics.tokens_shown += count_tokens(piece)
                 self._emit(self.markdown.append(piece))
             self._place_marks()
+        if self.after_reveal is not None:
+            self.after_reveal()
 
     def _place_marks(self, final: bool = False) -> None:
         while self._marks and (final or self._marks[0].at <= self._revealed_chars):

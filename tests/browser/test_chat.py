@@ -96,7 +96,9 @@ def test_a_full_answer_completes_with_live_figures(page: Any, live_site: LiveSit
     page.locator("[data-streamui=prompt]").fill("Why is the sky blue?")
     page.locator("[data-streamui=send]").click()
     page.wait_for_selector("[data-figure=ttft]")
+    shown_then = len(last_output(page).text_content())
     page.wait_for_selector("[data-streamui=status][data-state=done]", timeout=60_000)
+    assert len(last_output(page).text_content()) > shown_then + 200  # the figures were live, not sent at the end
     assert page.locator(".streamui-mark").last.get_attribute("data-status") == "complete"
     assert page.locator("[data-figure=shown]").text_content() != "0"
     assert "ms" in page.locator("[data-figure=ttft]").text_content()
