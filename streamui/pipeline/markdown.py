@@ -164,6 +164,14 @@ def _loose_lists(state: StateCore) -> None:
 
 
 def _marks_and_links(state: StateCore) -> None:
+    if not _MARK_CHARS.search(state.src):
+        # No marks anywhere (tokens only carry text from the source): only links to
+        # mark, and block tokens are never links.
+        for token in state.tokens:
+            for child in token.children or ():
+                if child.type == "link_open":
+                    child.attrSet("rel", "nofollow noopener noreferrer")
+        return
     for token in state.tokens:
         _strip_marks(token)
         if token.children:
