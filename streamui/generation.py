@@ -254,9 +254,13 @@ class Generation:
 
     def figures(self) -> dict[str, str]:
         ttft = self.metrics.ms_since_start(self.metrics.first_visible)
+        received = len(self._received)  # one text event is about one token
+        # Live, tokens shown are estimated from characters at the stream's own chars-per-token
+        # (exact once everything is shown); the StreamRecord gets a tiktoken count at the end.
+        shown = round(self.metrics.chars_shown * received / self.metrics.chars_received) if received else 0
         return {
             "ttft": "–" if ttft is None else f"{ttft:.0f} ms",
-            "shown": str(self.metrics.tokens_shown if self.lanes else self.metrics.reveals),
+            "shown": str(shown),
             "generated": str(self._usage_tokens if self._usage_tokens is not None
                              else len(self._received) + len(self._reasoning)),
             "elapsed": f"{self.metrics.elapsed():.1f} s",

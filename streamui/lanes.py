@@ -18,7 +18,6 @@ from .pipeline.markdown import BlockUpdate, FrozenBlock, Mark, MarkdownStream
 from .pipeline.metrics import StreamMetrics
 from .pipeline.pacing import Pacer
 from .pipeline.smoothing import SmoothingStrategy
-from .upstream.tokens import count_tokens
 
 
 @dataclass(slots=True)
@@ -64,7 +63,6 @@ class Lane:
                 self.shown.append(piece)
                 self._revealed_chars += len(piece)
                 self.metrics.on_reveal(piece)
-                self.metrics.tokens_shown += count_tokens(piece)
                 self._emit(self.markdown.append(piece))
             self._place_marks()
         if self.after_reveal is not None:

@@ -21,7 +21,6 @@ class StreamMetrics:
     reveal_gaps: list[float] = field(default_factory=list)
     chars_received: int = 0
     chars_shown: int = 0
-    tokens_shown: int = 0  # live estimate: the tokens of each revealed piece, summed
     reveals: int = 0
     # (seconds since start, cumulative characters): what arrived and what was shown, over time.
     arrival_marks: list[tuple[float, int]] = field(default_factory=list)
