@@ -72,7 +72,7 @@ from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
 from markdown_it.rules_block import StateBlock, table
 from markdown_it.common.utils import MD_TRIM_CHARS
-from markdown_it.rules_core import StateCore, block, inline
+from markdown_it.rules_core import StateCore, block, inline, normalize
 from markdown_it.rules_inline import (
     StateInline,
     autolink,
@@ -119,6 +119,7 @@ _URL_JUNK: Final = re.compile(r"[\x00-\x20\x7f]")
 _MARK_BASE: Final = 0xF0000
 _MARK_LAST: Final = 0xFFFFD
 _MARK_CHARS: Final = re.compile("[\U000f0000-\U000ffffd]")
+_NO_MARKS: Final = "streamui_no_marks"  # env: the source is known to hold no mark
 
 
 def safe_url(url: str) -> bool:
@@ -144,8 +145,16 @@ def build_markdown(*, allow_images: bool = False) -> MarkdownIt:
     md.core.ruler.after("block", "streamui_loose_lists", _loose_lists)
     md.core.ruler.after("streamui_loose_lists", "streamui_tail_cut", _tail_cut)
     md.core.ruler.push("streamui_marks_and_links", _marks_and_links)
+    md.core.ruler.at("normalize", _normalize)
     md.add_render_rule("streamui_mark", _render_mark)
     return md
+
+
+def _normalize(state: StateCore) -> None:
+    """The core rule "normalize" (line endings to "\n", NUL to U+FFFD), without
+    rewriting a source that has neither."""
+    if "\r" in state.src or "\0" in state.src:
+        normalize(state)
 
 
 def _table_with_leading_pipe(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
@@ -164,7 +173,7 @@ def _loose_lists(state: StateCore) -> None:
 
 
 def _marks_and_links(state: StateCore) -> None:
-    if not _MARK_CHARS.search(state.src):
+    if state.env.get(_NO_MARKS) or not _MARK_CHARS.search(state.src):
         # No marks anywhere (tokens only carry text from the source): only links to
         # mark, and block tokens are never links.
         for token in state.tokens:
@@ -515,6 +524,8 @@ class MarkdownStream:
         if not final and shown == self._shown:
             return []  # the same source as last time, which froze nothing: the same render
         env: dict[str, Any] = {"streamui_marks": self._marks, _INLINE_KEY: self._inline_html, _INLINE_NEXT: {}}
+        if not self._marks:
+            env[_NO_MARKS] = True  # `append` removes mark characters; only `append_mark` adds them
         if not final:
             env["streamui_cut"] = self._analyse
         tokens, rendered = self._parse(shown, env, final=final)
@@ -639,7 +650,7 @@ class MarkdownStream:
             ):
                 # A top-level fence still open: the line is in its body, and cannot close it.
                 return src
-            fence = _fence_around(self._blocks(src), last)
+            fence = _fence_around(self._blocks(src) if line else context, last)  # (src == complete)
             if fence is not None:
                 return complete if self._may_close_fence(src, fence.markup, last) else src
         header = _possible_table_header(complete, line, context)
@@ -754,17 +765,17 @@ def _block_rule(state: StateCore) -> None:
         return
     block(state)
     if _LEAF in state.env:
-        state.env[_LEAF] = _reusable_leaf(state.tokens, state.src)
+        state.env[_LEAF] = _reusable_leaf(state.tokens, state.src, state.env.get(_NO_MARKS, False))
 
 
-def _reusable_leaf(tokens: list[Token], src: str) -> tuple[int, str, str | None] | None:
+def _reusable_leaf(tokens: list[Token], src: str, no_marks: bool) -> tuple[int, str, str | None] | None:
     """The leaf holding the open last line of `src`, if more text on that line (no
     newline) could change nothing but that leaf's content: the line decides its block
     role (`_DECIDED_CONTENT`, so the structure stays), it holds no mark, and the leaf
     is a paragraph (content: its lines, trimmed) or the body of a top-level fence (its
     lines as they are; a decided line cannot close it)."""
     line = src[src.rfind("\n") + 1 :]
-    if not _DECIDED_CONTENT.match(line) or _MARK_CHARS.search(src):
+    if not _DECIDED_CONTENT.match(line) or not (no_marks or not _MARK_CHARS.search(src)):
         return None
     lines = src.count("\n") + 1
     for i in range(len(tokens) - 1, -1, -1):
