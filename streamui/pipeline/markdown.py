@@ -66,6 +66,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Callable, Final, Sequence, Union
 
 from markdown_it import MarkdownIt
@@ -140,7 +141,10 @@ def build_markdown(*, allow_images: bool = False) -> MarkdownIt:
     md.disable(["lheading", "reference"])
     if not allow_images:
         md.disable("image")
-    md.validateLink = safe_url  # type: ignore[method-assign]
+    # Pure functions of the URL, called for every link on every re-parse of the tail.
+    md.validateLink = lru_cache(maxsize=512)(safe_url)  # type: ignore[method-assign]
+    md.normalizeLink = lru_cache(maxsize=512)(md.normalizeLink)  # type: ignore[method-assign]
+    md.normalizeLinkText = lru_cache(maxsize=512)(md.normalizeLinkText)  # type: ignore[method-assign]
     md.block.ruler.at("table", _table_with_leading_pipe, {"alt": ["paragraph", "reference"]})
     md.core.ruler.after("block", "streamui_loose_lists", _loose_lists)
     md.core.ruler.after("streamui_loose_lists", "streamui_tail_cut", _tail_cut)
