@@ -84,14 +84,20 @@ class DaphneProcess:
         return self.log_path.read_text(errors="replace")[-chars:]
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._log.close()
+        stop_process(self.proc, self._log)
+
+
+def stop_process(proc: subprocess.Popen[bytes], log: IO[bytes] | None = None) -> None:
+    """SIGTERM, then SIGKILL if it has not gone in 10 s; close its log."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+    if log is not None:
+        log.close()
 
 
 def start_daphne(workdir: Path, *, env: Mapping[str, str] | None = None, args: Sequence[str] = (),
@@ -125,4 +131,4 @@ def start_daphne(workdir: Path, *, env: Mapping[str, str] | None = None, args: S
 
 
 __all__ = ["ROOT", "DaphneProcess", "ProcStat", "free_port", "proc_stat", "raise_fd_limit", "start_daphne",
-           "wait_for_port"]
+           "stop_process", "wait_for_port"]

@@ -35,6 +35,15 @@ def wait_connected(page: Any) -> None:
     page.wait_for_selector("[data-streamui=widget][data-connected]")
 
 
+def fresh_chat(page: Any, site: LiveSite, upstream: str, path: str = "/") -> None:
+    """The playground with a new, empty conversation on `upstream`."""
+    page.goto(site.url + path)
+    wait_connected(page)
+    page.locator("[data-streamui=new]").click()
+    page.wait_for_function("() => document.querySelectorAll('[data-streamui=output]').length === 0")
+    page.select_option("[data-streamui=upstream]", upstream)
+
+
 def test_type_send_watch_it_grow_then_stop(page: Any, live_site: LiveSite) -> None:
     page.goto(live_site.url + "/")
     wait_connected(page)
@@ -88,11 +97,7 @@ def test_escape_stops_and_reload_shows_the_stopped_answer(page: Any, live_site: 
 
 
 def test_a_full_answer_completes_with_live_figures(page: Any, live_site: LiveSite) -> None:
-    page.goto(live_site.url + "/")
-    wait_connected(page)
-    page.locator("[data-streamui=new]").click()
-    page.wait_for_function("() => document.querySelectorAll('[data-streamui=output]').length === 0")
-    page.select_option("[data-streamui=upstream]", "simulated:steady")
+    fresh_chat(page, live_site, "simulated:steady")
     page.locator("[data-streamui=prompt]").fill("Why is the sky blue?")
     page.locator("[data-streamui=send]").click()
     page.wait_for_selector("[data-figure=ttft]")
@@ -141,11 +146,7 @@ def test_the_jinja2_page_renders_the_same_widget(page: Any, live_site: LiveSite)
 
 
 def test_a_refresh_mid_stream_resumes_where_it_was(page: Any, live_site: LiveSite) -> None:
-    page.goto(live_site.url + "/")
-    wait_connected(page)
-    page.locator("[data-streamui=new]").click()
-    page.wait_for_function("() => document.querySelectorAll('[data-streamui=output]').length === 0")
-    page.select_option("[data-streamui=upstream]", "simulated:steady")
+    fresh_chat(page, live_site, "simulated:steady")
     send_prompt(page, "Can a minor sue or be sued?")
     page.wait_for_function(f"() => [...document.querySelectorAll('{OUTPUT}')].pop()?.textContent.length > 40")
     page.reload()
@@ -185,11 +186,7 @@ def test_the_sse_transport_streams_stops_and_resumes(page: Any, live_site: LiveS
 
 
 def test_a_failure_keeps_the_text_and_retry_is_a_new_stream(page: Any, live_site: LiveSite) -> None:
-    page.goto(live_site.url + "/")
-    wait_connected(page)
-    page.locator("[data-streamui=new]").click()
-    page.wait_for_function("() => document.querySelectorAll('[data-streamui=output]').length === 0")
-    page.select_option("[data-streamui=upstream]", "custom")
+    fresh_chat(page, live_site, "custom")
     page.select_option("[data-streamui=strategy]", "passthrough")
     send_prompt(page, "Tell me something flaky")
     page.wait_for_selector("[data-streamui=status][data-state=interrupted]")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from .conftest import LiveSite
-from .test_chat import wait_connected
+from .test_chat import fresh_chat
 
 pytestmark = pytest.mark.browser
 
@@ -31,11 +31,7 @@ SAMPLER = """
 
 
 def run_prompt(page: Any, site: LiveSite, *, upstream: str, prompt: str, **selects: str) -> None:
-    page.goto(site.url + "/")
-    wait_connected(page)
-    page.locator("[data-streamui=new]").click()
-    page.wait_for_function("() => document.querySelectorAll('[data-streamui=output]').length === 0")
-    page.select_option("[data-streamui=upstream]", upstream)
+    fresh_chat(page, site, upstream)
     for hook, value in selects.items():
         page.select_option(f"[data-streamui={hook}]", value)
     page.locator("[data-streamui=prompt]").fill(prompt)

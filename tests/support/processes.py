@@ -19,7 +19,7 @@ from typing import IO, Callable, Mapping
 
 import pytest
 
-from streamui.loadgen.server import ROOT, DaphneProcess, free_port, start_daphne, wait_for_port
+from streamui.loadgen.server import ROOT, DaphneProcess, free_port, start_daphne, stop_process, wait_for_port
 
 NGINX_TEMPLATE = ROOT / "deploy" / "nginx.conf"
 NGINX_PATHS = ("/usr/sbin/nginx",)
@@ -42,15 +42,19 @@ http {{
 """
 
 
-def find_nginx() -> str:
-    """The nginx binary; skipped when missing on a developer machine, a failure in CI."""
-    found = next((p for p in NGINX_PATHS if os.access(p, os.X_OK)), None) or shutil.which("nginx")
+def require_program(name: str, paths: tuple[str, ...] = ()) -> str:
+    """A Debian program the tests drive; skipped when missing on a developer machine, a failure in CI."""
+    found = next((p for p in paths if os.access(p, os.X_OK)), None) or shutil.which(name)
     if found:
         return found
-    message = "nginx is missing: run scripts/ensure-system-packages.sh (make test does)"
+    message = f"{name} is missing: run scripts/ensure-system-packages.sh (make test does)"
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+def find_nginx() -> str:
+    return require_program("nginx", NGINX_PATHS)
 
 
 def render_site(template: str, values: Mapping[str, str]) -> str:
@@ -82,14 +86,7 @@ class NginxProcess:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()  # SIGTERM: nginx's fast shutdown
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._log.close()
+        stop_process(self.proc, self._log)  # SIGTERM: nginx's fast shutdown
 
 
 def start_nginx(prefix: Path, *, upstream_port: int, edit_site: Callable[[str], str] | None = None,
@@ -127,5 +124,5 @@ def start_nginx(prefix: Path, *, upstream_port: int, edit_site: Callable[[str], 
     return server
 
 
-__all__ = ["DaphneProcess", "NginxProcess", "find_nginx", "free_port", "render_site", "start_daphne",
-           "start_nginx", "wait_for_port"]
+__all__ = ["DaphneProcess", "NginxProcess", "find_nginx", "free_port", "render_site", "require_program",
+           "start_daphne", "start_nginx", "wait_for_port"]

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Iterator
 
-import pytest
+from streamui.loadgen.server import free_port, stop_process, wait_for_port
 
-from streamui.loadgen.server import free_port, wait_for_port
-
-
-def find_redis() -> str:
-    found = shutil.which("redis-server") or ("/usr/bin/redis-server" if os.access("/usr/bin/redis-server", os.X_OK)
-                                             else None)
-    if found:
-        return found
-    message = "redis-server is missing: run scripts/ensure-system-packages.sh (make test does)"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
+from .processes import require_program
 
 
 def run_redis(workdir: Path) -> Iterator[str]:
@@ -29,12 +16,10 @@ def run_redis(workdir: Path) -> Iterator[str]:
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     log = (workdir / "redis.log").open("wb")
-    proc = subprocess.Popen([find_redis(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+    proc = subprocess.Popen([require_program("redis-server", ("/usr/bin/redis-server",)), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                              "--appendonly", "no", "--dir", str(workdir)], stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for_port(port, timeout=15)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        proc.terminate()
-        proc.wait(10)
-        log.close()
+        stop_process(proc, log)
