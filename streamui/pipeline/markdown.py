@@ -257,6 +257,9 @@ def _tail_cut(state: StateCore) -> None:
         if reaches_end and open_block:
             # A complete last line is followed by a newline, whatever comes next.
             cut = analyse(token.content, line_ends=src.endswith("\n"))
+            if cut == len(token.content) and analyse.parsed is not None and _INLINE_KEY in state.env:
+                state.env[_PARSED] = analyse.parsed  # for `_cached_inline`
+            analyse.parsed = None
             if cut < len(token.content):
                 token.content = token.content[:cut]
                 if not token.content.strip() and parent.type == "paragraph_open":
@@ -296,6 +299,7 @@ class InlineAnalyser:
         ruler.at("entity", self._wrap_entity)
         ruler.at("escape", self._wrap_escape)
         self._md.inline.ruler2.push("streamui_collect", self._collect)
+        self.parsed: tuple[str, list[Token]] | None = None  # the last text parsed, and its tokens
 
     def __call__(self, src: str, *, line_ends: bool = False) -> int:
         """Length of the prefix of `src` that renders the same whatever follows.
@@ -306,7 +310,10 @@ class InlineAnalyser:
         env: dict[str, Any] = {"positions": {}, "starts": [], "pairs": [], "end": len(src)}
         # pairs: (start, end) of what was decided using the text up to `end`: matched
         # delimiters, complete links, and brackets that stayed literal.
-        self._md.inline.parse(src + "\n" if line_ends else src, self._md, env, [])
+        tokens = self._md.inline.parse(src + "\n" if line_ends else src, self._md, env, [])
+        # The wrapped rules only observe: these are the tokens a plain inline parse of
+        # the same text gives (`_tail_cut` hands them on when nothing is held back).
+        self.parsed = None if line_ends else (src, tokens)
         starts: list[int] = env["starts"]
         pairs: list[tuple[int, int]] = env["pairs"]
         cut = min([len(src), *starts])
@@ -758,6 +765,7 @@ class MarkdownStream:
 _INLINE_KEY: Final = "streamui_inline"
 _INLINE_NEXT: Final = "streamui_inline_next"
 _BLOCKS: Final = "streamui_blocks"
+_PARSED: Final = "streamui_parsed"
 _LEAF: Final = "streamui_leaf"
 
 
@@ -817,6 +825,11 @@ def _cached_inline(state: StateCore) -> None:
             html = known.get(token.content)
             if html is not None:
                 used[token.content] = html
+                continue
+            parsed = state.env.get(_PARSED)
+            if parsed is not None and parsed[0] == token.content:
+                token.children = parsed[1]  # the cut analysis parsed this very text
+                del state.env[_PARSED]
                 continue
             state.md.inline.parse(token.content, state.md, state.env, token.children)
 
