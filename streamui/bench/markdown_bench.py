@@ -46,11 +46,12 @@ class Renderer(Protocol):
 
 # --- documents ----------------------------------------------------------------------
 
-_WORDS = (
+_PROSE = (
     "the model answer stream renders text as it arrives and every reveal costs time on "
     "one core so the settle check should be cheap while the output stays exactly the same "
     "for each chunking of the same document including lists tables fences and headings"
-).split()
+)
+_WORDS = _PROSE.split(" ")
 
 
 def _sentence(rng: random.Random, n: int) -> str:
@@ -81,15 +82,22 @@ def synthetic_documents() -> list[tuple[str, str]]:
     ]
     list60 = "Here are sixty items:\n\n" + "".join(items) + "\nThat is the list.\n"
     rows = [
-        f"| {rng.choice(_WORDS)} {i} | {rng.randrange(10_000)} | {_sentence(rng, 6)} |\n" for i in range(1, 41)
+        f"| {rng.choice(_WORDS)} {i} | {rng.randrange(10_000)} | {_sentence(rng, 6)} |\n"
+        for i in range(1, 41)
     ]
-    table40 = "A table:\n\n| Name | Value | Notes |\n| --- | ---: | :--- |\n" + "".join(rows) + "\nAfter the table.\n"
+    table40 = (
+        "A table:\n\n| Name | Value | Notes |\n| --- | ---: | :--- |\n"
+        + "".join(rows)
+        + "\nAfter the table.\n"
+    )
     code = [
         f"{'    ' * (i % 3)}value_{i} = compute(value_{i - 1}, step={i})  # {rng.choice(_WORDS)}\n"
         for i in range(1, 151)
     ]
     fence = "The code:\n\n```python\n" + "".join(code) + "```\n\nThat was the code.\n"
-    paragraphs = "\n\n".join(" ".join(_sentence(rng, rng.randrange(10, 30)) for _ in range(12)) for _ in range(5))
+    paragraphs = "\n\n".join(
+        " ".join(_sentence(rng, rng.randrange(10, 30)) for _ in range(12)) for _ in range(5)
+    )
     return [("list60", list60), ("table40", table40), ("fence150", fence), ("paragraphs", paragraphs + "\n")]
 
 
@@ -163,7 +171,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="only the first N corpus answers")
     parser.add_argument("--repeat", type=int, default=1, help="run each document N times (timings pooled)")
     parser.add_argument("--only", action="append", default=None, help="only this document set (repeatable)")
-    parser.add_argument("--wall", action="store_true", help="wall-clock time instead of this thread's CPU time")
+    parser.add_argument(
+        "--wall", action="store_true", help="wall-clock time instead of this thread's CPU time"
+    )
     parser.add_argument("--no-reference", action="store_true", help="skip timing and checking the original")
     args = parser.parse_args(argv)
 
@@ -198,7 +208,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if rep == 0 and golden is not None and golden != outputs["current"]:
                     mismatches += 1
                     calls = outputs["current"]
-                    first = next((i for i, (a, b) in enumerate(zip(golden, calls)) if a != b), min(len(golden), len(calls)))
+                    first = next(
+                        (i for i, (a, b) in enumerate(zip(golden, calls)) if a != b),
+                        min(len(golden), len(calls)),
+                    )
                     print(f"MISMATCH {set_name}[{doc_index}] at call {first}", file=sys.stderr)
         for impl_name, _ in impls:
             mean, p50, p99, doc_ms, n = _stats(results[impl_name])
@@ -206,7 +219,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "original" in results:
             old, new = _stats(results["original"]), _stats(results["current"])
             ratios = [o / n if n else float("inf") for o, n in zip(old[:4], new[:4])]
-            print(f"{set_name:<11} {'speedup':<9} {'':>7} " + " ".join(f"{r:>{w}.1f}x" for r, w in zip(ratios, (8, 7, 8, 7))))
+            print(
+                f"{set_name:<11} {'speedup':<9} {'':>7} "
+                + " ".join(f"{r:>{w}.1f}x" for r, w in zip(ratios, (8, 7, 8, 7)))
+            )
     if reference is not None:
         print("golden equality:", "OK" if not mismatches else f"{mismatches} document(s) differ")
     return 1 if mismatches else 0

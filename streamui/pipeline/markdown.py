@@ -51,6 +51,29 @@ was shown is never removed or moved into a different element. The rules:
    character after it). When the block ends, whatever was held is rendered as
    markdown-it renders it (unclosed emphasis stays literal text).
 
+Cost. `append` runs per revealed word, so the work above is kept from growing with
+the tail where that changes nothing (the output is exactly what re-parsing everything
+gives; tests/pipeline/test_markdown_equivalence.py compares it with the original):
+
+- Settle checks are cached per open line. The complete lines' block tokens are parsed
+  once per newline. A line whose content decides its block role (`_DECIDED_CONTENT`:
+  after its container markers, characters that rule out every construct that looks
+  further along the line, like "- **Bold" or "2024 was") is settled without probing,
+  for the rest of the line; probe results for a table header's or a pipe line's
+  prefix are memoized; the fence check runs only when a fence reaches the end of the
+  complete lines, and a line in the body of a top-level fence that cannot close it
+  needs no parse.
+- When only a decided open line grew (no newline), the last update's block tokens
+  are reused with the one leaf holding that line (a paragraph, or a top-level fence
+  body) given its new content, and the HTML of the tokens before it is kept. A source
+  identical to the last update's gives no update without any work.
+- Inline HTML is memoized by inline source, so only the open paragraph is parsed; the
+  cut analysis's inline tokens serve the render when nothing is held back. Link
+  normalization and validation are memoized by URL.
+
+What stays linear in the open block is its inline cut analysis (the open paragraph is
+parsed once per append) and the parse of the open block at each newline.
+
 Marks. `append_mark(Struck | Revision)` places a correction mark (see
 `pipeline.commit`) at the current end: struck text renders as
 `<del class="streamui-struck">`, a revision as a "revised" button followed by the
@@ -67,13 +90,16 @@ import html
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Final, Sequence, Union
+from typing import Any, Callable, Final, Sequence, Union, cast
 
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import MD_TRIM_CHARS
 from markdown_it.renderer import RendererHTML
 from markdown_it.rules_block import StateBlock, table
-from markdown_it.common.utils import MD_TRIM_CHARS
-from markdown_it.rules_core import StateCore, block, inline, normalize
+from markdown_it.rules_core import StateCore
+from markdown_it.rules_core import block as core_block
+from markdown_it.rules_core import inline as core_inline
+from markdown_it.rules_core import normalize as core_normalize
 from markdown_it.rules_inline import (
     StateInline,
     autolink,
@@ -158,7 +184,7 @@ def _normalize(state: StateCore) -> None:
     """The core rule "normalize" (line endings to "\n", NUL to U+FFFD), without
     rewriting a source that has neither."""
     if "\r" in state.src or "\0" in state.src:
-        normalize(state)
+        core_normalize(state)
 
 
 def _table_with_leading_pipe(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
@@ -534,7 +560,11 @@ class MarkdownStream:
         shown = self._tail if final else self._settled(self._tail)
         if not final and shown == self._shown:
             return []  # the same source as last time, which froze nothing: the same render
-        env: dict[str, Any] = {"streamui_marks": self._marks, _INLINE_KEY: self._inline_html, _INLINE_NEXT: {}}
+        env: dict[str, Any] = {
+            "streamui_marks": self._marks,
+            _INLINE_KEY: self._inline_html,  # inline HTML from the last update
+            _INLINE_NEXT: {},  # inline HTML this update uses
+        }
         if not self._marks:
             env[_NO_MARKS] = True  # `append` removes mark characters; only `append_mark` adds them
         if not final:
@@ -602,7 +632,8 @@ class MarkdownStream:
                     env[_LEAF] = (index, content, trail)
                 else:
                     rendered = None
-            if _BLOCKS not in env and self._context_fresh and shown == self._context_src and "\0" not in shown:
+            context_fits = shown == self._context_src and "\0" not in shown  # (not normalized)
+            if _BLOCKS not in env and self._context_fresh and context_fits:
                 env[_BLOCKS] = self._context_tokens
                 self._context_fresh = False
         tokens = self._md.parse(shown, env)
@@ -615,7 +646,7 @@ class MarkdownStream:
         """`RendererHTML.render` from `tokens[start]` on, as a list of each token's HTML,
         with each inline token's HTML taken from the cache when its source was rendered
         before (see `_cached_inline`)."""
-        renderer, options = self._md.renderer, self._md.options
+        renderer, options = cast(RendererHTML, self._md.renderer), self._md.options
         rules = renderer.rules
         used: dict[str, str] = env[_INLINE_NEXT]
         out: list[str] = []
@@ -775,7 +806,7 @@ def _block_rule(state: StateCore) -> None:
     if reused is not None:
         state.tokens.extend(reused)
         return
-    block(state)
+    core_block(state)
     if _LEAF in state.env:
         state.env[_LEAF] = _reusable_leaf(state.tokens, state.src, state.env.get(_NO_MARKS, False))
 
@@ -815,7 +846,7 @@ def _cached_inline(state: StateCore) -> None:
     """
     known: dict[str, str] | None = state.env.get(_INLINE_KEY)
     if known is None:
-        inline(state)
+        core_inline(state)
         return
     used: dict[str, str] = state.env[_INLINE_NEXT]
     for token in state.tokens:

@@ -12,10 +12,11 @@ STREAMUI_FULL_EQUIVALENCE=1 runs every corpus answer at every chunking (minutes)
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
-from collections.abc import Sequence
-from typing import Any, Union
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -32,7 +33,7 @@ from .test_markdown import CONSTRUCTS, TOKENS
 
 FULL = os.environ.get("STREAMUI_FULL_EQUIVALENCE") == "1"
 
-Event = Union[str, Struck, Revision]
+Event = str | Struck | Revision
 
 
 def run(stream: Any, events: Sequence[Event]) -> list[list[tuple[Any, ...]]]:
@@ -51,7 +52,7 @@ def assert_same(events: Sequence[Event], *, allow_images: bool = False) -> None:
     actual = run(MarkdownStream(allow_images=allow_images), events)
     if actual != expected:
         first = next((i for i, (a, b) in enumerate(zip(expected, actual)) if a != b), len(expected))
-        text_so_far = "".join(e for e in events[:first + 1] if isinstance(e, str))
+        text_so_far = "".join(e for e in events[: first + 1] if isinstance(e, str))
         pytest.fail(
             f"call {first} differs after {text_so_far!r}\n"
             f"  expected {expected[first] if first < len(expected) else None!r}\n"
@@ -73,7 +74,7 @@ def random_chunks(text: str, seed: int, largest: int = 12) -> list[str]:
     return out
 
 
-CHUNKINGS = {
+CHUNKINGS: dict[str, Callable[[str], list[str]]] = {
     "words": word_reveals,
     "tokens": split_tokens,
     "chars3": lambda text: fixed(text, 3),
@@ -134,7 +135,7 @@ def documents(draw: st.DrawFn) -> list[Event]:
     text = "".join(parts)
     cuts = draw(st.lists(st.integers(0, len(text)), max_size=12))
     bounds = sorted({0, len(text), *cuts})
-    events: list[Event] = [text[a:b] for a, b in zip(bounds, bounds[1:])]
+    events: list[Event] = [text[a:b] for a, b in itertools.pairwise(bounds)]
     for _ in range(draw(st.integers(0, 2))):
         events.insert(draw(st.integers(0, len(events))), draw(st.sampled_from(MARKS)))
     return events
@@ -157,7 +158,24 @@ def test_random_documents_char_by_char(events: list[Event]) -> None:
 
 # --- the claim the settle caches rest on ------------------------------------------------
 
-LINE_PREFIXES = ["", " ", "  ", "   ", "    ", "\t", "- ", "* ", "+ ", "1. ", "2) ", "> ", ">", "# ", "## ", "-\t"]
+LINE_PREFIXES = [
+    "",
+    " ",
+    "  ",
+    "   ",
+    "    ",
+    "\t",
+    "- ",
+    "* ",
+    "+ ",
+    "1. ",
+    "2) ",
+    "> ",
+    ">",
+    "# ",
+    "## ",
+    "-\t",
+]
 DECISIVE = [
     "x", "**B", "*x", "-x", "--x", "+x", "__i", "_x", "#x", "2024 ", "2024-", "1.5", "3)x", "``x", "`x", "~x",
     "~~x", "é", "[a", "<", "=", "!", "\\", "&", "\U000f0000", "\x00", "*|", "#|",
@@ -167,12 +185,16 @@ NO_NEWLINE = [t for t in VOCABULARY if "\n" not in t and "\r" not in t]
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    context=st.lists(st.sampled_from(VOCABULARY), max_size=12).map(lambda parts: "".join(parts).replace("\r", "")),
+    context=st.lists(st.sampled_from(VOCABULARY), max_size=12).map(
+        lambda parts: "".join(parts).replace("\r", "")
+    ),
     prefix=st.lists(st.sampled_from(LINE_PREFIXES), max_size=3).map("".join),
     decisive=st.sampled_from(DECISIVE),
     rest=st.lists(st.sampled_from(NO_NEWLINE), max_size=4).map("".join),
 )
-def test_decided_lines_keep_their_block_structure(context: str, prefix: str, decisive: str, rest: str) -> None:
+def test_decided_lines_keep_their_block_structure(
+    context: str, prefix: str, decisive: str, rest: str
+) -> None:
     """A line `_DECIDED_CONTENT` matches has the same block structure whatever follows
     on it (so the original's probes all agree, and reusing its block tokens is exact)."""
     from streamui.pipeline.markdown import _DECIDED_CONTENT
@@ -187,3 +209,48 @@ def test_decided_lines_keep_their_block_structure(context: str, prefix: str, dec
     assert original._skeleton(complete + line + rest) == base
     for probe in ("a", "-", "```", "~~~", " |", ":", "*"):
         assert original._skeleton(complete + line + rest + probe) == base
+
+
+FENCE_PARTS = [
+    "```\n",
+    "~~~\n",
+    "```py\n",
+    "  ```\n",
+    "- ```\n",
+    "> ```\n",
+    "> a\n",
+    "  code\n",
+    "x\n",
+    "\n",
+    "- a\n",
+    "````\n",
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    parts=st.lists(st.sampled_from(VOCABULARY + FENCE_PARTS), max_size=14).map(
+        lambda p: "".join(p).replace("\r", "")
+    ),
+    line=st.lists(st.sampled_from(NO_NEWLINE), max_size=4).map("".join),
+)
+def test_only_a_fence_reaching_the_end_of_the_complete_lines_holds_the_open_line(
+    parts: str, line: str
+) -> None:
+    """`_settled` skips the fence check unless the complete lines' tokens have a fence
+    that runs to their end; and takes a top-level one still open, with a first
+    character on the line that is not its marker, as holding the line in its body."""
+    complete = parts[: parts.rfind("\n") + 1]
+    last = complete.count("\n")
+    original = reference.MarkdownStream()
+    around = reference._fence_around(original._blocks(complete + line), last)
+    reaching = [t for t in original._blocks(complete) if t.type == "fence" and t.map and t.map[1] == last]
+    if around is not None:
+        assert reaching
+    first = line.lstrip(" \t")[:1]
+    if len(reaching) == 1 and reaching[0].level == 0 and first and first != reaching[0].markup[0]:
+        opener = reaching[0]
+        assert opener.map is not None
+        if opener.content.count("\n") == last - opener.map[0] - 1:
+            assert around is not None and around.markup == opener.markup
+            assert not original._may_close_fence(complete + line, around.markup, last)
