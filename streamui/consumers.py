@@ -29,6 +29,10 @@ logger = logging.getLogger("streamui.consumer")
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
+    # No channel-layer channel per socket: cross-worker messages go to the hub, so a socket
+    # costs no Redis listener (with channels_redis each one would block on Redis).
+    channel_layer_alias = None
+
     widget_id: str
     owner: Owner | None
     stream_id: str | None

@@ -232,7 +232,16 @@ class StreamHub:
     async def _control_loop(self, layer: Any) -> None:
         assert self._control_channel is not None
         while True:
-            message = await layer.receive(self._control_channel)
+            try:
+                message = await layer.receive(self._control_channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # A Redis hiccup (channels_redis raises its client's TimeoutError) must not end
+                # the one loop that hears Stop from other workers: log, pause, listen again.
+                logger.exception("hub control channel: receive failed; listening again")
+                await asyncio.sleep(0.5)
+                continue
             live = self.streams.get(str(message.get("stream", "")))
             if live is None:
                 continue

@@ -1,7 +1,7 @@
 """Fixtures of the security tests: a fast demo site under Daphne for the browser checks.
 
-Headless Chromium comes from tests/browser/conftest.py (`browser`, `page`: the page
-fixture also fails a test on any JavaScript error). The site is our own, not the
+Headless Chromium comes from tests/conftest.py (`browser`, `page`: the page fixture
+also fails a test on any JavaScript error). The site is our own, not the
 shared `live_site`: the simulated LLM runs 20x faster so an answer reaches "done" in
 about a second, which keeps these tests short.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import LiveSite, browser, free_port, page, wait_for_port  # noqa: F401
+from tests.browser.conftest import LiveSite, free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
