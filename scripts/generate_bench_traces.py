@@ -2,7 +2,7 @@
 """Write the benchmark's trace corpus under bench/traces/.
 
     python scripts/generate_bench_traces.py                 # generated/ from the simulated LLM
-    python scripts/generate_bench_traces.py --gpt4o-from ../shared/traces/gpt4o
+    python scripts/generate_bench_traces.py --gpt4o-from DIR   # re-import the GPT-4o capture (a folder of its traces)
 
 Every trace's header carries `"split": "tuning"` or `"split": "heldout"`. Strategy
 constants are tuned on the tuning split only; the held-out split is what shows
