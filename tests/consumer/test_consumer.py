@@ -6,7 +6,7 @@ import asyncio
 import json
 import re
 import time
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
 from channels.routing import URLRouter
@@ -27,14 +27,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 WIDGET = "su-wtest1"
 ENDED = r'data-state="(done|stopped|interrupted)"'
 TEXT_FRAME = r'-out-(?:tail|blocks)" hx-swap-oob='
-
-
-@pytest.fixture
-async def session_key() -> str:
-    session = SessionStore()
-    await session.asave()
-    assert session.session_key
-    return session.session_key
 
 
 @pytest.fixture

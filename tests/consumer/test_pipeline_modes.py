@@ -12,8 +12,7 @@ from streamui.models import ChatMessage, StreamRecord
 from streamui.upstream.base import ChatRequest, Message
 from streamui.upstream.simulated import trace_for_request
 
-from .test_consumer import (  # noqa: F401
-    WIDGET, as_shown, connect, frames_until, normalized, receive, send, session_key, shown)
+from .test_consumer import as_shown, connect, frames_until, normalized, receive, send, shown
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -169,7 +168,7 @@ async def test_structured_output_asks_a_real_upstream_for_json_schema(session_ke
                                      "MAX_TOKENS": 2000}):
         comm = await connect(session_key)
         await send(comm, prompt=PROMPT, conversation="", upstream="openai", output="json")
-        frames = await frames_until(comm, r'data-state="(done|interrupted)"', timeout=30)
+        await frames_until(comm, r'data-state="(done|interrupted)"', timeout=30)
         await comm.disconnect()
     assert fake_llm.records[0].response_format["type"] == "json_schema"
     assert fake_llm.records[0].response_format["json_schema"]["schema"]["properties"]["confidence"]

@@ -16,7 +16,7 @@ from streamui.hub import get_hub
 from streamui.models import ChatMessage, Conversation, StreamRecord
 from streamui.upstream.fake_server import FakeLLMServer
 
-from .test_consumer import ENDED, as_shown, connect, frames_until, normalized, receive, send, session_key, shown  # noqa: F401
+from .test_consumer import as_shown, connect, normalized, receive, send, shown
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -44,7 +44,7 @@ from streamui.hub import get_hub, reset_hub
 from streamui.models import StreamRecord
 from streamui.pipeline.corrections import POLICIES
 from streamui.pipeline.smoothing import strategy_names
-from streamui.protocol import ACTIONS, ProtocolError, parse_message
+from streamui.protocol import ACTIONS
 from streamui.upstream.profiles import PROFILES
 from tests.browser.conftest import LiveSite
 

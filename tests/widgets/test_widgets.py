@@ -19,7 +19,7 @@ from jinja2 import ChoiceLoader, DictLoader, Environment, PackageLoader
 from streamui.widgets import JSONWidgetRenderer, PathPattern, ToolCallsRenderer, WidgetRegistry, dom_id, safe_href
 from streamui.widgets.registry import humanize
 
-from tests.support.oob_dom import Element, Page as _Page, parse_html
+from tests.support.oob_dom import Page as _Page
 
 ROOT = "su-7-json"
 
