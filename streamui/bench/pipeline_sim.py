@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 from streamui.pipeline.commit import CommitStage, Reasoning
 from streamui.pipeline.corrections import Committed, Revision, Struck
-from streamui.pipeline.smoothing import Arrival, Reveal, SmoothingStrategy
+from streamui.pipeline.smoothing import Arrival, Reveal, SmoothingStrategy, SpinGuard
 from streamui.upstream.events import (
     Confirm,
     DraftDelta,
@@ -51,7 +51,6 @@ from streamui.upstream.events import (
 from streamui.upstream.traces import TimedEvent
 
 Mark = Struck | Revision
-_MAX_IDLE_POLLS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,8 +232,7 @@ def simulate_pipeline(
     strategy_wake: float | None = None
     upstream_done = False
     strategy_done = False
-    idle_polls = 0
-    spun_at = now
+    guard = SpinGuard(strategy)
 
     def drain() -> bool:
         """`Generation._drain_commit`: poll the stage, pass its pieces on; True if text went to the strategy."""
@@ -299,18 +297,7 @@ def simulate_pipeline(
         if reveal.done:
             strategy_done = True
             break
-        strategy_wake = reveal.wake_at
-        # As smoothing.simulate: a strategy that keeps asking to be polled now without
-        # revealing anything would spin forever here, and spin the event loop live.
-        if strategy_wake is not None and strategy_wake <= now and not reveal.text and now == spun_at:
-            idle_polls += 1
-            if idle_polls > _MAX_IDLE_POLLS:
-                raise RuntimeError(f"{strategy!r} keeps asking to be polled at {now!r} without revealing")
-        else:
-            idle_polls = 0
-            spun_at = now
-        if strategy_wake is not None and strategy_wake < now:
-            strategy_wake = now
+        strategy_wake = guard.next_wake(reveal, now)
     if not strategy_done:
         raise RuntimeError(f"{stage!r} and {strategy!r} did not finish within {max_steps} steps")
     lane.close(now)

@@ -106,6 +106,31 @@ def strategy_names() -> list[str]:
 _MAX_IDLE_POLLS = 1000
 
 
+class SpinGuard:
+    """The next time to poll a strategy, failing one that keeps asking to be polled at once.
+
+    A strategy that asks again and again to be polled now, revealing nothing, would spin
+    forever on a virtual clock, and spin the event loop live: every virtual-clock driver
+    (`simulate` here, the commit pipeline's in streamui.bench) runs its polls through this.
+    """
+
+    def __init__(self, strategy: SmoothingStrategy) -> None:
+        self._strategy = strategy
+        self._idle_polls = 0
+        self._spun_at: float | None = None
+
+    def next_wake(self, reveal: Reveal, now: float) -> float | None:
+        wake_at = reveal.wake_at
+        if wake_at is not None and wake_at <= now and not reveal.text and now == self._spun_at:
+            self._idle_polls += 1
+            if self._idle_polls > _MAX_IDLE_POLLS:
+                raise RuntimeError(f"{self._strategy!r} keeps asking to be polled at {now!r} without revealing")
+        else:
+            self._idle_polls = 0
+            self._spun_at = now
+        return None if wake_at is None else max(wake_at, now)
+
+
 @dataclass(frozen=True, slots=True)
 class Arrival:
     t: float
@@ -126,8 +151,7 @@ def simulate(
     finished = False
     wake_at: float | None = None
     now = 0.0
-    idle_polls = 0
-    spun_at = now
+    guard = SpinGuard(strategy)
     for _ in range(max_steps):
         next_input = arrivals[i].t if i < n else (end_t if not finished else None)
         candidates = [t for t in (next_input, wake_at) if t is not None]
@@ -145,18 +169,7 @@ def simulate(
             schedule.append(Arrival(now, reveal.text))
         if reveal.done:
             return schedule
-        wake_at = reveal.wake_at
-        if wake_at is not None and wake_at <= now and not reveal.text and now == spun_at:
-            # Asked again and again to be polled at once, revealing nothing: on a
-            # virtual clock that spins forever, live it would spin the event loop.
-            idle_polls += 1
-            if idle_polls > _MAX_IDLE_POLLS:
-                raise RuntimeError(f"{strategy!r} keeps asking to be polled at {now!r} without revealing")
-        else:
-            idle_polls = 0
-            spun_at = now
-        if wake_at is not None and wake_at < now:
-            wake_at = now
+        wake_at = guard.next_wake(reveal, now)
     raise RuntimeError(f"{strategy!r} did not finish within {max_steps} steps")
 
 
@@ -179,5 +192,6 @@ __all__ = [
     "strategy_names",
     "Arrival",
     "simulate",
+    "SpinGuard",
     "revealed_text",
 ]
