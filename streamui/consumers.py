@@ -144,9 +144,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not msg.stream or msg.timings is None:
             raise ProtocolError("timing needs a stream id and an object of timings")
         assert self.owner is not None
-        owned = ({"session_key": self.owner.session_key} if self.owner.user_id is None
-                 else {"conversation__user_id": self.owner.user_id})
-        updated = await StreamRecord.objects.filter(stream_id=msg.stream, **owned).aupdate(client_timings=msg.timings)
+        updated = await StreamRecord.objects.filter(stream_id=msg.stream, **self.owner.stream_filter()).aupdate(
+            client_timings=msg.timings)
         if not updated:
             raise ProtocolError("unknown stream")
 

@@ -38,6 +38,13 @@ class Owner:
     def filter(self) -> dict[str, Any]:
         return {"user_id": self.user_id} if self.user_id is not None else {"user__isnull": True, "session_key": self.session_key}
 
+    def stream_filter(self) -> dict[str, Any]:
+        """StreamRecord lookups for this owner's streams (a record keeps the session key, or its
+        conversation the user)."""
+        if self.user_id is not None:
+            return {"conversation__user_id": self.user_id}
+        return {"session_key": self.session_key}
+
     def fields(self) -> dict[str, Any]:
         return {"user_id": self.user_id} if self.user_id is not None else {"session_key": self.session_key or ""}
 

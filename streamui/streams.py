@@ -214,8 +214,8 @@ ORPHANED = "The server running this answer restarted before it finished."
 async def close_orphaned(stream_id: str, owner: Owner) -> Entry | None:
     """A stream the database says is running but no worker runs (its worker died):
     record it as interrupted, keeping what was saved, and say so."""
-    owned = {"session_key": owner.session_key} if owner.user_id is None else {"conversation__user_id": owner.user_id}
-    record = await StreamRecord.objects.select_related("message").filter(stream_id=stream_id, **owned).afirst()
+    record = await StreamRecord.objects.select_related("message").filter(
+        stream_id=stream_id, **owner.stream_filter()).afirst()
     if record is None or record.message is None:
         return None
     message = record.message

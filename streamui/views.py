@@ -27,12 +27,7 @@ _RECORD_FIELDS = (
 def stream_record(request: HttpRequest, stream_id: str) -> JsonResponse:
     """One stream's record, for its owner only."""
     owner = Owner.from_request(request)
-    records = StreamRecord.objects.filter(stream_id=stream_id)
-    if owner.user_id is not None:
-        records = records.filter(conversation__user_id=owner.user_id)
-    else:
-        records = records.filter(session_key=owner.session_key)
-    record = records.first()
+    record = StreamRecord.objects.filter(stream_id=stream_id, **owner.stream_filter()).first()
     if record is None:
         raise Http404("no such stream")
     return JsonResponse({name: getattr(record, name) for name in _RECORD_FIELDS})
