@@ -19,6 +19,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "streamui",
+    "tools",  # the repository's benchmarks and load generator (manage.py commands); not part of the app
 ]
 
 MIDDLEWARE = [
@@ -40,7 +41,7 @@ ASGI_APPLICATION = "demo.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [BASE_DIR / "demo" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -53,7 +54,7 @@ TEMPLATES = [
     {
         # A Jinja2 page too, to show the widget works from either engine.
         "BACKEND": "django.template.backends.jinja2.Jinja2",
-        "DIRS": [BASE_DIR / "templates" / "jinja2"],
+        "DIRS": [BASE_DIR / "demo" / "templates" / "jinja2"],
         "APP_DIRS": False,
         "OPTIONS": {"environment": "streamui.jinja2_env.environment"},
     },
@@ -78,7 +79,7 @@ else:
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [BASE_DIR / "demo" / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

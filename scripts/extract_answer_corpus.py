@@ -1,7 +1,7 @@
-"""One-off: build streamui/upstream/data/answers.jsonl from the GPT-4o trace capture.
+"""One-off: build streamui/testing/data/answers.jsonl from the GPT-4o trace capture.
 
-Usage: python scripts/extract_answer_corpus.py PATH/TO/traces/gpt4o > streamui/upstream/data/answers.jsonl
-The answers are real GPT-4o responses (MIT, see streamui/upstream/data/README.md); the
+Usage: python scripts/extract_answer_corpus.py PATH/TO/traces/gpt4o > streamui/testing/data/answers.jsonl
+The answers are real GPT-4o responses (MIT, see streamui/testing/data/README.md); the
 simulated LLM cuts them into real tiktoken tokens and times them by profile.
 """
 

@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from streamui.upstream.profiles import PROFILES, build_trace  # noqa: E402
-from streamui.upstream.simulated import answer_corpus  # noqa: E402
+from streamui.testing.profiles import PROFILES, build_trace  # noqa: E402
+from streamui.testing.simulated import answer_corpus  # noqa: E402
 from streamui.upstream.traces import write_trace  # noqa: E402
 
 OUT = ROOT / "bench" / "traces"

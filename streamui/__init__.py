@@ -1,3 +1,3 @@
 """streamui: server-rendered streaming UX for LLM chat in Django."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -7,7 +7,7 @@ from typing import AsyncIterator, Iterator
 
 import pytest
 
-from streamui.upstream.fake_server import FakeLLMServer, FakeLLMServerThread
+from streamui.testing.fake_server import FakeLLMServer, FakeLLMServerThread
 
 
 CHROMIUM = "/usr/bin/chromium"

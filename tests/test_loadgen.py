@@ -8,11 +8,11 @@ from typing import Any, Iterator
 
 import pytest
 
-from streamui.loadgen.config import ClientConfig
-from streamui.loadgen.frames import read_frame
-from streamui.loadgen.report import GapFigures, LoadReport, render_table
-from streamui.loadgen.runner import LoadOptions, choose_prompts, require_loopback, run_clients, run_load
-from streamui.loadgen.server import DaphneProcess, proc_stat, start_daphne
+from tools.loadgen.config import ClientConfig
+from tools.loadgen.frames import read_frame
+from tools.loadgen.report import GapFigures, LoadReport, render_table
+from tools.loadgen.runner import LoadOptions, choose_prompts, require_loopback, run_clients, run_load
+from tools.loadgen.server import DaphneProcess, proc_stat, start_daphne
 
 MAX_TOKENS = 80
 
@@ -153,7 +153,7 @@ def test_figures_from_streams_and_the_derived_ones() -> None:
 
 
 def test_prompts_fit_under_the_cap() -> None:
-    from streamui.upstream.simulated import pick_answer
+    from streamui.testing.simulated import pick_answer
     from streamui.upstream.tokens import split_tokens
 
     prompts = choose_prompts(4, 200)

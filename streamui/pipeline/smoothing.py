@@ -111,7 +111,7 @@ class SpinGuard:
 
     A strategy that asks again and again to be polled now, revealing nothing, would spin
     forever on a virtual clock, and spin the event loop live: every virtual-clock driver
-    (`simulate` here, the commit pipeline's in streamui.bench) runs its polls through this.
+    (`simulate` here, the commit pipeline's in tools.bench) runs its polls through this.
     """
 
     def __init__(self, strategy: SmoothingStrategy) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..conf import get_config
 from .base import Upstream
-from .profiles import PROFILES
+from ..testing.profiles import PROFILES
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +70,7 @@ def get_upstream(name: str | None) -> Upstream:
         from .custom import CallableUpstream
 
         return CallableUpstream(config["UPSTREAM_CALLABLE"])
-    from .simulated import SimulatedUpstream, TraceUpstream
+    from ..testing.simulated import SimulatedUpstream, TraceUpstream
 
     if name.startswith("trace:"):
         path = next(p for p in replay_traces() if p.stem == name.split(":", 1)[1])

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from streamui.bench.commit_bench import (
+from tools.bench.commit_bench import (
     WORSE_MARGIN,
     CommitReport,
     bench_trace,
@@ -21,8 +21,8 @@ from streamui.bench.commit_bench import (
     retime,
     run,
 )
-from streamui.bench.optimum import FRAME
-from streamui.bench.pipeline_sim import (
+from tools.bench.optimum import FRAME
+from tools.bench.pipeline_sim import (
     PlacedMark,
     ReplayUpstream,
     naive_states,
@@ -30,7 +30,7 @@ from streamui.bench.pipeline_sim import (
     simulate_pipeline,
     visible_states,
 )
-from streamui.bench.trace_bench import DEFAULT_CORPUS, main, trace_paths
+from tools.bench.trace_bench import DEFAULT_CORPUS, main, trace_paths
 from streamui.pipeline.commit import CommitStage
 from streamui.pipeline.corrections import Revision, Struck
 from streamui.pipeline.smoothing import Arrival, Passthrough, make_strategy, simulate

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from streamui.bench import pacer_cost
-from streamui.bench.metrics import contract_violations, max_in_window, measure, percentile
-from streamui.bench.optimum import FRAME, Unit, deadlines, offline_optimum, units_of
-from streamui.bench.trace_bench import (
+from tools.bench import pacer_cost
+from tools.bench.metrics import contract_violations, max_in_window, measure, percentile
+from tools.bench.optimum import FRAME, Unit, deadlines, offline_optimum, units_of
+from tools.bench.trace_bench import (
     DEFAULT_CORPUS,
     Report,
     grouped_totals,

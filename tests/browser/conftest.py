@@ -10,8 +10,8 @@ from typing import Iterator
 
 import pytest
 
-from streamui.loadgen.server import free_port, wait_for_port
-from streamui.upstream.fake_server import FakeLLMServer, FakeLLMServerThread
+from tools.loadgen.server import free_port, wait_for_port
+from streamui.testing.fake_server import FakeLLMServer, FakeLLMServerThread
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[2]

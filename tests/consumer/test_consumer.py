@@ -18,7 +18,7 @@ from django.test import override_settings
 from streamui.hub import get_hub
 from streamui.models import ChatMessage, Conversation, StreamRecord
 from streamui.routing import websocket_urlpatterns
-from streamui.upstream.fake_server import FakeLLMServer
+from streamui.testing.fake_server import FakeLLMServer
 from streamui.rendering import markdown_html
 from tests.support.oob_dom import Page, parse_html
 

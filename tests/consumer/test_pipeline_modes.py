@@ -10,7 +10,7 @@ from django.test import override_settings
 
 from streamui.models import ChatMessage, StreamRecord
 from streamui.upstream.base import ChatRequest, Message
-from streamui.upstream.simulated import trace_for_request
+from streamui.testing.simulated import trace_for_request
 
 from .test_consumer import as_shown, connect, frames_until, normalized, receive, send, shown
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from streamui.upstream.fake_server import FakeLLMServer, FakeLLMServerThread
+from streamui.testing.fake_server import FakeLLMServer, FakeLLMServerThread
 from tests.support.processes import DaphneProcess, NginxProcess, start_daphne, start_nginx
 from tests.support.redis import run_redis
 

@@ -26,8 +26,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from streamui.loadgen.frames import html_of, read_frame
-from streamui.loadgen.runner import choose_prompts
+from tools.loadgen.frames import html_of, read_frame
+from tools.loadgen.runner import choose_prompts
 from tests.support import processes
 from tests.support.processes import DaphneProcess, NginxProcess, start_daphne, start_nginx
 

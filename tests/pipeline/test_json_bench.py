@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from streamui.bench.json_bench import format_table, make_document, parse_size, run_bench
+from tools.bench.json_bench import format_table, make_document, parse_size, run_bench
 
 
 @pytest.mark.parametrize("size", [1_000, 10_000, 100_000])

@@ -22,13 +22,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streamui.bench.markdown_bench import normalize, synthetic_documents, word_reveals
+from tools.bench.markdown_bench import normalize, synthetic_documents, word_reveals
 from streamui.pipeline.corrections import Revision, Struck
 from streamui.pipeline.markdown import MarkdownStream
-from streamui.upstream.simulated import answer_corpus
+from streamui.testing.simulated import answer_corpus
 from streamui.upstream.tokens import split_tokens
 
-from . import markdown_reference as reference
+from tests.oracles import markdown_reference as reference
 from .test_markdown import CONSTRUCTS, TOKENS
 
 FULL = os.environ.get("STREAMUI_FULL_EQUIVALENCE") == "1"

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-import streamui.partial_json as reexport
 from streamui.pipeline.partial_json import (
     ContainerClosed,
     ItemAppended,
@@ -405,15 +404,10 @@ def test_nesting_limit_gives_a_clear_error_not_a_recursion_error() -> None:
 # -- import paths, no Django -------------------------------------------------------------
 
 
-def test_reexport_module_is_the_same_parser() -> None:
-    assert reexport.PartialJSONParser is PartialJSONParser
-    assert set(reexport.__all__) >= {"PartialJSONParser", "PartialJSONError", "StringGrew"}
-
-
 def test_importable_without_django_settings() -> None:
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     code = (
-        "import sys, streamui.partial_json as p; "
+        "import sys, streamui.pipeline.partial_json as p; "
         "assert p.PartialJSONParser().feed('[1]') ; assert 'django' not in sys.modules"
     )
     root = FsPath(__file__).resolve().parents[2]

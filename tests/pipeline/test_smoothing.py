@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamui.bench.metrics import contract_violations, measure
-from streamui.bench.pipeline_sim import ReplayUpstream
+from tools.bench.metrics import contract_violations, measure
+from tools.bench.pipeline_sim import ReplayUpstream
 from streamui.pipeline.smoothing import (
     Arrival,
     Passthrough,

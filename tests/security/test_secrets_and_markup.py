@@ -26,7 +26,7 @@ from django.utils.timezone import now
 
 from demo.middleware import CONTENT_SECURITY_POLICY
 from streamui.models import ChatMessage, Conversation, StreamRecord
-from streamui.upstream.fake_server import FakeLLMServer
+from streamui.testing.fake_server import FakeLLMServer
 
 from .helpers import ENDED, assert_csp_clean_page, audit, open_socket
 
@@ -216,7 +216,7 @@ async def test_credentials_in_the_upstream_url_never_reach_the_browser_or_the_lo
 def templates() -> list[Path]:
     found = [
         p
-        for base in ("streamui/jinja2", "streamui/templates", "templates")
+        for base in ("streamui/jinja2", "streamui/templates", "demo/templates")
         for p in (ROOT / base).rglob("*.html")
     ]
     assert len(found) >= 15  # the widget, its fragments and the pages: the glob found them

@@ -45,7 +45,7 @@ from streamui.models import StreamRecord
 from streamui.pipeline.corrections import POLICIES
 from streamui.pipeline.smoothing import strategy_names
 from streamui.protocol import ACTIONS
-from streamui.upstream.profiles import PROFILES
+from streamui.testing.profiles import PROFILES
 from tests.browser.conftest import LiveSite
 
 from .helpers import ENDED, PATH, assert_inert, next_frame, open_socket

@@ -1,4 +1,4 @@
-"""Real server processes for tests: Daphne (from streamui.loadgen.server) and Debian's nginx.
+"""Real server processes for tests: Daphne (from tools.loadgen.server) and Debian's nginx.
 
 nginx runs as the current user with its own prefix, so it needs no root, no /etc/nginx and
 no /var/log: `nginx -p <prefix> -c <prefix>/nginx.conf -e <prefix>/error.log -g "daemon off;"`.
@@ -19,7 +19,7 @@ from typing import IO, Callable, Mapping
 
 import pytest
 
-from streamui.loadgen.server import ROOT, DaphneProcess, free_port, start_daphne, stop_process, wait_for_port
+from tools.loadgen.server import ROOT, DaphneProcess, free_port, start_daphne, stop_process, wait_for_port
 
 NGINX_TEMPLATE = ROOT / "deploy" / "nginx.conf"
 NGINX_PATHS = ("/usr/sbin/nginx",)

@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 from typing import Iterator
 
-from streamui.loadgen.server import free_port, stop_process, wait_for_port
+from tools.loadgen.server import free_port, stop_process, wait_for_port
 
 from .processes import require_program
 

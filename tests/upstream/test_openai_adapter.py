@@ -9,9 +9,9 @@ import pytest
 
 from streamui.upstream.base import ChatRequest, Message
 from streamui.upstream.events import End, Event, ReasoningDelta, TextDelta, UpstreamError, Usage
-from streamui.upstream.fake_server import FakeLLMServer
+from streamui.testing.fake_server import FakeLLMServer
 from streamui.upstream.openai import OpenAICompatibleUpstream
-from streamui.upstream.simulated import trace_for_request
+from streamui.testing.simulated import trace_for_request
 
 PROMPT = "Can a minor sue or be sued?"
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from streamui.upstream.fake_server import FakeLLMServer
-from streamui.upstream.profiles import PROFILES
+from streamui.testing.fake_server import FakeLLMServer
+from streamui.testing.profiles import PROFILES
 
 
 class Command(BaseCommand):

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Sequence
 
-from ..stats import percentile
+from streamui.stats import percentile
 
 # The target: client-seen p99 reveal gap under load within this of a single stream's.
 TARGET_P99_EXCESS_MS = 50.0

@@ -1,4 +1,4 @@
-"""Benchmark the partial-JSON parser against re-parsing per chunk (see streamui.bench.json_bench)."""
+"""Benchmark the partial-JSON parser against re-parsing per chunk (see tools.bench.json_bench)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from streamui.bench.json_bench import DEFAULT_CHUNK, DEFAULT_SIZES, format_table, human_size, parse_size, run_bench
+from tools.bench.json_bench import DEFAULT_CHUNK, DEFAULT_SIZES, format_table, human_size, parse_size, run_bench
 
 
 class Command(BaseCommand):

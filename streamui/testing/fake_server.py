@@ -23,11 +23,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .base import ChatRequest, Message
-from .events import Confirm, DraftDelta, End, ReasoningDelta, Rollback, TextDelta, ToolCallDelta, Usage
+from ..upstream.base import ChatRequest, Message
+from ..upstream.events import Confirm, DraftDelta, End, ReasoningDelta, Rollback, TextDelta, ToolCallDelta, Usage
 from .profiles import PROFILES
 from .simulated import trace_for_request
-from .traces import Trace, load_trace
+from ..upstream.traces import Trace, load_trace
 
 MAX_HEADER_BYTES = 64 * 1024
 MAX_BODY_BYTES = 4 * 1024 * 1024

@@ -1,5 +1,5 @@
-"""Replay traces through smoothing strategies on a virtual clock (see streamui.bench.trace_bench);
-with --commit, through the commit stage and then a strategy (see streamui.bench.commit_bench)."""
+"""Replay traces through smoothing strategies on a virtual clock (see tools.bench.trace_bench);
+with --commit, through the commit stage and then a strategy (see tools.bench.commit_bench)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from streamui.bench.trace_bench import add_arguments, main
+from tools.bench.trace_bench import add_arguments, main
 
 
 class Command(BaseCommand):

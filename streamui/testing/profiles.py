@@ -12,9 +12,9 @@ import random
 from dataclasses import dataclass
 from typing import Callable
 
-from .events import Confirm, DraftDelta, End, Event, ReasoningDelta, Rollback, TextDelta, ToolCallDelta, Usage
-from .tokens import split_tokens
-from .traces import TimedEvent, Trace
+from ..upstream.events import Confirm, DraftDelta, End, Event, ReasoningDelta, Rollback, TextDelta, ToolCallDelta, Usage
+from ..upstream.tokens import split_tokens
+from ..upstream.traces import TimedEvent, Trace
 
 STALL_PROBABILITY = 0.08
 STALL_SECONDS = 2.5

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 from urllib.parse import urlsplit
 
-from ..stats import percentile
+from streamui.stats import percentile
 from .config import ClientConfig
 from .report import GapFigures, LoadReport
 from .server import ROOT, DaphneProcess, ProcStat, proc_stat, start_daphne
@@ -86,8 +86,8 @@ def choose_prompts(count: int, max_tokens: int) -> list[str]:
     An answer cut at the cap ends "interrupted", not done; picking answers just under it
     keeps every stream whole and the streams alike in length.
     """
-    from ..upstream.simulated import answer_corpus
-    from ..upstream.tokens import split_tokens
+    from streamui.testing.simulated import answer_corpus
+    from streamui.upstream.tokens import split_tokens
 
     fitting = sorted(((len(split_tokens(item.answer)), item.prompt) for item in answer_corpus()), reverse=True)
     fitting = [(n, prompt) for n, prompt in fitting if n < max_tokens]
@@ -132,7 +132,7 @@ class ClientRun:
 def run_clients(config: ClientConfig, server_pid: int | None) -> ClientRun:
     """Run the client process; read the server's and the client's /proc between its markers."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.Popen([sys.executable, "-m", "streamui.loadgen.client"], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "tools.loadgen.client"], cwd=ROOT, env=env,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write(config.to_json())

@@ -11,12 +11,12 @@ Times are this thread's CPU time (`--wall` for wall-clock), so other load on the
 machine does not count; the implementations run interleaved, document by document.
 Reported per document set: µs per `append` (mean, p50, p99 by nearest rank), ms per
 document (all appends plus `finish`), and the number of appends. When the frozen
-original implementation is importable (`tests/pipeline/markdown_reference.py`, so run
+original implementation is importable (`tests/oracles/markdown_reference.py`, so run
 from the repository root) it is timed on the same reveals in the same run, the
 ratio is shown, and every document's sequence of updates from the current renderer
 is checked against the original's (golden equality); a mismatch exits non-zero.
 
-    python -m streamui.bench.markdown_bench [--limit N] [--repeat N] [--only SET] [--wall] [--no-reference]
+    python -m tools.bench.markdown_bench [--limit N] [--repeat N] [--only SET] [--wall] [--no-reference]
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from typing import Any, Protocol
 
 from streamui.pipeline.markdown import MarkdownStream
 from streamui.pipeline.strategies.words import WordQueue
-from streamui.upstream.simulated import answer_corpus
+from streamui.testing.simulated import answer_corpus
 from streamui.upstream.tokens import split_tokens
 
 from .metrics import percentile
@@ -153,7 +153,7 @@ def run_document(
 
 def _reference_factory() -> Callable[[], Renderer] | None:
     try:
-        from tests.pipeline.markdown_reference import MarkdownStream as Reference
+        from tests.oracles.markdown_reference import MarkdownStream as Reference
     except ImportError:
         return None
     return Reference
@@ -167,7 +167,7 @@ def _stats(timing: Timing) -> tuple[float, float, float, float, int]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m streamui.bench.markdown_bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.bench.markdown_bench", description=__doc__)
     parser.add_argument("--limit", type=int, default=None, help="only the first N corpus answers")
     parser.add_argument("--repeat", type=int, default=1, help="run each document N times (timings pooled)")
     parser.add_argument("--only", action="append", default=None, help="only this document set (repeatable)")

@@ -17,10 +17,10 @@ from importlib import resources
 from pathlib import Path
 from typing import AsyncIterator
 
-from .base import ChatRequest
-from .events import Event
+from ..upstream.base import ChatRequest
+from ..upstream.events import Event
 from .profiles import PROFILES, build_trace
-from .traces import Trace, load_trace
+from ..upstream.traces import Trace, load_trace
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +31,7 @@ class CorpusAnswer:
 
 @lru_cache(maxsize=1)
 def answer_corpus() -> tuple[CorpusAnswer, ...]:
-    raw = resources.files("streamui.upstream").joinpath("data/answers.jsonl").read_text(encoding="utf-8")
+    raw = resources.files("streamui.testing").joinpath("data/answers.jsonl").read_text(encoding="utf-8")
     items = (json.loads(line) for line in raw.splitlines() if line.strip())
     return tuple(CorpusAnswer(item["prompt"], item["answer"]) for item in items)
 

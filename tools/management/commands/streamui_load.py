@@ -1,6 +1,6 @@
 """`manage.py streamui_load`: N concurrent chat streams against one Daphne, with a single-stream baseline.
 
-The logic is in streamui.loadgen; deploy/LOAD.md has measured figures and the commands.
+The logic is in tools.loadgen; deploy/LOAD.md has measured figures and the commands.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from streamui.loadgen.report import render_table
-from streamui.loadgen.runner import MAX_CLIENTS, MAX_DURATION, LoadOptions, run_load
+from tools.loadgen.report import render_table
+from tools.loadgen.runner import MAX_CLIENTS, MAX_DURATION, LoadOptions, run_load
 
 
 class Command(BaseCommand):

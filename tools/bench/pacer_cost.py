@@ -7,7 +7,7 @@ measures the process's CPU time. The same run with the producers emitting direct
 strategy, its one timer per stream and the wake-ups. Wall-clock bound: about
 tokens / rate seconds per strategy.
 
-    python -m streamui.bench.pacer_cost [--streams 200] [--tokens 100] [--rate 100]
+    python -m tools.bench.pacer_cost [--streams 200] [--tokens 100] [--rate 100]
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ async def compare(strategies: Sequence[str], *, streams: int, tokens: int, rate:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m streamui.bench.pacer_cost", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.bench.pacer_cost", description=__doc__)
     parser.add_argument("--streams", type=int, default=200)
     parser.add_argument("--tokens", type=int, default=100, help="tokens per stream")
     parser.add_argument("--rate", type=float, default=100.0, help="tokens per second per stream")

@@ -382,7 +382,7 @@ def main(opts: Mapping[str, Any], out: IO[str], err: IO[str]) -> int:
 
 
 def cli(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m streamui.bench.trace_bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.bench.trace_bench", description=__doc__)
     add_arguments(parser)
     return main(vars(parser.parse_args(argv)), sys.stdout, sys.stderr)
 

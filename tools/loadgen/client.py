@@ -1,4 +1,4 @@
-"""The load generator's client process: `python -m streamui.loadgen.client < config.json`.
+"""The load generator's client process: `python -m tools.loadgen.client < config.json`.
 
 Runs in its own process so its CPU is not the server's. It reads one JSON config on
 stdin and writes JSON lines on stdout: {"event": "connecting"} when it starts opening
