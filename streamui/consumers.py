@@ -126,7 +126,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         try:
             async for entry in get_hub().follow(stream_id, owner_key(self.owner), after):
                 frame = render_entry(entry, self.widget_id, stream_id)
-                # JSON with `content`: htmx swaps the content; the widget keeps `seq` for resuming.
+                # Journal frames carry `seq`, which the widget keeps for resuming.
                 await self.send(text_data=json.dumps({"content": frame, "seq": entry.seq, "stream": stream_id}))
         except asyncio.CancelledError:
             raise
@@ -152,7 +152,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # --- sending -------------------------------------------------------------------
 
     async def _send(self, *parts: Any) -> None:
-        await self.send(text_data="".join(str(p) for p in parts))
+        # One wire format on the socket: every frame is JSON whose `content` htmx swaps in.
+        await self.send(text_data=json.dumps({"content": "".join(str(p) for p in parts)}))
 
     async def _send_error(self, message: str) -> None:
         await self._send(fragments.error(self.widget_id, message))

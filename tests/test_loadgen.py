@@ -101,11 +101,15 @@ STATUS = ('<div id="su-wx-status" class="streamui-status" data-streamui="status"
           'data-stream="abc" role="status" hx-swap-oob="outerHTML"></div>')
 
 
-@pytest.mark.parametrize("frame", [OLD_REVEAL, NEW_REVEAL, json.dumps({"content": NEW_REVEAL, "seq": 3, "stream": "s"}),
+@pytest.mark.parametrize("frame", [json.dumps({"content": NEW_REVEAL, "seq": 3, "stream": "s"}),
                                    json.dumps({"content": OLD_REVEAL, "seq": 4}).encode()])
-def test_a_reveal_is_recognised_bare_or_wrapped(frame: str | bytes) -> None:
+def test_a_reveal_is_recognised_in_text_or_bytes(frame: str | bytes) -> None:
     info = read_frame(frame)
     assert info.reveal and info.end_state is None and info.error is None
+
+
+def test_a_frame_that_is_not_json_reveals_nothing() -> None:
+    assert read_frame(NEW_REVEAL) == read_frame("") and not read_frame(NEW_REVEAL).reveal
 
 
 def test_frames_that_are_not_reveals() -> None:
@@ -113,13 +117,13 @@ def test_frames_that_are_not_reveals() -> None:
     skeleton = ('<div id="su-wx-log" hx-swap-oob="beforeend"><article id="su-wx-m12">'
                 '<div class="streamui-text" data-streamui="output" id="su-wx-m12-out" aria-live="polite"></div>'
                 '</article></div>' + STATUS.format("streaming"))
-    info = read_frame(skeleton)
+    info = read_frame(json.dumps({"content": skeleton}))
     assert not info.reveal and info.stream_id == "abc" and info.end_state is None
     for state in ("done", "stopped", "interrupted"):
         assert read_frame(json.dumps({"content": STATUS.format(state)})).end_state == state
     error = '<div id="su-wx-error" class="streamui-error" data-streamui="error" role="alert" hx-swap-oob="outerHTML">Too fast</div>'
-    assert read_frame(error).error == "Too fast"
-    assert read_frame(error.replace("Too fast", "")).error is None
+    assert read_frame(json.dumps({"content": error})).error == "Too fast"
+    assert read_frame(json.dumps({"content": error.replace("Too fast", "")})).error is None
 
 
 def test_figures_from_streams_and_the_derived_ones() -> None:

@@ -52,9 +52,9 @@ async def send(comm: WebsocketCommunicator, **values: Any) -> None:
 
 
 async def receive(comm: WebsocketCommunicator, timeout: float = 5) -> str:
-    """One frame's HTML: journal frames come as {"content", "seq", "stream"}."""
+    """One frame's HTML: every frame is JSON with `content` (journal frames add seq and stream)."""
     frame = await comm.receive_from(timeout=timeout)
-    return str(json.loads(frame)["content"]) if frame.startswith("{") else frame
+    return str(json.loads(frame)["content"])
 
 
 async def frames_until(comm: WebsocketCommunicator, pattern: str, timeout: float = 10) -> list[str]:

@@ -36,8 +36,9 @@ async def journal_frames(comm: WebsocketCommunicator, until: str, timeout: float
     deadline = loop.time() + timeout
     while loop.time() < deadline:
         raw = await comm.receive_from(timeout=deadline - loop.time())
-        if raw.startswith("{"):
-            frames.append(json.loads(raw))
+        frame = json.loads(raw)
+        if "seq" in frame:
+            frames.append(frame)
             if until in frames[-1]["content"]:
                 return frames
     raise AssertionError(f"no frame with {until!r}")

@@ -80,9 +80,10 @@ async def journal_frames(ws: ClientConnection, *, until: str | None = None, coun
     frames: list[dict[str, Any]] = []
     while True:
         raw = await asyncio.wait_for(ws.recv(), timeout)
-        if not isinstance(raw, str) or not raw.startswith("{"):
+        frame = json.loads(raw)
+        if "seq" not in frame:
             continue
-        frames.append(json.loads(raw))
+        frames.append(frame)
         if (until and until in frames[-1]["content"]) or (count and len(frames) >= count):
             return frames
 

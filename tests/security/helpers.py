@@ -4,6 +4,7 @@ that markup the server sends cannot run script."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from html.parser import HTMLParser
 from typing import Any
@@ -33,7 +34,12 @@ async def open_socket(
 
 
 async def next_frame(comm: WebsocketCommunicator, timeout: float = 10) -> str:
-    """The next text frame the server sends; fails at once (not at the timeout) if the consumer
+    """The HTML of the next frame the server sends (every frame is JSON with `content`)."""
+    return str(json.loads(await next_message(comm, timeout))["content"])
+
+
+async def next_message(comm: WebsocketCommunicator, timeout: float = 10) -> str:
+    """The next text frame the server sends, raw; fails at once (not at the timeout) if the consumer
     raised, and if the server closes the socket or sends bytes."""
     getter = asyncio.ensure_future(comm.output_queue.get())
     await asyncio.wait({getter, comm.future}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)

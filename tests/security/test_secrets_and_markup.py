@@ -69,8 +69,8 @@ async def stream_an_answer(
     while True:
         raw = await comm.receive_from(timeout=10)
         frames.append(raw)
-        if raw.startswith("{"):
-            data = json.loads(raw)
+        data = json.loads(raw)
+        if "seq" in data:
             stream_id = data["stream"]
             if ENDED.search(data["content"]):
                 break

@@ -48,7 +48,7 @@ from streamui.protocol import ACTIONS
 from streamui.testing.profiles import PROFILES
 from tests.browser.conftest import LiveSite
 
-from .helpers import ENDED, PATH, assert_inert, next_frame, open_socket
+from .helpers import ENDED, PATH, assert_inert, next_frame, next_message, open_socket
 
 T = TypeVar("T")
 
@@ -491,12 +491,12 @@ class Harness:
                 stream, text_frames = "", 0
                 while True:
                     raw = await comm.receive_from(timeout=15)
-                    if not raw.startswith("{"):
-                        assert 'data-role="user"' in raw and not error_texts([raw]), (
+                    data = json.loads(raw)
+                    if "seq" not in data:
+                        assert 'data-role="user"' in data["content"] and not error_texts([data["content"]]), (
                             f"the good client was refused: {raw}"
                         )
                         continue
-                    data = json.loads(raw)
                     if not stream:
                         stream = data["stream"]
                         self.victims.append(stream)  # live: the fuzzer aims at it while it streams
@@ -538,9 +538,9 @@ class Harness:
             replies: list[str] = []
             streaming = answered = False
             while streaming or not answered:
-                text = await next_frame(comm)
-                if text.startswith("{"):  # a journal frame of the fuzzer's own stream
-                    data = json.loads(text)
+                data = json.loads(await next_message(comm))
+                text = data["content"]
+                if "seq" in data:  # a journal frame of the fuzzer's own stream
                     assert data["stream"] not in self.victims, "another session's stream reached the fuzzer"
                     assert_inert(data["content"])
                     self.own_stream = data["stream"]
@@ -778,9 +778,8 @@ async def test_non_finite_timing_marks_are_refused(fuzz_settings: None, mark: st
     )
     stream = ""
     while True:
-        frame = await next_frame(comm)
-        if frame.startswith("{"):
-            data = json.loads(frame)
+        data = json.loads(await next_message(comm))
+        if "seq" in data:
             stream = data["stream"]
             if ENDED.search(data["content"]):
                 break

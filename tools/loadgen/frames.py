@@ -1,7 +1,7 @@
 """What a server frame does to the chat, read from its HTML (no DOM, no Django).
 
-A frame is a string of htmx out-of-band swaps, sent bare or wrapped as
-`{"content": "<html>", "seq": N, "stream": "<id>"}`. A *reveal* is a frame that swaps
+A frame is JSON, `{"content": "<html>"}` with `"seq": N, "stream": "<id>"` on journal frames;
+its content is a string of htmx out-of-band swaps. A *reveal* is a frame that swaps
 anything into an answer's output region (`<widget>-m<id>-out`, or a part of it such as
 `-out-tail`): one visible update, however many elements it touches.
 """
@@ -28,12 +28,10 @@ class FrameInfo:
 
 def html_of(frame: str | bytes) -> str:
     text = frame.decode("utf-8", "replace") if isinstance(frame, (bytes, bytearray)) else frame
-    if text.startswith("{"):
-        try:
-            return str(json.loads(text).get("content", ""))
-        except (ValueError, AttributeError):
-            return text
-    return text
+    try:
+        return str(json.loads(text)["content"])
+    except (ValueError, KeyError, TypeError):
+        return ""  # not a streamui frame: nothing it could reveal
 
 
 def read_frame(frame: str | bytes) -> FrameInfo:

@@ -122,14 +122,13 @@
   document.addEventListener("htmx:ws:before:message:incoming", function (event) {
     var widget = widgetOf(event.target);
     var data = event.detail && event.detail.message && event.detail.message.data;
-    if (!widget || typeof data !== "string" || data.charAt(0) !== "{") return;
-    try {
-      var frame = JSON.parse(data);
-      if (frame.stream && typeof frame.seq === "number") {
-        widget.setAttribute("data-stream", frame.stream);
-        widget.setAttribute("data-seq", String(frame.seq));
-      }
-    } catch (e) { /* not a journal frame */ }
+    if (!widget || typeof data !== "string") return;
+    var frame;
+    try { frame = JSON.parse(data); } catch (e) { return; }  // every server frame is JSON
+    if (frame && frame.stream && typeof frame.seq === "number") {
+      widget.setAttribute("data-stream", frame.stream);
+      widget.setAttribute("data-seq", String(frame.seq));
+    }
   });
 
   var streams = new WeakMap();
