@@ -87,7 +87,18 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en"
 
+# The app reads no environment variables; the demo site does, so `make run` and the playground
+# can point at a real model: STREAMUI_UPSTREAM_URL, _MODEL, _API_KEY, _CALLABLE and STREAMUI_REDIS_URL.
+_FROM_ENV = {
+    "UPSTREAM_URL": os.environ.get("STREAMUI_UPSTREAM_URL"),
+    "UPSTREAM_MODEL": os.environ.get("STREAMUI_UPSTREAM_MODEL"),
+    "UPSTREAM_API_KEY": os.environ.get("STREAMUI_UPSTREAM_API_KEY"),
+    "UPSTREAM_CALLABLE": os.environ.get("STREAMUI_UPSTREAM_CALLABLE"),
+    "REDIS_URL": REDIS_URL,
+}
+
 STREAMUI = {
+    **{key: value for key, value in _FROM_ENV.items() if value},
     "SIMULATED_SPEED": float(os.environ.get("STREAMUI_SIMULATED_SPEED", "1.0")),
     # Answer length cap; the load generator and the proxy tests set it to bound their streams.
     "MAX_TOKENS": int(os.environ.get("STREAMUI_MAX_TOKENS", "1024")),

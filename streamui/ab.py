@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from .conf import get_config
+from .conf import get_settings
 from .pipeline.smoothing import strategy_names
 
 AUTO = "auto"
@@ -23,7 +23,7 @@ class Assignment:
 
 
 def arms(setting: str = "AB_ARMS", known: list[str] | None = None) -> dict[str, float]:
-    configured = get_config()[setting] or {}
+    configured = getattr(get_settings(), setting.lower())
     known_names = set(strategy_names() if known is None else known)
     unknown = [name for name in configured if name not in known_names]
     if unknown:
@@ -56,7 +56,7 @@ def choose_strategy(visitor: str, requested: str = "") -> Assignment:
     arm = assign(visitor)
     if arm is not None:
         return Assignment(arm, arm)
-    return Assignment(str(get_config()["SMOOTHING"]), "")
+    return Assignment(get_settings().smoothing, "")
 
 
 def choose_policy(visitor: str, requested: str = "") -> Assignment:
@@ -71,7 +71,7 @@ def choose_policy(visitor: str, requested: str = "") -> Assignment:
     arm = assign(visitor, salt="streamui-policy-ab-1", weights=arms("POLICY_ARMS", policy_names()))
     if arm is not None:
         return Assignment(arm, arm)
-    return Assignment(str(get_config()["COMMIT_POLICY"]), "")
+    return Assignment(get_settings().commit_policy, "")
 
 
 __all__ = ["AUTO", "Assignment", "arms", "assign", "choose_strategy", "choose_policy"]

@@ -17,7 +17,7 @@ from typing import Any
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from . import fragments
-from .conf import get_config
+from .conf import get_settings
 from .conversations import Owner, anew_conversation
 from .hub import StreamAccessError, get_hub
 from .models import StreamRecord
@@ -52,12 +52,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._unfollow()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        config = get_config()
+        config = get_settings()
         try:
             message = parse_message(
                 text_data if text_data is not None else bytes_data,
-                max_bytes=int(config["MAX_MESSAGE_BYTES"]),
-                max_prompt_chars=int(config["MAX_PROMPT_CHARS"]),
+                max_bytes=config.max_message_bytes,
+                max_prompt_chars=config.max_prompt_chars,
             )
             if self.owner is None:
                 raise ProtocolError("Your session has expired: reload the page to chat.")

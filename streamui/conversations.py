@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from .conf import get_config
+from .conf import get_settings
 from .models import ChatMessage, Conversation
 from .upstream.base import Message
 
@@ -67,8 +67,8 @@ async def anew_conversation(owner: Owner, title: str = "") -> Conversation:
 
 async def ahistory(conversation: Conversation, *, exclude_id: int | None = None) -> list[Message]:
     """The earlier turns to send upstream: interrupted answers are marked as such, never passed off as complete."""
-    config = get_config()
-    limit = int(config["HISTORY_MESSAGES"])
+    config = get_settings()
+    limit = config.history_messages
     rows = [
         row
         async for row in conversation.messages.exclude(pk=exclude_id).order_by("-created_at", "-id")[:limit]
@@ -77,7 +77,7 @@ async def ahistory(conversation: Conversation, *, exclude_id: int | None = None)
     for row in reversed(rows):
         content = row.content
         if row.role == ChatMessage.Role.ASSISTANT and row.is_incomplete:
-            content = f"{content}\n\n{config['INTERRUPTED_NOTE']}".strip()
+            content = f"{content}\n\n{config.interrupted_note}".strip()
         if content:
             messages.append(Message(row.role, content))  # type: ignore[arg-type]
     return messages

@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any, Sequence
 
 from . import fragments
@@ -38,6 +39,7 @@ from .pipeline.smoothing import SmoothingStrategy
 from .upstream.base import ChatRequest, Upstream
 from .upstream.events import DraftDelta, End, Event, ReasoningDelta, TextDelta, ToolCallDelta, UpstreamError, Usage
 from .upstream.tokens import count_tokens
+from .widgets.registry import WidgetRegistry
 from .upstream.traces import TraceRecorder
 from .widgets.render import JSONWidgetRenderer
 from .widgets.tools import ToolCallsRenderer
@@ -71,7 +73,8 @@ class Generation:
     stream_id: str
     mode: str = "chat"  # "chat": markdown answer; "json": structured output as widgets
     commit: CommitStage | None = None
-    schema: dict[str, Any] | None = None
+    schema: Mapping[str, Any] | None = None
+    widgets: WidgetRegistry | None = None
     clock: Clock = field(default_factory=LoopClock)
     show_figures: bool = False
     figures_interval: float = 0.2
@@ -98,7 +101,8 @@ class Generation:
         self.metrics = StreamMetrics(self.clock)
         self.outbox = Outbox(self.sink)
         if self.mode == "json":
-            self._json = JSONWidgetRenderer(fragments.json_root_id(self.message_id), schema=self.schema)
+            self._json = JSONWidgetRenderer(fragments.json_root_id(self.message_id), self.widgets,
+                                            schema=self.schema)
         else:
             for i, strategy in enumerate(self.strategies):
                 out = fragments.lane_output_id(self.message_id, i)

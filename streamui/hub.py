@@ -296,12 +296,12 @@ _hub: StreamHub | None = None
 def get_hub() -> StreamHub:
     """This process's hub; the journal is Redis Streams when STREAMUI_REDIS_URL is set."""
     global _hub
-    from .conf import get_config
+    from .conf import get_settings
 
     if _hub is None:
-        config = get_config()
-        journal: Journal = RedisJournal(config["REDIS_URL"]) if config["REDIS_URL"] else MemoryJournal()
-        _hub = StreamHub(journal, grace=lambda: float(get_config()["DISCONNECT_GRACE"]))
+        config = get_settings()
+        journal: Journal = RedisJournal(config.redis_url) if config.redis_url else MemoryJournal()
+        _hub = StreamHub(journal, grace=lambda: get_settings().disconnect_grace)
     return _hub
 
 

@@ -33,7 +33,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
-from .conf import get_config
+from .conf import get_settings
 from .dashboard import STALL_MS
 
 if TYPE_CHECKING:
@@ -181,7 +181,7 @@ def _from_loopback(request: HttpRequest) -> bool:
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """The metrics in Prometheus' text format: public if METRICS_PUBLIC, else loopback or staff only."""
     allowed = (
-        bool(get_config()["METRICS_PUBLIC"])
+        get_settings().metrics_public
         or _from_loopback(request)
         or bool(getattr(getattr(request, "user", None), "is_staff", False))
     )

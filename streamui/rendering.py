@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from markupsafe import Markup
 
 from .pipeline.markdown import FrozenBlock, MarkdownStream
+from .widgets.registry import WidgetRegistry
 from .widgets.render import JSONWidgetRenderer
 
 
@@ -16,9 +18,10 @@ def markdown_html(text: str) -> str:
     return "".join(u.html for u in updates if isinstance(u, FrozenBlock))
 
 
-def json_html(root_id: str, text: str, schema: dict[str, Any] | None = None) -> str:
+def json_html(root_id: str, text: str, schema: Mapping[str, Any] | None = None,
+              registry: WidgetRegistry | None = None) -> str:
     """The widgets' final state: fed whole, a document renders as one fragment into the root."""
-    renderer = JSONWidgetRenderer(root_id, schema=schema)
+    renderer = JSONWidgetRenderer(root_id, registry, schema=schema)
     frames = renderer.feed(text) + renderer.close()
     prefix = f'<div id="{root_id}" hx-swap-oob="beforeend">'
     inner = [f[len(prefix):-len("</div>")] for f in frames if f.startswith(prefix) and f.endswith("</div>")]

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from markupsafe import Markup
 
 from . import fragments
-from .conf import get_config
+from .conf import get_settings
 from .conversations import Owner
 from .hub import StreamAccessError, get_hub
 from .journal import Entry
@@ -46,10 +46,10 @@ def event_source(widget_id: str, stream_id: str, after: int = 0) -> Markup:
 
 @require_POST
 async def send_view(request: HttpRequest, widget_id: str) -> HttpResponse:
-    config = get_config()
+    config = get_settings()
     try:
         widget_id = _widget(widget_id)
-        message = parse_form(request.POST, max_prompt_chars=int(config["MAX_PROMPT_CHARS"]))
+        message = parse_form(request.POST, max_prompt_chars=config.max_prompt_chars)
         owner = await _owner(request)
         started = await start_stream(owner, message)
     except ProtocolError as exc:

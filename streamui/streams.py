@@ -16,8 +16,9 @@ from markupsafe import Markup
 
 from . import fragments
 from .ab import choose_policy, choose_strategy
-from .answer_schema import ANSWER_SCHEMA, response_format
-from .conf import get_config
+from .answer_schema import response_format
+from .extensions import json_schema, json_widgets
+from .conf import get_settings
 from .conversations import Owner, afind_conversation, ahistory, anew_conversation
 from .generation import Generation, GenerationResult
 from .hub import Finalize, get_hub
@@ -50,7 +51,7 @@ _rate_limiter: StartRateLimiter | None = None
 
 def rate_limiter() -> StartRateLimiter:
     global _rate_limiter
-    per_minute = int(get_config()["MAX_STARTS_PER_MINUTE"])
+    per_minute = get_settings().max_starts_per_minute
     if _rate_limiter is None or _rate_limiter.per_minute != per_minute:
         _rate_limiter = StartRateLimiter(per_minute=per_minute)
     return _rate_limiter
@@ -77,15 +78,15 @@ class StartedStream:
 
 async def start_stream(owner: Owner, msg: ClientMessage) -> StartedStream:
     """Validate, store the turn, and start generating; ProtocolError says what was wrong."""
-    config = get_config()
+    config = get_settings()
     prompt = msg.prompt.strip()
     if not prompt:
         raise ProtocolError("Type a message first.")
-    if len(prompt) > int(config["MAX_PROMPT_CHARS"]):
-        raise ProtocolError(f"That message is {len(prompt)} characters; the limit is {config['MAX_PROMPT_CHARS']}.")
+    if len(prompt) > config.max_prompt_chars:
+        raise ProtocolError(f"That message is {len(prompt)} characters; the limit is {config.max_prompt_chars}.")
     key = owner_key(owner)
     hub = get_hub()
-    if hub.active_for(key) >= int(config["MAX_CONCURRENT_STREAMS"]):
+    if hub.active_for(key) >= config.max_concurrent_streams:
         raise ProtocolError("Too many answers are streaming at once: stop one or wait for it to finish.")
     if not rate_limiter().allow(key):
         raise ProtocolError("Too many messages in a minute: wait a moment and try again.")
@@ -120,10 +121,10 @@ async def start_stream(owner: Owner, msg: ClientMessage) -> StartedStream:
     if mode == "json" and profile:
         profile = "json"
     request = ChatRequest(
-        messages=[Message("system", str(config["SYSTEM_PROMPT"])), *history, Message("user", prompt)],
-        max_tokens=int(config["MAX_TOKENS"]),
+        messages=[Message("system", config.system_prompt), *history, Message("user", prompt)],
+        max_tokens=config.max_tokens,
         profile=profile or None,
-        response_format=response_format() if mode == "json" else None,
+        response_format=response_format(dict(json_schema())) if mode == "json" else None,
     )
     stream_id = secrets.token_urlsafe(18)
     record = await StreamRecord.objects.acreate(
@@ -134,17 +135,18 @@ async def start_stream(owner: Owner, msg: ClientMessage) -> StartedStream:
         started_at=timezone.now(),
     )
     recorder = None
-    if config["RECORD_TRACES_DIR"]:
+    if config.record_traces_dir:
         recorder = TraceRecorder(stream_id, asyncio.get_running_loop().time(), {"upstream": upstream_name})
-    openers = config["CORRECTION_OPENERS"]
-    commit = CommitStage(policy, hold_ms=float(config["COMMIT_HOLD_MS"]), hold_chars=int(config["COMMIT_HOLD_CHARS"]),
+    openers = config.correction_openers
+    commit = CommitStage(policy, hold_ms=config.commit_hold_ms, hold_chars=config.commit_hold_chars,
                          detector=PhraseDetector(openers) if openers is not None else None) if mode == "chat" else None
 
     def build(sink: Sink) -> Generation:
         return Generation(
             upstream=upstream, request=request, strategies=strategies, mode=mode, commit=commit,
-            schema=ANSWER_SCHEMA if mode == "json" else None, message_id=answer.pk, sink=sink,
-            stream_id=stream_id, show_figures=True, figures_interval=float(config["FIGURES_INTERVAL"]),
+            schema=json_schema() if mode == "json" else None, widgets=json_widgets(),
+            message_id=answer.pk, sink=sink,
+            stream_id=stream_id, show_figures=True, figures_interval=config.figures_interval,
             recorder=recorder,
         )
 
@@ -196,7 +198,7 @@ def _finalizer(record: StreamRecord, message: ChatMessage, recorder: TraceRecord
         await record.asave()
         observe_stream(record, widget=message.mode)
         if recorder is not None:
-            recorder.save(Path(get_config()["RECORD_TRACES_DIR"]) / f"{record.stream_id}.jsonl")
+            recorder.save(Path(get_settings().record_traces_dir) / f"{record.stream_id}.jsonl")
         event = {"done": "end", "stopped": "stop", "disconnected": "cancel", "error": "failure"}[result.end_reason]
         log_stream_event(event, record.stream_id, end_reason=result.end_reason, tokens_generated=record.tokens_generated,
                          tokens_shown=record.tokens_shown, error=record.error_message or None)

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.templatetags.static import static
 
-from .conf import get_config
+from .conf import get_settings
 from .conversations import Owner
 from .dashboard import STALL_MS, compare, summarize
 from .models import StreamRecord
@@ -50,7 +50,7 @@ def _test(result: TestResult | None) -> str:
 
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Per-arm figures with significance tests and server-rendered SVG plots."""
-    if not get_config()["DASHBOARD_PUBLIC"] and not getattr(request.user, "is_staff", False):
+    if not get_settings().dashboard_public and not getattr(request.user, "is_staff", False):
         raise PermissionDenied("the streamui dashboard is for staff")
     records = list(StreamRecord.objects.order_by("-started_at")[:DASHBOARD_STREAMS])
     summaries = summarize(records)

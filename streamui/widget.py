@@ -12,10 +12,10 @@ from markupsafe import Markup
 
 from . import fragments
 from .ab import AUTO, arms
-from .answer_schema import ANSWER_SCHEMA
+from .extensions import json_schema, json_widgets
 from .pipeline.corrections import policy_names
 from .rendering import json_html, markdown_html
-from .conf import get_config
+from .conf import get_settings
 from .conversations import Owner, latest_conversation
 from .models import ChatMessage, Conversation, StreamRecord
 from .pipeline.smoothing import strategy_names
@@ -35,7 +35,7 @@ def render_past_turn(message: ChatMessage) -> Markup:
         # the stream's journal from the start; the server marks it interrupted if it is gone.
         return fragments.assistant_turn(message.pk, mode=message.mode)
     if message.mode == "json":
-        body = json_html(fragments.json_root_id(message.pk), message.content, ANSWER_SCHEMA)
+        body = json_html(fragments.json_root_id(message.pk), message.content, json_schema(), json_widgets())
     else:
         body = markdown_html(message.content)
     return fragments.assistant_turn(message.pk, status=message.status, detail=message.error, mode=message.mode,
@@ -66,11 +66,11 @@ def render_chat(
     placeholder: str = "Ask anything…",
 ) -> Markup:
     """The widget's HTML for this request: past turns of the visitor's latest conversation, and the form."""
-    config = get_config()
+    config = get_settings()
     owner = Owner.from_request(request)
     if conversation is None:
         conversation = latest_conversation(owner)
-    transport = transport or str(config["TRANSPORT"])
+    transport = transport or config.transport
     if transport not in TRANSPORTS:
         raise ValueError(f"unknown transport {transport!r} (known: {', '.join(TRANSPORTS)})")
     policy_arms = arms("POLICY_ARMS", policy_names())
@@ -98,13 +98,13 @@ def render_chat(
         upstreams=available_upstreams() if upstream_picker else [],
         default_upstream=default_upstream_name(),
         strategies=([AUTO] if arms() else []) + strategy_names() if strategy_picker else [],
-        default_strategy=AUTO if arms() else str(config["SMOOTHING"]),
+        default_strategy=AUTO if arms() else config.smoothing,
         policies=([AUTO] if policy_arms else []) + policy_names() if policy_picker else [],
-        default_policy=AUTO if policy_arms else str(config["COMMIT_POLICY"]),
+        default_policy=AUTO if policy_arms else config.commit_policy,
         output_picker=output_picker,
         compare_strategies=strategy_names() if compare else [],
         figures=figures,
-        max_prompt_chars=int(config["MAX_PROMPT_CHARS"]),
+        max_prompt_chars=config.max_prompt_chars,
         placeholder=placeholder,
         htmx_js=static(HTMX_STATIC),
         htmx_ws_js=static(HTMX_WS_STATIC),

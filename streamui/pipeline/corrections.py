@@ -21,6 +21,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Callable, ClassVar, Final, Iterable, Literal, Protocol, Union
+from .registry import Registry
 
 # --- what the commit stage emits for the answer --------------------------------------
 
@@ -223,28 +224,12 @@ class PassthroughPolicy(CorrectionPolicy):
 
 PolicyFactory = Callable[[], CorrectionPolicy]
 
-POLICIES: dict[str, PolicyFactory] = {
-    "replace": ReplacePolicy,
-    "annotate": AnnotatePolicy,
-    "passthrough": PassthroughPolicy,
-}
-
-
-def register_policy(name: str, factory: PolicyFactory) -> None:
-    POLICIES[name] = factory
-
-
-def make_policy(name: str) -> CorrectionPolicy:
-    try:
-        factory = POLICIES[name]
-    except KeyError:
-        known = ", ".join(sorted(POLICIES))
-        raise ValueError(f"unknown correction policy {name!r} (known: {known})") from None
-    return factory()
-
-
-def policy_names() -> list[str]:
-    return list(POLICIES)
+POLICIES: Registry[CorrectionPolicy] = Registry(
+    "correction policy", {"replace": ReplacePolicy, "annotate": AnnotatePolicy, "passthrough": PassthroughPolicy}
+)
+register_policy = POLICIES.register
+make_policy = POLICIES.make
+policy_names = POLICIES.names
 
 
 def capitalize_first_word(text: str) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from .registry import Registry
 from typing import Callable, ClassVar, Iterable, Sequence
 
 
@@ -81,26 +82,10 @@ class Passthrough(SmoothingStrategy):
 
 StrategyFactory = Callable[[], SmoothingStrategy]
 
-STRATEGIES: dict[str, StrategyFactory] = {
-    "passthrough": Passthrough,
-}
-
-
-def register_strategy(name: str, factory: StrategyFactory) -> None:
-    STRATEGIES[name] = factory
-
-
-def make_strategy(name: str) -> SmoothingStrategy:
-    try:
-        factory = STRATEGIES[name]
-    except KeyError:
-        known = ", ".join(sorted(STRATEGIES))
-        raise ValueError(f"unknown smoothing strategy {name!r} (known: {known})") from None
-    return factory()
-
-
-def strategy_names() -> list[str]:
-    return list(STRATEGIES)
+STRATEGIES: Registry[SmoothingStrategy] = Registry("smoothing strategy", {"passthrough": Passthrough})
+register_strategy = STRATEGIES.register
+make_strategy = STRATEGIES.make
+strategy_names = STRATEGIES.names
 
 
 _MAX_IDLE_POLLS = 1000

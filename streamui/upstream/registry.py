@@ -1,8 +1,9 @@
 """Which upstreams a site offers, by name: what the playground picker and the widget choose from.
 
-Names: "openai" (the configured OpenAI-compatible server), "custom" (the site's own
-generator), "simulated:<profile>" (the embedded simulated LLM), "trace:<file stem>" (a
-recorded trace from REPLAY_TRACES, replayed with its own timing).
+Names: "openai" (the server of UPSTREAM_URL), each key of UPSTREAMS (a class by dotted path,
+built with its OPTIONS), "custom" (the site's own generator), "simulated:<profile>" (the
+embedded simulated LLM), "trace:<file stem>" (a recorded trace from REPLAY_TRACES, replayed
+with its own timing).
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..conf import get_config
-from .base import Upstream
+from ..conf import Settings, get_settings
 from ..testing.profiles import PROFILES
+from .base import Upstream
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,33 +22,46 @@ class UpstreamChoice:
     label: str
 
 
-def available_upstreams() -> list[UpstreamChoice]:
-    config = get_config()
+def _named_label(name: str, backend: str, label: str) -> str:
+    return label or f"{name} ({backend.rsplit('.', 1)[-1]})"
+
+
+def available_upstreams(current: Settings | None = None) -> list[UpstreamChoice]:
+    current = current or get_settings()
     choices: list[UpstreamChoice] = []
-    if config["UPSTREAM_URL"]:
+    if current.upstream_url:
         from .openai import public_url
 
-        choices.append(UpstreamChoice("openai", f"{config['UPSTREAM_MODEL']} at {public_url(config['UPSTREAM_URL'])}"))
-    if config["UPSTREAM_CALLABLE"]:
-        choices.append(UpstreamChoice("custom", f"site code: {config['UPSTREAM_CALLABLE']}"))
+        choices.append(UpstreamChoice("openai", f"{current.upstream_model} at {public_url(current.upstream_url)}"))
+    choices.extend(UpstreamChoice(name, _named_label(name, entry.backend, entry.label))
+                   for name, entry in current.upstreams.items())
+    if current.upstream_callable:
+        choices.append(UpstreamChoice("custom", f"site code: {current.upstream_callable}"))
     choices.extend(UpstreamChoice(f"simulated:{name}", f"simulated, {name}") for name in PROFILES)
-    choices.extend(UpstreamChoice(f"trace:{path.stem}", f"replay trace {path.stem}") for path in replay_traces())
+    choices.extend(UpstreamChoice(f"trace:{path.stem}", f"replay trace {path.stem}") for path in replay_traces(current))
     return choices
 
 
-def replay_traces() -> list[Path]:
-    return [Path(p) for p in get_config()["REPLAY_TRACES"] or []]
+def replay_traces(current: Settings | None = None) -> list[Path]:
+    return [Path(p) for p in (current or get_settings()).replay_traces]
 
 
 def default_upstream_name() -> str:
-    config = get_config()
-    if config["DEFAULT_UPSTREAM"]:
-        return str(config["DEFAULT_UPSTREAM"])
-    if config["UPSTREAM_URL"]:
+    current = get_settings()
+    if current.default_upstream:
+        return current.default_upstream
+    if current.upstream_url:
         return "openai"
-    if config["UPSTREAM_CALLABLE"]:
+    if current.upstreams:
+        return next(iter(current.upstreams))
+    if current.upstream_callable:
         return "custom"
-    return f"simulated:{config['SIMULATED_PROFILE']}"
+    return f"simulated:{current.simulated_profile}"
+
+
+def is_simulated(name: str | None) -> bool:
+    """Whether the named upstream (None: the default) is the simulated model or a trace replay."""
+    return (name or default_upstream_name()).startswith(("simulated:", "trace:"))
 
 
 def get_upstream(name: str | None) -> Upstream:
@@ -55,28 +69,34 @@ def get_upstream(name: str | None) -> Upstream:
     name = name or default_upstream_name()
     if name not in {choice.name for choice in available_upstreams()}:
         raise ValueError(f"unknown upstream {name!r}")
-    config = get_config()
+    current = get_settings()
     if name == "openai":
         from .openai import OpenAICompatibleUpstream
 
         return OpenAICompatibleUpstream(
-            base_url=config["UPSTREAM_URL"],
-            model=config["UPSTREAM_MODEL"],
-            api_key=config["UPSTREAM_API_KEY"],
-            connect_timeout=float(config["UPSTREAM_CONNECT_TIMEOUT"]),
-            idle_timeout=float(config["UPSTREAM_IDLE_TIMEOUT"]),
+            base_url=current.upstream_url or "",
+            model=current.upstream_model,
+            api_key=current.upstream_api_key,
+            connect_timeout=current.upstream_connect_timeout,
+            idle_timeout=current.upstream_idle_timeout,
         )
+    if name in current.upstreams:
+        from ..extensions import upstream_class
+
+        entry = current.upstreams[name]
+        upstream: Upstream = upstream_class(entry.backend)(**entry.options)
+        return upstream
     if name == "custom":
         from .custom import CallableUpstream
 
-        return CallableUpstream(config["UPSTREAM_CALLABLE"])
+        return CallableUpstream(current.upstream_callable or "")
     from ..testing.simulated import SimulatedUpstream, TraceUpstream
 
     if name.startswith("trace:"):
-        path = next(p for p in replay_traces() if p.stem == name.split(":", 1)[1])
-        return TraceUpstream(path, speed=float(config["SIMULATED_SPEED"]))
+        path = next(p for p in replay_traces(current) if p.stem == name.split(":", 1)[1])
+        return TraceUpstream(path, speed=current.simulated_speed)
     profile = name.split(":", 1)[1]
-    return SimulatedUpstream(profile=profile, speed=float(config["SIMULATED_SPEED"]))
+    return SimulatedUpstream(profile=profile, speed=current.simulated_speed)
 
 
-__all__ = ["UpstreamChoice", "available_upstreams", "default_upstream_name", "get_upstream"]
+__all__ = ["UpstreamChoice", "available_upstreams", "default_upstream_name", "get_upstream", "is_simulated"]
