@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from streamui.conf import SETTINGS, default_of  # noqa: E402
+from streamui.conf import SETTINGS, default_of
 
 
 def table() -> str:

@@ -53,7 +53,42 @@ _EXPORTS: dict[str, str] = {
     "get_settings": "streamui.conf",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "CallableUpstream",
+    "ChatRequest",
+    "Confirm",
+    "CorrectionPolicy",
+    "DraftDelta",
+    "End",
+    "Event",
+    "FoundCorrection",
+    "Message",
+    "OpenAICompatibleUpstream",
+    "Passthrough",
+    "ReasoningDelta",
+    "Registry",
+    "Resolution",
+    "Reveal",
+    "Rollback",
+    "Settings",
+    "SmoothingStrategy",
+    "TextDelta",
+    "ToolCallDelta",
+    "Upstream",
+    "UpstreamConfig",
+    "UpstreamError",
+    "Usage",
+    "WidgetRegistry",
+    "WidgetSpec",
+    "__version__",
+    "get_settings",
+    "register_policy",
+    "register_strategy",
+    "render_chat",
+]
+
+
+assert set(__all__) == {*_EXPORTS, "__version__"}, "__all__ names every export"
 
 
 def __getattr__(name: str) -> Any:

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.apps import AppConfig
@@ -77,12 +78,12 @@ def settings_problems() -> list[Problem]:
                                                       "worker need channels_redis"))
     if not django_settings.DEBUG and not (current.upstream_url or current.upstreams or current.upstream_callable):
         found.append(Problem("W001", "UPSTREAM_URL", "DEBUG is False and no upstream is configured: every answer "
-                                                     "comes from streamui's simulated model (canned text)", warning=True))
+                             "comes from streamui's simulated model (canned text)", warning=True))
     return found
 
 
 @register(Tags.compatibility)
-def check_settings(app_configs: list[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
+def check_settings(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> Sequence[CheckMessage]:
     messages = [_message(p) for p in settings_problems()]
     if "channels" not in django_settings.INSTALLED_APPS:
         messages.append(Error('"channels" is not in INSTALLED_APPS: the chat socket cannot be served',

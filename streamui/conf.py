@@ -170,21 +170,24 @@ SETTINGS: dict[str, Spec] = {
     "UPSTREAM_CALLABLE": Spec("Dotted path to the site's async generator `(request) -> events`; the upstream `custom`.",
                               str, nullable=True),
     "UPSTREAM_CONNECT_TIMEOUT": Spec("Seconds to connect to the `openai` upstream.", NUMBER, _positive),
-    "UPSTREAM_IDLE_TIMEOUT": Spec("Seconds without a byte before the `openai` upstream counts as hung.", NUMBER, _positive),
+    "UPSTREAM_IDLE_TIMEOUT": Spec("Seconds without a byte before the `openai` upstream counts as hung.",
+                                  NUMBER, _positive),
     "UPSTREAMS": Spec("Named upstreams: `{name: {'BACKEND': dotted class, 'OPTIONS': {kwargs}, 'LABEL': text}}`.",
                       dict, _upstreams),
     "DEFAULT_UPSTREAM": Spec("The upstream the widget uses; None: `openai` when UPSTREAM_URL is set, else the first of "
                              "UPSTREAMS, else `custom`, else the simulated model.", str, nullable=True),
     "SIMULATED_PROFILE": Spec("Timing profile of the simulated model (streamui.testing).", str),
     "SIMULATED_SPEED": Spec("Speed factor of the simulated model and of trace replays.", NUMBER, _positive),
-    "REPLAY_TRACES": Spec("Trace files (docs/ARCHITECTURE.md) offered as upstreams `trace:<stem>`.", SEQUENCE, _strings),
+    "REPLAY_TRACES": Spec("Trace files (docs/ARCHITECTURE.md) offered as upstreams `trace:<stem>`.",
+                          SEQUENCE, _strings),
     "MAX_TOKENS": Spec("`max_tokens` sent with every upstream request.", int, _positive),
     "SYSTEM_PROMPT": Spec("System message sent first in every conversation.", str),
     "HISTORY_MESSAGES": Spec("Earlier messages sent upstream with each prompt.", int, _not_negative),
     "INTERRUPTED_NOTE": Spec("Appended to an interrupted answer when it is sent upstream as history.", str),
     "MAX_PROMPT_CHARS": Spec("Longest prompt accepted, in characters.", int, _positive),
     "MAX_MESSAGE_BYTES": Spec("Largest client message accepted, in bytes.", int, _positive),
-    "SMOOTHING": Spec("Default smoothing strategy (passthrough, fixed, throttle, adaptive, or one of STRATEGIES).", str),
+    "SMOOTHING": Spec("Default smoothing strategy (passthrough, fixed, throttle, adaptive, or one of STRATEGIES).",
+                      str),
     "AB_ARMS": Spec("A/B experiment over strategies: `{strategy: weight}`; empty: no experiment.", dict, _weights),
     "STRATEGIES": Spec("Extra smoothing strategies: `{name: dotted path to a SmoothingStrategy factory}`.",
                        dict, _dotted_paths),
@@ -203,7 +206,8 @@ SETTINGS: dict[str, Spec] = {
     "JSON_WIDGETS": Spec("Dotted path to a `WidgetRegistry` (or a callable returning one) for JSON-mode answers; "
                          "None: the built-in widgets.", str, nullable=True),
     "FIGURES_INTERVAL": Spec("Seconds between live-figure updates in the playground.", NUMBER, _positive),
-    "RECORD_TRACES_DIR": Spec("Folder to record every live stream into as a trace file; None: off.", str, nullable=True),
+    "RECORD_TRACES_DIR": Spec("Folder to record every live stream into as a trace file; None: off.",
+                              str, nullable=True),
     "REDIS_URL": Spec("Redis for stream journals shared by several processes; needs a channels_redis channel layer.",
                       str, _redis_url, nullable=True),
     "DISCONNECT_GRACE": Spec("Seconds a stream keeps generating after its last client left.", NUMBER, _not_negative),
@@ -238,7 +242,7 @@ def problems(user: Any) -> list[Problem]:
         spec = SETTINGS.get(key) if isinstance(key, str) else None
         if spec is None:
             close = difflib.get_close_matches(str(key), SETTINGS, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f" (known: see the README's settings table)"
+            hint = f"; did you mean {close[0]!r}?" if close else " (known: see the README's settings table)"
             found.append(Problem("E001", str(key), f"STREAMUI[{key!r}] is not a streamui setting{hint}"))
             continue
         if value is None and spec.nullable:
@@ -261,8 +265,8 @@ def build(user: Mapping[str, Any]) -> Settings:
     for key, value in user.items():
         name = key.lower()
         if key == "UPSTREAMS":
-            value = {n: UpstreamConfig(backend=e["BACKEND"], options=dict(e.get("OPTIONS", {})), label=e.get("LABEL", ""))
-                     for n, e in value.items()}
+            value = {n: UpstreamConfig(backend=e["BACKEND"], options=dict(e.get("OPTIONS", {})),
+                                       label=e.get("LABEL", "")) for n, e in value.items()}
         elif key in ("REPLAY_TRACES", "CORRECTION_OPENERS") and value is not None:
             value = tuple(value)
         elif key in ("AB_ARMS", "POLICY_ARMS", "STRATEGIES", "POLICIES"):

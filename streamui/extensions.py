@@ -111,12 +111,12 @@ def import_problems(current: Settings) -> list[Problem]:
 
     if current.upstream_callable:
         attempt("UPSTREAM_CALLABLE", lambda: _load(current.upstream_callable or ""))
-    for name, entry in current.upstreams.items():
-        attempt("UPSTREAMS", lambda entry=entry: upstream_class(entry.backend))  # type: ignore[misc]
-    for name, path in current.strategies.items():
-        attempt("STRATEGIES", lambda path=path: _factory(path, SmoothingStrategy, "smoothing strategy"))  # type: ignore[misc]
-    for name, path in current.policies.items():
-        attempt("POLICIES", lambda path=path: _factory(path, CorrectionPolicy, "correction policy"))  # type: ignore[misc]
+    for entry in current.upstreams.values():
+        attempt("UPSTREAMS", lambda backend=entry.backend: upstream_class(backend))  # type: ignore[misc]
+    for path in current.strategies.values():
+        attempt("STRATEGIES", lambda p=path: _factory(p, SmoothingStrategy, "smoothing strategy"))  # type: ignore[misc]
+    for path in current.policies.values():
+        attempt("POLICIES", lambda p=path: _factory(p, CorrectionPolicy, "correction policy"))  # type: ignore[misc]
     attempt("JSON_SCHEMA", lambda: json_schema(current))
     attempt("JSON_WIDGETS", lambda: json_widgets(current))
     return found

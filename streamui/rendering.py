@@ -30,4 +30,4 @@ def json_html(root_id: str, text: str, schema: Mapping[str, Any] | None = None,
     return "".join(inner)
 
 
-__all__ = ["markdown_html", "json_html"]
+__all__ = ["json_html", "markdown_html"]

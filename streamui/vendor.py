@@ -10,4 +10,4 @@ HTMX_STATIC = f"streamui/vendor/htmx-{HTMX_VERSION}.min.js"
 HTMX_WS_STATIC = f"streamui/vendor/htmx-{HTMX_VERSION}-ext-ws.min.js"
 HTMX_SSE_STATIC = f"streamui/vendor/htmx-{HTMX_VERSION}-ext-sse.min.js"
 
-__all__ = ["HTMX_VERSION", "HTMX_STATIC", "HTMX_WS_STATIC", "HTMX_SSE_STATIC"]
+__all__ = ["HTMX_SSE_STATIC", "HTMX_STATIC", "HTMX_VERSION", "HTMX_WS_STATIC"]

@@ -65,8 +65,9 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Final, Sequence, Union
+from typing import Any, Final, Union
 
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
@@ -651,13 +652,13 @@ def _fence_around(tokens: list[Token], line: int) -> Token | None:
 
 
 __all__ = [
-    "FrozenBlock",
-    "TailBlock",
+    "SAFE_SCHEMES",
     "BlockUpdate",
+    "FrozenBlock",
+    "InlineAnalyser",
     "Mark",
     "MarkdownStream",
-    "InlineAnalyser",
-    "SAFE_SCHEMES",
-    "safe_url",
+    "TailBlock",
     "build_markdown",
+    "safe_url",
 ]

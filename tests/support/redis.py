@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from tools.loadgen.server import free_port, stop_process, wait_for_port
 
@@ -16,7 +16,8 @@ def run_redis(workdir: Path) -> Iterator[str]:
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     log = (workdir / "redis.log").open("wb")
-    proc = subprocess.Popen([require_program("redis-server", ("/usr/bin/redis-server",)), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+    server = require_program("redis-server", ("/usr/bin/redis-server",))
+    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                              "--appendonly", "no", "--dir", str(workdir)], stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for_port(port, timeout=15)
