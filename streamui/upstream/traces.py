@@ -9,9 +9,10 @@ recorded into them.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO
 
 from .events import (
     Confirm,
@@ -19,6 +20,7 @@ from .events import (
     End,
     Event,
     ReasoningDelta,
+    RefusalDelta,
     Rollback,
     TextDelta,
     ToolCallDelta,
@@ -79,6 +81,8 @@ def event_to_json(event: Event) -> dict[str, object]:
         return {"text": event.text}
     if isinstance(event, ReasoningDelta):
         return {"reasoning": event.text}
+    if isinstance(event, RefusalDelta):
+        return {"refusal": event.text}
     if isinstance(event, DraftDelta):
         return {"draft": event.text}
     if isinstance(event, Rollback):
@@ -104,7 +108,10 @@ def event_to_json(event: Event) -> dict[str, object]:
     if isinstance(event, UpstreamError):
         return {"error": {"message": event.message, "kind": event.kind, "status": event.status}}
     if isinstance(event, End):
-        return {"end": True, "reason": event.reason}
+        end: dict[str, object] = {"end": True, "reason": event.reason}
+        if event.provider_reason is not None:
+            end["provider_reason"] = event.provider_reason
+        return end
     raise TypeError(f"not an upstream event: {event!r}")
 
 
@@ -113,6 +120,8 @@ def event_from_json(obj: dict[str, object]) -> Event:
         return TextDelta(_str(obj["text"], "text"))
     if "reasoning" in obj:
         return ReasoningDelta(_str(obj["reasoning"], "reasoning"))
+    if "refusal" in obj:
+        return RefusalDelta(_str(obj["refusal"], "refusal"))
     if "draft" in obj:
         return DraftDelta(_str(obj["draft"], "draft"))
     if "rollback" in obj:
@@ -143,7 +152,8 @@ def event_from_json(obj: dict[str, object]) -> Event:
             raise ValueError("error must be an object")
         return UpstreamError(str(err.get("message", "")), err.get("kind", "internal"), err.get("status"))
     if obj.get("end") is True:
-        return End(str(obj.get("reason", "stop")))
+        provider_reason = obj.get("provider_reason")
+        return End(str(obj.get("reason", "stop")), None if provider_reason is None else str(provider_reason))
     raise ValueError(f"unknown trace event: {sorted(obj)}")
 
 
@@ -225,14 +235,14 @@ class TraceRecorder:
 
 __all__ = [
     "TRACE_FORMAT_VERSION",
-    "TraceFormatError",
     "TimedEvent",
     "Trace",
-    "event_to_json",
-    "event_from_json",
-    "parse_trace",
-    "load_trace",
-    "write_trace",
-    "iter_trace_lines",
+    "TraceFormatError",
     "TraceRecorder",
+    "event_from_json",
+    "event_to_json",
+    "iter_trace_lines",
+    "load_trace",
+    "parse_trace",
+    "write_trace",
 ]
