@@ -7,11 +7,11 @@ import time
 
 import pytest
 
+from streamui.testing.fake_server import FakeLLMServer
+from streamui.testing.simulated import trace_for_request
 from streamui.upstream.base import ChatRequest, Message
 from streamui.upstream.events import End, Event, ReasoningDelta, TextDelta, UpstreamError, Usage
-from streamui.testing.fake_server import FakeLLMServer
 from streamui.upstream.openai import OpenAICompatibleUpstream
-from streamui.testing.simulated import trace_for_request
 
 PROMPT = "Can a minor sue or be sued?"
 
