@@ -47,6 +47,7 @@ class Settings:
     upstream_callable: str | None = None
     upstream_connect_timeout: float = 10.0
     upstream_idle_timeout: float = 60.0
+    upstream_implied_think: bool = False
     upstreams: Mapping[str, UpstreamConfig] = field(default_factory=dict)
     default_upstream: str | None = None
     simulated_profile: str = "bursty"
@@ -172,6 +173,8 @@ SETTINGS: dict[str, Spec] = {
     "UPSTREAM_CONNECT_TIMEOUT": Spec("Seconds to connect to the `openai` upstream.", NUMBER, _positive),
     "UPSTREAM_IDLE_TIMEOUT": Spec("Seconds without a byte before the `openai` upstream counts as hung.",
                                   NUMBER, _positive),
+    "UPSTREAM_IMPLIED_THINK": Spec("True: the `openai` model's answer opens inside an implied `<think>` (DeepSeek-R1 "
+                                   "distills without a reasoning parser); text before `</think>` is reasoning.", bool),
     "UPSTREAMS": Spec("Named upstreams: `{name: {'BACKEND': dotted class, 'OPTIONS': {kwargs}, 'LABEL': text}}`.",
                       dict, _upstreams),
     "DEFAULT_UPSTREAM": Spec("The upstream the widget uses; None: `openai` when UPSTREAM_URL is set, else the first of "

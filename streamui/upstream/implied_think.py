@@ -17,13 +17,13 @@ way). Two guards keep a wrong setting from hiding an answer:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from ..pipeline.think import OPEN_TAG, ThinkSplitter
 from .events import End, Event, ReasoningDelta, TextDelta, UpstreamError
 
 
-def _segments_to_events(segments: list[tuple[str, str]]) -> list[Event]:
+def _segments_to_events(segments: Sequence[tuple[str, str]]) -> list[Event]:
     return [ReasoningDelta(text) if channel == "reasoning" else TextDelta(text) for channel, text in segments]
 
 

@@ -25,8 +25,10 @@ class OpenAIChunkParser(ChunkParser):
         if not isinstance(body, dict) or not isinstance(body.get("choices"), list) or not body["choices"]:
             raise MalformedStream("the model server answered with JSON that is not a chat completion",
                                   self._redact(str(body)[:200]))
-        choice = body["choices"][0] if isinstance(body["choices"][0], dict) else {}
-        message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+        first = body["choices"][0]
+        choice: dict[str, Any] = first if isinstance(first, dict) else {}
+        found = choice.get("message")
+        message: dict[str, Any] = found if isinstance(found, dict) else {}
         events: list[Event] = []
         reasoning = message.get("reasoning_content") or message.get("reasoning")
         if isinstance(reasoning, str) and reasoning:
@@ -45,7 +47,8 @@ class OpenAIChunkParser(ChunkParser):
             events.append(Usage(usage.get("prompt_tokens"), usage.get("completion_tokens")))
         reason = choice.get("finish_reason")
         refused = isinstance(message.get("refusal"), str) and message["refusal"] and not message.get("content")
-        events.append(End("refusal", "stop") if refused else End(reason if isinstance(reason, str) and reason else "stop"))
+        reason = reason if isinstance(reason, str) and reason else "stop"
+        events.append(End("refusal", reason) if refused and reason == "stop" else End(reason))
         return events
 
 

@@ -79,6 +79,7 @@ def get_upstream(name: str | None) -> Upstream:
             api_key=current.upstream_api_key,
             connect_timeout=current.upstream_connect_timeout,
             idle_timeout=current.upstream_idle_timeout,
+            implied_think=current.upstream_implied_think,
         )
     if name in current.upstreams:
         from ..extensions import upstream_class

@@ -104,5 +104,6 @@ def test_text_streams_and_stop_reaches_the_model(page: Any, local_site: tuple[st
     page.wait_for_selector("[data-streamui=status][data-state=stopped]")
     deadline = time.monotonic() + 30
     while sum(DISCONNECT_LINE in line for line in model.lines) == disconnects_before:
-        assert time.monotonic() < deadline, "the model server never logged the disconnect:\n" + "".join(model.lines[-20:])
+        tail = "".join(model.lines[-20:])
+        assert time.monotonic() < deadline, f"the model server never logged the disconnect:\n{tail}"
         time.sleep(0.1)

@@ -10,6 +10,7 @@ the client went away, so a Stop test can see the disconnect from the server's si
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -79,10 +80,8 @@ class ReplayServer:
             pass
         finally:
             writer.close()
-            try:
+            with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()
-            except (ConnectionError, OSError):
-                pass
 
     async def _send(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, reply: Reply,
                     seen: Seen) -> None:
@@ -108,10 +107,8 @@ class ReplayServer:
                 await writer.drain()
                 seen.pieces_sent += 1
                 if reply.pause:
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(gone.wait(), reply.pause)
-                    except TimeoutError:
-                        pass
             writer.write(b"0\r\n\r\n")
             await writer.drain()
             seen.finished = True

@@ -17,11 +17,18 @@ from tests.support.replay_server import ReplayServer, Reply
 REQUEST = ChatRequest(messages=[Message("system", "Be brief."), Message("user", "Hi"), Message("user", "Still there?")],
                       max_tokens=77)
 
+
+def _event(name: str, data: str) -> bytes:
+    return f"event: {name}\ndata: {data}\n\n".encode()
+
+
 ANTHROPIC_SLOW = b"".join(
-    [b'event: message_start\ndata: {"type":"message_start","message":{"usage":{"input_tokens":3,"output_tokens":1}}}\n\n',
-     b'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\n']
-    + [b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"w "}}\n\n'] * 200
-    + [b'event: message_stop\ndata: {"type":"message_stop"}\n\n'])
+    [_event("message_start", '{"type":"message_start","message":{"usage":{"input_tokens":3,"output_tokens":1}}}'),
+     _event("content_block_start",
+            '{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}')]
+    + [_event("content_block_delta",
+              '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"w "}}')] * 200
+    + [_event("message_stop", '{"type":"message_stop"}')])
 OPENAI_SLOW = b"".join([b'data: {"choices":[{"index":0,"delta":{"content":"w "}}]}\n\n'] * 200
                        + [b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n'])
 
@@ -115,3 +122,22 @@ async def test_implied_think_leaves_servers_with_a_reasoning_parser_alone() -> N
 async def test_implied_think_drops_a_literal_opening_tag() -> None:
     events = [e async for e in implied_think(_events(TextDelta(" <thi"), TextDelta("nk>plan</think>\nDone."), End()))]
     assert events == [ReasoningDelta("plan"), TextDelta("Done."), End()]
+
+
+def test_named_upstreams_build_the_anthropic_adapter_and_the_implied_think_option() -> None:
+    from django.test import override_settings
+
+    from streamui.upstream.registry import get_upstream
+
+    named = {"claude": {"BACKEND": "streamui.upstream.anthropic.AnthropicUpstream",
+                        "OPTIONS": {"base_url": "http://claude.test/v1", "model": "claude-x", "api_key": "sk-ant"}},
+             "r1": {"BACKEND": "streamui.upstream.openai.OpenAICompatibleUpstream",
+                    "OPTIONS": {"base_url": "http://r1.test/v1", "model": "r1-distill", "implied_think": True}}}
+    with override_settings(STREAMUI={"UPSTREAMS": named, "UPSTREAM_URL": "http://default.test/v1",
+                                     "UPSTREAM_IMPLIED_THINK": True}):
+        claude = get_upstream("claude")
+        assert isinstance(claude, AnthropicUpstream) and claude.url == "http://claude.test/v1/messages"
+        r1 = get_upstream("r1")
+        assert isinstance(r1, OpenAICompatibleUpstream) and r1.implied_think
+        default = get_upstream("openai")
+        assert isinstance(default, OpenAICompatibleUpstream) and default.implied_think
