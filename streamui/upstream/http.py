@@ -4,7 +4,8 @@ Subclasses say what to send (`payload`, `headers`, `endpoint`) and how to read i
 (`parser()`: Server-Sent Events to upstream events). This class:
 
 - keeps one `httpx.AsyncClient` (one connection pool) per upstream instance and event
-  loop, so streams reuse connections instead of opening one client each;
+  loop, and reads a finished body to its end, so the next stream reuses the connection
+  instead of opening a client and a connection each;
 - reads the body as Server-Sent Events (sse.py, httpx-sse underneath), also when a
   server labels an event stream wrongly; a body that is not an event stream is read as
   the error or the non-streamed answer it is;
@@ -22,6 +23,7 @@ to the pool.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import weakref
@@ -46,6 +48,8 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_IDLE_TIMEOUT = 60.0
 MAX_ERROR_BODY = 16 * 1024
 MAX_PLAIN_BODY = 4 * 1024 * 1024
+DRAIN_SECONDS = 0.5
+DRAIN_EVENTS = 100
 SSE_STARTS = ("data:", "event:", ":", "id:", "retry:", "error:")
 
 
@@ -183,8 +187,11 @@ class HTTPUpstream:
                 return
             chunks = _once(body)  # an event stream under another Content-Type
         parser = self.parser()
-        async for sse in aiter_sse(chunks):
+        sse_events = aiter_sse(chunks)
+        async for sse in sse_events:
             for event in parser.feed(sse):
+                if isinstance(event, End):
+                    await _drain(sse_events)
                 yield event
         for event in parser.close():
             yield event
@@ -214,6 +221,22 @@ async def _read(response: httpx.Response, limit: int) -> bytes:
         if len(body) > limit:
             break
     return body[:limit]
+
+
+async def _drain(rest: AsyncIterator[object]) -> None:
+    """Read what follows the end event (usually just the chunked body's terminator), briefly.
+
+    A response read to its end goes back to the pool and the next stream reuses its
+    connection; one left half-read is closed. A server that keeps sending after the end
+    gets DRAIN_SECONDS and DRAIN_EVENTS, then its connection is closed.
+    """
+    with contextlib.suppress(TimeoutError, httpx.HTTPError):
+        async with asyncio.timeout(DRAIN_SECONDS):
+            count = 0
+            async for _ in rest:
+                count += 1
+                if count > DRAIN_EVENTS:
+                    return
 
 
 async def _once(body: bytes) -> AsyncIterator[bytes]:

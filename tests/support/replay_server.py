@@ -26,11 +26,13 @@ class Reply:
     content_type: str = "text/event-stream"
     split: Sequence[int] | None = None  # piece sizes, cycled; None: the body in one piece
     pause: float = 0.0  # seconds between pieces
+    keep_alive: bool = False  # keep the connection open for the next request
 
 
 @dataclass
 class Seen:
     path: str
+    peer: tuple[str, int]
     headers: dict[str, str]
     json: Any
     started_at: float
@@ -68,14 +70,19 @@ class ReplayServer:
         await self.stop()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")[:2]
         try:
-            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-            headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in head[1:] if line)}
-            body = await reader.readexactly(int(headers.get("content-length", "0") or 0))
-            seen = Seen(head[0].split(" ")[1], headers, json.loads(body) if body else None, time.time())
-            self.seen.append(seen)
-            reply = self.replies.pop(0) if self.replies else Reply(b"no reply queued", 500, "text/plain")
-            await self._send(reader, writer, reply, seen)
+            while True:
+                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+                fields = (line.partition(":") for line in head[1:] if line)
+                headers = {k.strip().lower(): v.strip() for k, _, v in fields}
+                body = await reader.readexactly(int(headers.get("content-length", "0") or 0))
+                seen = Seen(head[0].split(" ")[1], peer, headers, json.loads(body) if body else None, time.time())
+                self.seen.append(seen)
+                reply = self.replies.pop(0) if self.replies else Reply(b"no reply queued", 500, "text/plain")
+                await self._send(reader, writer, reply, seen)
+                if not (reply.keep_alive and seen.finished):
+                    break
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
@@ -96,9 +103,11 @@ class ReplayServer:
             seen.disconnected_at = seen.disconnected_at or time.time()
             gone.set()
 
-        watcher = asyncio.create_task(watch())
+        # Watching for the client going away reads the socket, so a kept-alive connection is not watched.
+        watcher = None if reply.keep_alive else asyncio.create_task(watch())
+        connection = "keep-alive" if reply.keep_alive else "close"
         writer.write(f"HTTP/1.1 {reply.status} Replay\r\nContent-Type: {reply.content_type}\r\n"
-                     "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n".encode())
+                     f"Transfer-Encoding: chunked\r\nConnection: {connection}\r\n\r\n".encode())
         try:
             for piece in _pieces(reply.body, reply.split):
                 if gone.is_set():
@@ -115,7 +124,8 @@ class ReplayServer:
         except (ConnectionError, OSError):
             seen.disconnected_at = seen.disconnected_at or time.time()
         finally:
-            watcher.cancel()
+            if watcher is not None:
+                watcher.cancel()
 
 
 def _pieces(body: bytes, split: Sequence[int] | None) -> Iterator[bytes]:

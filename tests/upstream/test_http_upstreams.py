@@ -95,6 +95,16 @@ async def test_one_pool_per_upstream_and_loop() -> None:
         assert first.is_closed
 
 
+@pytest.mark.parametrize(("kind", "body"), [("anthropic", ANTHROPIC_SLOW), ("openai", OPENAI_SLOW)])
+async def test_a_finished_stream_leaves_its_connection_for_the_next(kind: str, body: bytes) -> None:
+    async with ReplayServer() as server:
+        upstream = make(kind, server)
+        server.replies += [Reply(body, split=(500,), keep_alive=True) for _ in range(3)]
+        for _ in range(3):
+            assert isinstance([e async for e in upstream.stream(REQUEST)][-1], End)
+        assert len({seen.peer for seen in server.seen}) == 1, [seen.peer for seen in server.seen]
+
+
 async def test_error_messages_keep_secrets_and_transport_text_out() -> None:
     async with ReplayServer() as server:
         server.replies.append(Reply(b'{"error": {"message": "bad key sk-secret"}}', 401, "application/json"))
