@@ -151,3 +151,15 @@ def test_named_upstreams_build_the_anthropic_adapter_and_the_implied_think_optio
         assert isinstance(r1, OpenAICompatibleUpstream) and r1.implied_think
         default = get_upstream("openai")
         assert isinstance(default, OpenAICompatibleUpstream) and default.implied_think
+
+
+@pytest.mark.parametrize("call", ['{"index": "x"}', '{"index": 0, "function": "f"}', '{"index": true, "id": 5}',
+                                  '{"function": {"name": ["a"], "arguments": {"city": "Paris"}}}'])
+async def test_hostile_tool_call_fields_do_not_escape(call: str) -> None:
+    # The architecture review (3.10) reproduced a bare ValueError from {"index": "x"} with the old adapter.
+    body = (f'data: {{"choices":[{{"index":0,"delta":{{"tool_calls":[{call}]}}}}]}}\n\n'
+            'data: {"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}\n\ndata: [DONE]\n\n').encode()
+    async with ReplayServer() as server:
+        server.replies.append(Reply(body))
+        events = [e async for e in make("openai", server).stream(REQUEST)]
+    assert isinstance(events[-1], (End, UpstreamError))
