@@ -64,12 +64,29 @@ def is_simulated(name: str | None) -> bool:
     return (name or default_upstream_name()).startswith(("simulated:", "trace:"))
 
 
+# HTTP upstreams keep a connection pool, so one instance serves every stream until the settings
+# change; the simulated ones are cheap and take per-stream options, so they are built each time.
+_shared: dict[str, Upstream] = {}
+_shared_for: list[Settings] = []
+
+
 def get_upstream(name: str | None) -> Upstream:
     """The upstream called `name` (None: the default); ValueError for a name not offered."""
     name = name or default_upstream_name()
     if name not in {choice.name for choice in available_upstreams()}:
         raise ValueError(f"unknown upstream {name!r}")
     current = get_settings()
+    if name == "openai" or name in current.upstreams:
+        if not _shared_for or _shared_for[0] is not current:
+            _shared.clear()
+            _shared_for[:] = [current]
+        if name not in _shared:
+            _shared[name] = _build(name, current)
+        return _shared[name]
+    return _build(name, current)
+
+
+def _build(name: str, current: Settings) -> Upstream:
     if name == "openai":
         from .openai import OpenAICompatibleUpstream
 

@@ -59,3 +59,13 @@ async def test_a_site_upstream_and_strategy_stream_through_the_consumer(session_
     assert "ECHO: HELLO THERE" in appended_text(frames)
     message = await ChatMessage.objects.filter(role="assistant").aget()
     assert message.content.strip() == "ECHO: HELLO THERE"  # what is stored is what the user was shown
+
+
+def test_an_http_upstream_is_built_once_per_settings_so_its_pool_is_shared() -> None:
+    upstreams = {"echo": {"BACKEND": f"{EXT}.EchoUpstream"}}
+    with override_settings(STREAMUI={"UPSTREAMS": upstreams, "UPSTREAM_URL": "http://127.0.0.1:9/v1"}):
+        assert get_upstream("echo") is get_upstream("echo")
+        assert get_upstream("openai") is get_upstream("openai")
+        first = get_upstream("openai")
+    with override_settings(STREAMUI={"UPSTREAM_URL": "http://127.0.0.1:9/v1"}):
+        assert get_upstream("openai") is not first  # new settings, new instance
