@@ -1,5 +1,7 @@
 """Builds bench/corrections/corpus.jsonl (kept out of the repository: the JSONL is the data)."""
-import hashlib, json, sys
+import hashlib
+import json
+import sys
 
 SRC = {
     "issue10": "streamui issue 10 (issues show 10): phrasings gathered from model output, quoted there",
@@ -240,8 +242,7 @@ def main() -> None:
         out.append({"id": cid, "text": text, "label": label, "retracted": retracted, "expected": expected,
                     "category": cat, "split": split_of(cid), "source": SRC[src], "provenance": prov})
     with open(sys.argv[1], "w", encoding="utf-8") as fh:
-        for row in out:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        fh.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in out)
     n = len(out); t = sum(r["label"] for r in out)
     print(n, "cases", t, "true", n - t, "look-alikes",
           sum(r["split"] == "heldout" for r in out), "heldout")

@@ -29,8 +29,12 @@ What it holds back, and until when:
 - Self-corrections. A correction opener ("Actually,", "Wait,", ...) counts only at a
   sentence start, so a sentence that just ended is kept until the start of the next
   one shows it is not an opener ("The" commits "Sydney." at once; "I" waits for
-  "I mean" vs "I think"). When an opener follows a sentence that is still wholly
-  held, the policy decides (see `corrections`). A sentence that is wholly held
+  "I mean" vs "I think"). The detector (`correction_rules.RuleDetector` by default)
+  also reads the sentence it would retract and a fixed window of words after the
+  opener ("Wait, let me double-check" verifies; "Sorry, I can't" refuses), so its
+  decision depends on the text alone, never on how it arrived. When an opener
+  follows a sentence that is still wholly held, the policy decides (see
+  `corrections`). A sentence that is wholly held
   skips its clause points for up to `sentence_hold_ms` after its first character
   arrived, so a correction can take back the whole sentence rather than its last
   clause (half a retracted sentence reads worse than none); older than that, it
@@ -39,8 +43,12 @@ What it holds back, and until when:
   punctuation. `sentence_hold_ms=0` commits every clause at once.
 - An opener that arrives after its sentence was committed (the hold limit forced
   it out, or part of it was already shown) cannot take anything back: nothing
-  shown is ever retracted, so the correction is shown as ordinary text, and counted
-  in `stats.late_corrections`.
+  shown is ever retracted, so a `LateRevision` mark follows the shown sentence, the
+  correction is shown as written, and it is counted in `stats.late_corrections`.
+- The first phrase. Until the answer's first commit, the hold limit (and the
+  sentence budget above) is `first_hold_ms` (default 100 ms), so the first words
+  are not held for a whole sentence; a correction of a long first sentence is then
+  late (marked, never removed).
 - Hold limits bound all of the above: when the oldest held character has waited
   `hold_ms`, or `hold_chars` characters are held, the held text commits anyway, up
   to its last whitespace (or all of it if it has none), so a model that never
@@ -56,9 +64,11 @@ fill; with `sentence_hold_ms=0`, 6 of 21 corrections come too late.
 
 from __future__ import annotations
 
+import inspect
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Final, Iterable, Iterator, Literal, Sequence, Union
+from typing import Final, Literal
 
 from ..upstream.events import (
     Confirm,
@@ -71,15 +81,17 @@ from ..upstream.events import (
     UpstreamError,
 )
 from ..upstream.traces import TimedEvent
+from .correction_rules import RuleDetector
 from .corrections import (
     PENDING,
     AnswerPiece,
     Committed,
     CorrectionDetector,
     CorrectionPolicy,
+    Detection,
     FoundCorrection,
+    LateRevision,
     OpenerMatch,
-    PhraseDetector,
     Revision,
     Struck,
     capitalize_first_word,
@@ -90,6 +102,8 @@ from .think import ThinkSplitter
 DEFAULT_HOLD_MS: Final = 340.0
 DEFAULT_HOLD_CHARS: Final = 200
 DEFAULT_SENTENCE_HOLD_MS: Final = 340.0
+DEFAULT_FIRST_HOLD_MS: Final = 100.0
+DEFAULT_OPENER_GRACE_MS: Final = 60.0
 
 _SENTENCE_END: Final = ".!?…"
 _CLAUSE_END: Final = ",;:"
@@ -110,7 +124,7 @@ class Reasoning:
     text: str
 
 
-Piece = Union[Committed, Struck, Revision, Reasoning]
+Piece = Committed | Struck | Revision | LateRevision | Reasoning
 _Found = tuple[int, int, int, OpenerMatch]
 
 
@@ -165,7 +179,10 @@ class CommitStats:
     corrections: int = 0
     """Corrections the policy acted on."""
     late_corrections: int = 0
-    """Openers that came after their sentence (or part of it) was committed: shown as written."""
+    """Openers that came after their sentence (or part of it) was committed: shown as written,
+    with a `LateRevision` mark."""
+    detector_errors: int = 0
+    """Times the detector raised (taken as "no correction")."""
     dropped_chars: int = 0
     """Answer characters the policy dropped unseen (`replace`)."""
     rollbacks: int = 0
@@ -183,7 +200,8 @@ class CommitStage:
     """Holds answer text until it is final; see the module docstring for the rules.
 
     `policy`: a `CorrectionPolicy` or a name from `corrections.POLICIES`.
-    `detector`: finds correction openers (default `PhraseDetector()`).
+    `detector`: finds correction openers (default `RuleDetector()`).
+    `first_hold_ms`: the hold limit before the answer's first commit.
     `think`: splits `<think>` spans out of the content (default `ThinkSplitter()`).
     """
 
@@ -196,11 +214,19 @@ class CommitStage:
         detector: CorrectionDetector | None = None,
         sentence_hold_ms: float = DEFAULT_SENTENCE_HOLD_MS,
         think: ThinkSplitter | None = None,
+        first_hold_ms: float = DEFAULT_FIRST_HOLD_MS,
+        opener_grace_ms: float = DEFAULT_OPENER_GRACE_MS,
     ) -> None:
-        if hold_ms < 0 or hold_chars < 1 or sentence_hold_ms < 0:
-            raise ValueError("hold_ms and sentence_hold_ms must be >= 0 and hold_chars >= 1")
+        if hold_ms < 0 or hold_chars < 1 or sentence_hold_ms < 0 or first_hold_ms < 0:
+            raise ValueError("hold_ms, sentence_hold_ms and first_hold_ms must be >= 0 and hold_chars >= 1")
         self.policy = make_policy(policy) if isinstance(policy, str) else policy
-        self.detector: CorrectionDetector = detector or PhraseDetector()
+        self.detector: CorrectionDetector = detector or RuleDetector()
+        self._pass_previous = _takes_previous(self.detector)
+        self.first_hold_ms = first_hold_ms
+        self._first_hold_s = min(first_hold_ms, hold_ms) / 1000.0
+        self.opener_grace_ms = opener_grace_ms
+        self._grace_s = max(0.0, opener_grace_ms) / 1000.0
+        self._opener_pending = False  # the next sentence starts with an opener still being judged
         self.hold_ms = hold_ms
         self.hold_chars = hold_chars
         self.sentence_hold_ms = sentence_hold_ms
@@ -217,7 +243,14 @@ class CommitStage:
         self._line_start = True  # the held text starts a line
         self._capitalize = False
         self._watch_late_opener = False  # a hold limit just forced a sentence out
+        self._watch_text = ""  # what was committed of the next sentence while watching it
+        self._watch_at = 0  # committed characters when the watch began (the mark goes there)
+        self._pending_end: int | None = None  # a sentence end whose next opener is undecided
         self._committed_chars = 0
+        self._sentence_shown = ""  # the committed part of the sentence in progress
+        self._sentence_at = 0  # where that sentence starts among the committed characters
+        self._last_sentence = ""  # the last whole sentence committed (for a late opener)
+        self._last_sentence_at = 0
         self._out: list[Piece] = []
         self._finished = False
         self._now = 0.0
@@ -303,13 +336,15 @@ class CommitStage:
                 continue
             if final:
                 self._commit(len(self._held), sentence_end=True)
-            elif now >= self._times[0] + self._hold_s or len(self._held) >= self.hold_chars:
+            elif now >= self._times[0] + self._limit_s() or len(self._held) >= self.hold_chars:
                 self._force()
             else:
                 break
 
     def _step(self, now: float, final: bool) -> bool:
         """Act on the first commit point that can be decided; False if none can."""
+        self._pending_end = None
+        self._opener_pending = False
         if self._watch_late_opener:
             self._count_late_opener(final)
         for end, kind in self._points(final):
@@ -326,6 +361,9 @@ class CommitStage:
                 return True
             found = self._lookahead(end, final)
             if found == PENDING:
+                self._pending_end = end
+                # A whole first word is not enough to rule an opener out: one is being judged.
+                self._opener_pending = bool(re.match(r"\s*\S+\s", self._held[end:]))
                 return False
             if found is None:
                 self._commit(end, sentence_end=True)
@@ -336,30 +374,67 @@ class CommitStage:
 
     def _count_late_opener(self, final: bool) -> None:
         """An opener right after a sentence the hold limit forced out comes too late."""
-        start = _skip_space(self._held, 0)
-        if start == len(self._held) and not final:
+        # The next sentence as written, whether or not a hold limit already showed part of it:
+        # the decision must not depend on how the text was cut into commits.
+        text = self._watch_text + self._held
+        code = [False] * len(self._watch_text) + self._code
+        start = _skip_space(text, 0)
+        if start == len(text) and not final:
             return
-        found = self.detector.detect(self._held[start:], final=final) if self.policy.detects else None
+        if start < len(text) and code[start]:
+            self._watch_late_opener = False
+            return
+        found = self._detect(text[start:], final, self._last_sentence) if self.policy.detects else None
         if found != PENDING:
             self._watch_late_opener = False
             if isinstance(found, OpenerMatch):
-                self.stats.late_corrections += 1
+                self._mark_late(found.opener, self._watch_at)
+
+    def _mark_late(self, opener: str, at: int | None = None) -> None:
+        """The last sentence committed is corrected, too late to take it back: mark it."""
+        self.stats.late_corrections += 1
+        at = self._committed_chars if at is None else at
+        self._out.append(LateRevision(self._last_sentence, opener, at, self._last_sentence_at))
+
+    def _detect(self, text: str, final: bool, previous: str) -> Detection:
+        try:
+            if self._pass_previous:
+                return self.detector.detect(text, final=final, previous=previous)
+            return self.detector.detect(text, final=final)
+        except Exception:  # noqa: BLE001 - a broken detector must not break the stream
+            self.stats.detector_errors += 1
+            return None
+
+    def _limit_s(self) -> float:
+        """The hold limit: shorter before the answer's first commit (the first phrase), a little
+        longer while an opener after a finished sentence is being judged (`opener_grace_ms`)."""
+        if self.stats.first_answer_at is None:
+            return self._first_hold_s
+        return self._hold_s + (self._grace_s if self._opener_pending else 0.0)
+
+    def _sentence_budget_s(self) -> float:
+        """How long a wholly held sentence skips its clause points; the first phrase's budget is
+        `first_hold_ms`, so its first clause shows as soon as that runs out."""
+        if self.stats.first_answer_at is None:
+            return min(self._first_hold_s, self._sentence_hold_s)
+        return self._sentence_hold_s
 
     def _holding_sentence(self, now: float) -> bool:
         """Is a wholly held sentence young enough to keep skipping its clause points?"""
-        return self.policy.detects and self._sentence_start and now < self._times[0] + self._sentence_hold_s
+        return self.policy.detects and self._sentence_start and now < self._times[0] + self._sentence_budget_s()
 
     def _wake_at(self, now: float) -> float | None:
         if not self._held:
             return None
-        sentence_deadline = self._times[0] + self._sentence_hold_s
+        limit = self._times[0] + self._limit_s()
+        sentence_deadline = self._times[0] + self._sentence_budget_s()
         if (
             self._holding_sentence(now)
-            and sentence_deadline < self._times[0] + self._hold_s
+            and sentence_deadline < limit
             and any(ch in _CLAUSE_END or ch in _CJK_CLAUSE_END for ch in self._held)
         ):
             return sentence_deadline  # a clause point is waiting on the sentence budget
-        return self._times[0] + self._hold_s
+        return limit
 
     def _points(self, final: bool) -> Iterator[tuple[int, Literal["sentence", "clause", "code"]]]:
         """Commit points in the held text, in order: (index after the point, kind)."""
@@ -396,7 +471,8 @@ class CommitStage:
             return None if final else PENDING
         if self._code[start]:
             return None
-        found = self.detector.detect(held[start:], final=final)
+        previous = self._sentence_shown + held[self._gap_end(end) if self._sentence_start else 0 : end]
+        found = self._detect(held[start:], final, previous.strip())
         if not isinstance(found, OpenerMatch):
             return found
         opener_end = start + found.end
@@ -410,12 +486,17 @@ class CommitStage:
         held = self._held
         gap = self._gap_end(end)
         phrase = held[gap:end]
-        if not self._sentence_start or not phrase.strip() or any(self._code[:end]):
-            self.stats.late_corrections += 1
+        if any(self._code[:end]) or not (self._sentence_shown + phrase).strip():
+            self._commit(end, sentence_end=True)  # code, or nothing to retract: not a correction
+            return
+        if not self._sentence_start:  # part of the sentence is already shown
             self._commit(end, sentence_end=True)
+            self._mark_late(found.opener)
             return
         resolution = self.policy.resolve(
-            FoundCorrection(phrase, held[end:start], held[start:opener_end], held[opener_end:correction])
+            FoundCorrection(
+                phrase, held[end:start], held[start:opener_end], held[opener_end:correction], found.fragment
+            )
         )
         if not resolution.struck and not resolution.revised:
             self._commit(end, sentence_end=True)  # the policy let it stand
@@ -451,6 +532,12 @@ class CommitStage:
 
     def _force(self) -> None:
         held = self._held
+        if self._pending_end is not None:
+            # A sentence waits on its next opener: show the sentence, keep the opener held and
+            # judge it later (a correction then comes too late, and is marked).
+            self._commit(self._pending_end, sentence_end=True, forced=True)
+            self._start_watch()
+            return
         cut = len(held)
         for i in range(len(held) - 1, 0, -1):
             if held[i - 1].isspace() or held[i - 1] in _CJK_SENTENCE_END + _CJK_CLAUSE_END:
@@ -458,7 +545,13 @@ class CommitStage:
                 break
         sentence_end = bool(_ENDS_SENTENCE.search(held[:cut]))
         self._commit(cut, sentence_end=sentence_end, forced=True)
-        self._watch_late_opener = sentence_end
+        if sentence_end:
+            self._start_watch()
+
+    def _start_watch(self) -> None:
+        self._watch_late_opener = True
+        self._watch_text = ""
+        self._watch_at = self._committed_chars
 
     def _commit(self, n: int, *, sentence_end: bool, forced: bool = False) -> None:
         if n <= 0:
@@ -469,6 +562,16 @@ class CommitStage:
         text = self._held[:n]
         self._out.append(Committed(text))
         self._record(self._times[:n], forced=forced)
+        if self._sentence_start and not self._sentence_shown.strip():
+            self._sentence_at = self._committed_chars + (self._gap_end(n) if text.strip() else n)
+            self._sentence_shown = ""
+        self._sentence_shown += text
+        if self._watch_late_opener:
+            self._watch_text += text
+        if sentence_end and self._sentence_shown.strip():
+            self._last_sentence = self._sentence_shown.strip()
+            self._last_sentence_at = self._sentence_at
+            self._sentence_shown = ""
         self._committed_chars += n
         self._held = self._held[n:]
         self._times = self._times[n:]
@@ -488,6 +591,13 @@ class CommitStage:
             f"CommitStage(policy={self.policy.name!r}, hold_ms={self.hold_ms!r}, "
             f"hold_chars={self.hold_chars!r}, sentence_hold_ms={self.sentence_hold_ms!r})"
         )
+
+
+def _takes_previous(detector: CorrectionDetector) -> bool:
+    try:
+        return "previous" in inspect.signature(detector.detect).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _skip_space(text: str, i: int, end: int | None = None) -> int:
@@ -599,20 +709,22 @@ def answer_text(pieces: Iterable[Piece | TimedPiece]) -> str:
 
 
 __all__ = [
-    "DEFAULT_HOLD_MS",
+    "DEFAULT_FIRST_HOLD_MS",
     "DEFAULT_HOLD_CHARS",
+    "DEFAULT_HOLD_MS",
     "DEFAULT_SENTENCE_HOLD_MS",
-    "Committed",
-    "Struck",
-    "Revision",
-    "Reasoning",
     "AnswerPiece",
-    "Piece",
     "CommitOutput",
-    "HoldRecord",
-    "CommitStats",
     "CommitStage",
+    "CommitStats",
+    "Committed",
+    "HoldRecord",
+    "LateRevision",
+    "Piece",
+    "Reasoning",
+    "Revision",
+    "Struck",
     "TimedPiece",
-    "simulate_commit",
     "answer_text",
+    "simulate_commit",
 ]

@@ -7,9 +7,17 @@ opener arrives, a policy decides what the user sees:
 - `replace`: the corrected sentence and the opener are dropped before anyone sees
   them; a `Revision` record carries the original, so the renderer can show a small
   "revised" mark that reveals it on demand (nothing is hidden from a user who asks).
+  The correction then starts the sentence: capitalised, no leading comma or dash.
+  When the correction is a fragment that cannot stand alone ("Call me at five.
+  Sorry, I meant six."), it falls back to `annotate` for that correction, so what
+  stays visible always reads as written.
 - `annotate`: the corrected sentence is shown struck through (`Struck`), followed by
   the opener and the correction as ordinary text.
 - `passthrough`: no detection at all; everything is shown as written.
+
+A correction whose sentence was already shown (the opener came too late) is never
+taken back under any policy: the shown text stays, a `LateRevision` mark follows it,
+and the opener and correction are shown as written.
 
 Policies are named like smoothing strategies (`POLICIES`, `make_policy`) so they can
 be switched per stream and A/B-tested. The detector is pluggable: anything with a
@@ -19,8 +27,10 @@ be switched per stream and A/B-tested. The detector is pluggable: anything with 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, ClassVar, Final, Iterable, Literal, Protocol, Union
+from typing import ClassVar, Final, Literal, Protocol
+
 from .registry import Registry
 
 # --- what the commit stage emits for the answer --------------------------------------
@@ -57,7 +67,19 @@ class Revision:
     at: int
 
 
-AnswerPiece = Union[Committed, Struck, Revision]
+@dataclass(frozen=True, slots=True)
+class LateRevision(Revision):
+    """A correction of text that was already shown: nothing is removed.
+
+    `original` is the shown sentence, committed from offset `start` to `at`; the mark
+    goes at `at` (a renderer may strike the shown span); the opener and the correction
+    follow as ordinary `Committed` text.
+    """
+
+    start: int = 0
+
+
+AnswerPiece = Committed | Struck | Revision
 
 # --- detection -----------------------------------------------------------------------
 
@@ -79,18 +101,23 @@ class OpenerMatch:
     opener: str
     """The opener as written in the text ("actually," keeps its case)."""
     end: int
-    """Index in the examined text just after the opener."""
+    """Index in the examined text just after the opener (and its punctuation and spaces)."""
+    fragment: bool = False
+    """The correction cannot stand alone as a sentence ("six.", "3pm."): keep the opener."""
 
 
-Detection = Union[OpenerMatch, Literal["pending"], None]
+Detection = OpenerMatch | Literal["pending"] | None
 
 
 class CorrectionDetector(Protocol):
-    def detect(self, text: str, *, final: bool) -> Detection:
-        """Does `text`, which starts at a sentence start, open with a correction?
+    def detect(self, text: str, *, final: bool, previous: str = "") -> Detection:
+        """Does `text`, which starts at a sentence start, open with a correction of `previous`
+        (the sentence just before it)?
 
         Return an `OpenerMatch`, `None` (it does not), or `PENDING` when the text is
-        too short to tell (only when `final` is false: no more text will come).
+        too short to tell (only when `final` is false: no more text will come). The
+        answer must depend on the text alone, never on how it was cut into arrivals.
+        (A detector whose `detect` takes no `previous` is called without it.)
         """
         ...
 
@@ -112,7 +139,7 @@ class PhraseDetector:
             raise ValueError("correction openers must not be empty")
         self.openers: tuple[str, ...] = tuple(sorted(set(cleaned), key=len, reverse=True))
 
-    def detect(self, text: str, *, final: bool) -> Detection:
+    def detect(self, text: str, *, final: bool, previous: str = "") -> Detection:
         best: OpenerMatch | None = None
         pending = False
         for opener in self.openers:
@@ -171,6 +198,8 @@ class FoundCorrection:
     """The opener as written, e.g. "Actually,"."""
     after: str
     """Whitespace after the opener."""
+    fragment: bool = False
+    """The correction cannot stand alone as a sentence (see `OpenerMatch.fragment`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +233,8 @@ class ReplacePolicy(CorrectionPolicy):
     name = "replace"
 
     def resolve(self, found: FoundCorrection) -> Resolution:
+        if found.fragment:  # "Sorry, I meant six.": without the opener it would not read
+            return Resolution(keep=found.between + found.opener + found.after, struck=found.phrase)
         return Resolution(keep="", revised=found.phrase, capitalize=True)
 
 
@@ -235,7 +266,8 @@ policy_names = POLICIES.names
 def capitalize_first_word(text: str) -> str:
     """Upper-case the first letter of `text` if its first word is plain lower-case.
 
-    "it is" -> "It is", "don't" -> "Don't"; "iPhone", "x86" and "e.g." are left alone.
+    "it is" -> "It is", "don't" -> "Don't"; "iPhone", "x86", "e.g." and a one-letter
+    symbol ("x = -4") are left alone ("a" becomes "A").
     """
     start = len(text) - len(text.lstrip())
     end = start
@@ -244,30 +276,33 @@ def capitalize_first_word(text: str) -> str:
     word = text[start:end].rstrip(",.;:!?")
     if not word or not all(ch.isalpha() or ch in "'’" for ch in word) or not word.islower():
         return text
+    if len(word) == 1 and word not in "ai":
+        return text
     return text[:start] + word[0].upper() + text[start + 1 :]
 
 
 __all__ = [
-    "Committed",
-    "Struck",
-    "Revision",
-    "AnswerPiece",
     "DEFAULT_OPENERS",
     "PENDING",
-    "OpenerMatch",
-    "Detection",
-    "CorrectionDetector",
-    "PhraseDetector",
-    "FoundCorrection",
-    "Resolution",
-    "CorrectionPolicy",
-    "ReplacePolicy",
-    "AnnotatePolicy",
-    "PassthroughPolicy",
-    "PolicyFactory",
     "POLICIES",
-    "register_policy",
+    "AnnotatePolicy",
+    "AnswerPiece",
+    "Committed",
+    "CorrectionDetector",
+    "CorrectionPolicy",
+    "Detection",
+    "FoundCorrection",
+    "LateRevision",
+    "OpenerMatch",
+    "PassthroughPolicy",
+    "PhraseDetector",
+    "PolicyFactory",
+    "ReplacePolicy",
+    "Resolution",
+    "Revision",
+    "Struck",
+    "capitalize_first_word",
     "make_policy",
     "policy_names",
-    "capitalize_first_word",
+    "register_policy",
 ]

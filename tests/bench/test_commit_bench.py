@@ -12,6 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from streamui.pipeline.commit import CommitStage
+from streamui.pipeline.corrections import LateRevision, Revision, Struck
+from streamui.pipeline.smoothing import Arrival, Passthrough, make_strategy, simulate
+from streamui.upstream.events import Confirm, DraftDelta, Rollback, TextDelta
+from streamui.upstream.traces import Trace, event_to_json, load_trace, parse_trace
 from tools.bench.commit_bench import (
     WORSE_MARGIN,
     CommitReport,
@@ -31,11 +36,6 @@ from tools.bench.pipeline_sim import (
     visible_states,
 )
 from tools.bench.trace_bench import DEFAULT_CORPUS, main, trace_paths
-from streamui.pipeline.commit import CommitStage
-from streamui.pipeline.corrections import Revision, Struck
-from streamui.pipeline.smoothing import Arrival, Passthrough, make_strategy, simulate
-from streamui.upstream.events import Confirm, DraftDelta, Rollback, TextDelta
-from streamui.upstream.traces import Trace, event_to_json, load_trace, parse_trace
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -64,7 +64,7 @@ DRAFTS = trace_of(
 )
 
 CORRECTED = tokens_trace(
-    ["The", " capital", " is", " Sydney", ".", " Actually", ",", " it", " is", " Canberra", ".", " It", " has",
+    ["Hi", ".", " The", " capital", " is", " Sydney", ".", " Actually", ",", " it", " is", " Canberra", ".", " It", " has",
      " a", " lake", "."],
     end=0.6,
 )  # fmt: skip
@@ -102,24 +102,35 @@ def test_naive_renderer_retracts_a_draft_pushed_aside_by_text_and_one_left_at_th
 def test_a_correction_is_never_shown_then_taken_back() -> None:
     replace, run_replace = bench_trace(CORRECTED, "replace", "passthrough")
     assert replace.corrections == 1 and replace.retracted == 0 and replace.naive_retracted == 0
-    assert run_replace.shown_text == "It is Canberra. It has a lake."
-    assert [type(item).__name__ for item in run_replace.visible] == ["PlacedMark", "Arrival", "Arrival"]
-    mark = run_replace.visible[0]
-    assert isinstance(mark, PlacedMark) and isinstance(mark.mark, Revision)
-    assert mark.mark.original == "The capital is Sydney."
+    assert run_replace.shown_text == "Hi. It is Canberra. It has a lake."
+    marks = [item for item in run_replace.visible if isinstance(item, PlacedMark)]
+    assert len(marks) == 1 and type(marks[0].mark) is Revision
+    assert marks[0].mark.original == "The capital is Sydney." and marks[0].mark.at == len("Hi. ")
 
     annotate, run_annotate = bench_trace(CORRECTED, "annotate", "passthrough")
     assert annotate.corrections == 1 and annotate.retracted == 0
     states = list(visible_states(run_annotate))
-    assert states[0] == "The capital is Sydney."  # shown struck through from the start
-    assert states[-1] == "The capital is Sydney. Actually, it is Canberra. It has a lake."
-    assert isinstance(run_annotate.visible[0], PlacedMark) and isinstance(
-        run_annotate.visible[0].mark, Struck
-    )
+    struck_at = next(i for i, s in enumerate(states) if "Sydney" in s)
+    assert states[struck_at] == "Hi. The capital is Sydney."  # shown struck through from the start
+    assert states[-1] == "Hi. The capital is Sydney. Actually, it is Canberra. It has a lake."
+    assert any(isinstance(item, PlacedMark) and isinstance(item.mark, Struck) for item in run_annotate.visible)
 
     passthrough, run_pass = bench_trace(CORRECTED, "passthrough", "passthrough")
     assert passthrough.corrections == 0 and passthrough.retracted == 0  # shown as written, and it stays
     assert run_pass.shown_text == CORRECTED.text
+
+
+def test_a_correction_of_the_first_sentence_is_marked_never_taken_back() -> None:
+    # The first phrase is shown within first_hold_ms, so a correction of a first sentence
+    # comes too late: the shown sentence stays, a LateRevision mark follows it (issue 10).
+    first = tokens_trace(
+        ["The", " capital", " is", " Sydney", ".", " Actually", ",", " it", " is", " Canberra", "."], end=0.4
+    )
+    result, pipeline = bench_trace(first, "replace", "passthrough")
+    assert result.retracted == 0 and result.corrections == 0 and result.late_corrections == 1
+    assert pipeline.shown_text == first.text
+    marks = [item.mark for item in pipeline.visible if isinstance(item, PlacedMark)]
+    assert marks == [LateRevision("The capital is Sydney.", "Actually,", len("The capital is Sydney."), 0)]
 
 
 def test_pipeline_violations_catch_text_that_went_missing() -> None:
@@ -133,8 +144,8 @@ def test_pipeline_violations_catch_text_that_went_missing() -> None:
 
 def test_hold_percentiles_by_hand() -> None:
     trace = trace_of(
-        '{"t": 0.0, "text": "Alpha"}',
-        '{"t": 0.1, "text": " beta,"}',  # the clause point is known at 0.15: hold 0.15
+        '{"t": 0.0, "text": "Alpha"}',  # the first phrase: forced out at 0.1 (first_hold_ms 100)
+        '{"t": 0.1, "text": " beta,"}',  # the clause point is known at 0.15: hold 0.05
         '{"t": 0.15, "text": " gamma"}',
         '{"t": 0.3, "text": "."}',  # known at 0.32: " gamma." held since 0.15
         '{"t": 0.32, "text": " Delta"}',
@@ -143,8 +154,8 @@ def test_hold_percentiles_by_hand() -> None:
         '{"t": 1.2, "end": true}',
     )
     result, _ = bench_trace(trace, "passthrough", "passthrough")
-    assert result.holds == pytest.approx((0.15, 0.17, 0.30, 0.34, 0.34))
-    assert result.hold_p50 == pytest.approx(0.30)  # nearest rank: the 3rd of 5
+    assert result.holds == pytest.approx((0.10, 0.05, 0.17, 0.30, 0.34, 0.34))
+    assert result.hold_p50 == pytest.approx(0.17)  # nearest rank: the 3rd of 6
     assert result.hold_p95 == pytest.approx(0.34)
     assert result.hold_max == pytest.approx(0.34)
 

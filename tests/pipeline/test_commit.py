@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from typing import Any, Sequence
+import itertools
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -17,7 +19,7 @@ from streamui.pipeline.commit import (
     answer_text,
     simulate_commit,
 )
-from streamui.pipeline.corrections import DEFAULT_OPENERS
+from streamui.pipeline.corrections import LateRevision
 from streamui.upstream.events import (
     Confirm,
     DraftDelta,
@@ -32,15 +34,17 @@ from streamui.upstream.events import (
 )
 from streamui.upstream.traces import TimedEvent, Trace
 
-FOREVER: dict[str, Any] = {"hold_ms": 1e9, "hold_chars": 10**9}
+FOREVER: dict[str, Any] = {"hold_ms": 1e9, "hold_chars": 10**9, "first_hold_ms": 1e9}
+NO_LIMITS: dict[str, Any] = {**FOREVER, "sentence_hold_ms": 1e9}
 
 
 CHAR_S = 0.005  # 200 characters a second: about 50 tokens a second
 
 
 def run(chunks: Sequence[str], policy: str = "replace", **kwargs: Any) -> list[TimedPiece]:
-    """Each chunk arrives when the previous characters would have at CHAR_S each."""
-    stage = CommitStage(policy, **kwargs)
+    """Each chunk arrives when the previous characters would have at CHAR_S each. The first
+    phrase is held like any other unless `first_hold_ms` is given (see the first-phrase tests)."""
+    stage = CommitStage(policy, **{"first_hold_ms": 1e9, **kwargs})
     events = []
     sent = 0
     for chunk in chunks:
@@ -126,7 +130,7 @@ def test_whole_sentence_is_held_past_its_clauses() -> None:
 
 
 def test_an_old_sentence_commits_at_its_clauses() -> None:
-    stage = CommitStage(hold_ms=400, sentence_hold_ms=200)
+    stage = CommitStage(hold_ms=400, sentence_hold_ms=200, first_hold_ms=400)
     stage.push(TextDelta("First, second; third"), 0.0)
     out = stage.poll(0.0)
     assert out.pieces == () and out.wake_at == pytest.approx(0.2)
@@ -179,7 +183,7 @@ def test_cjk_punctuation() -> None:
     assert [p.text for p in stage.poll(0.0).pieces if isinstance(p, Committed)] == ["你好，", "世界。"]
 
 
-CODE = "Intro:\n```py\nx = 1. Actually, y = 2\nz = 3\n```\nDone. Actually, fine."
+CODE = "Intro:\n```py\nx = 1. Actually, y = 2\nz = 3\n```\nDone. Actually, it is fine."
 
 
 def test_code_commits_line_by_line_and_is_never_corrected() -> None:
@@ -187,7 +191,7 @@ def test_code_commits_line_by_line_and_is_never_corrected() -> None:
     texts = [p.piece.text for p in pieces if isinstance(p.piece, Committed)]
     assert "x = 1. Actually, y = 2\n" in texts
     assert "z = 3\n" in texts
-    assert shown(pieces) == "Intro:\n```py\nx = 1. Actually, y = 2\nz = 3\n```\n[revised]Fine."
+    assert shown(pieces) == "Intro:\n```py\nx = 1. Actually, y = 2\nz = 3\n```\n[revised]It is fine."
 
 
 def test_code_line_is_held_until_its_newline() -> None:
@@ -200,7 +204,7 @@ def test_code_line_is_held_until_its_newline() -> None:
 
 
 def test_time_limit_commits_up_to_the_last_whitespace() -> None:
-    stage = CommitStage(hold_ms=400)
+    stage = CommitStage(hold_ms=400, first_hold_ms=400)
     stage.push(TextDelta("no punctuation at all"), 0.0)
     out = stage.poll(0.0)
     assert out.pieces == () and out.wake_at == pytest.approx(0.4)
@@ -243,7 +247,7 @@ def test_no_character_is_held_longer_than_the_limit(
     text: str, cuts: list[int], gaps: list[float], policy: str
 ) -> None:
     bounds = sorted({0, len(text), *(c for c in cuts if c <= len(text))})
-    chunks = [text[a:b] for a, b in zip(bounds, bounds[1:])]
+    chunks = [text[a:b] for a, b in itertools.pairwise(bounds)]
     t = 0.0
     events = []
     for chunk, gap in zip(chunks, gaps):
@@ -335,11 +339,19 @@ def test_drafts_resolve_like_the_trace_says(events: list[Event]) -> None:
 # --- self-corrections ----------------------------------------------------------------
 
 
+# Openers the default detector takes back on their own in this sentence (issue 10's list).
+OPENERS = (
+    "Actually,", "Wait,", "Correction:", "Correction—", "Let me reconsider:", "I mean,", "Sorry, I misspoke:",
+    "No wait,", "Scratch that,", "On second thought,", "I apologize,", "Oops,", "Let me correct myself:",
+    "I was wrong:",
+)
+
+
 def correction_text(opener: str) -> str:
     return f"Intro here. The capital is Sydney. {opener} the capital is Canberra. Bye."
 
 
-@pytest.mark.parametrize("opener", DEFAULT_OPENERS)
+@pytest.mark.parametrize("opener", OPENERS)
 @pytest.mark.parametrize("chunking", ["whole", "chars"])
 def test_replace_each_opener(opener: str, chunking: str) -> None:
     text = correction_text(opener)
@@ -349,7 +361,7 @@ def test_replace_each_opener(opener: str, chunking: str) -> None:
     assert revisions == [Revision("The capital is Sydney.", opener, len("Intro here. "))]
 
 
-@pytest.mark.parametrize("opener", DEFAULT_OPENERS)
+@pytest.mark.parametrize("opener", OPENERS)
 def test_annotate_each_opener(opener: str) -> None:
     pieces = run(list(correction_text(opener)), "annotate")
     assert shown(pieces) == f"Intro here. ~~The capital is Sydney.~~ {opener} the capital is Canberra. Bye."
@@ -357,7 +369,7 @@ def test_annotate_each_opener(opener: str) -> None:
     assert struck == [Struck("The capital is Sydney.", len("Intro here. "))]
 
 
-@pytest.mark.parametrize("opener", DEFAULT_OPENERS)
+@pytest.mark.parametrize("opener", OPENERS)
 def test_passthrough_each_opener(opener: str) -> None:
     text = correction_text(opener)
     pieces = run(list(text), "passthrough")
@@ -373,12 +385,12 @@ def test_lower_case_opener_on_a_new_line() -> None:
 def test_corrected_phrase_was_never_emitted() -> None:
     stage = CommitStage(**FOREVER)
     seen = ""
-    for i, ch in enumerate("The capital is Sydney. Actually, Canberra."):
+    for i, ch in enumerate("The capital is Sydney. Actually, it is Canberra."):
         stage.push(TextDelta(ch), i * 0.01)
         seen += stage.poll(i * 0.01).text
     stage.finish(1.0)
     seen += stage.poll(1.0).text
-    assert "Sydney" not in seen and seen == "Canberra."
+    assert "Sydney" not in seen and seen == "It is Canberra."
 
 
 TEXT = "Intro here. The capital, I think, is Sydney. Actually, it is Canberra. Bye."
@@ -386,7 +398,7 @@ TEXT = "Intro here. The capital, I think, is Sydney. Actually, it is Canberra. B
 
 @pytest.mark.parametrize("cut", range(1, len(TEXT)))
 def test_split_anywhere_including_inside_the_opener(cut: int) -> None:
-    pieces = run([TEXT[:cut], TEXT[cut:]], **FOREVER)
+    pieces = run([TEXT[:cut], TEXT[cut:]], **NO_LIMITS)
     assert shown(pieces) == "Intro here. [revised]It is Canberra. Bye."
 
 
@@ -394,10 +406,10 @@ def test_split_anywhere_including_inside_the_opener(cut: int) -> None:
 @given(cuts=st.lists(st.integers(1, len(TEXT) - 1), max_size=15))
 def test_result_does_not_depend_on_chunking_without_limits(cuts: list[int]) -> None:
     bounds = sorted({0, len(TEXT), *cuts})
-    chunks = [TEXT[a:b] for a, b in zip(bounds, bounds[1:])]
+    chunks = [TEXT[a:b] for a, b in itertools.pairwise(bounds)]
     for policy in ("replace", "annotate", "passthrough"):
-        assert answer_pieces(run(chunks, policy, **FOREVER)) == answer_pieces(
-            run([TEXT], policy, **FOREVER)
+        assert answer_pieces(run(chunks, policy, **NO_LIMITS)) == answer_pieces(
+            run([TEXT], policy, **NO_LIMITS)
         )
 
 
@@ -416,11 +428,18 @@ def test_opener_after_the_sentence_was_committed_is_shown_as_written() -> None:
     assert out.text == " Actually, it is Canberra. " and out.done
     assert stage.stats.corrections == 0
     assert stage.stats.late_corrections == 1
+    assert [p for p in out.pieces if isinstance(p, LateRevision)] == [
+        LateRevision("The capital is Sydney.", "Actually,", len("The capital is Sydney."), 0)
+    ]
 
 
 def test_opener_after_a_partly_committed_sentence_is_late() -> None:
+    # Nothing shown is taken back: the shown sentence stays, marked as revised, and the
+    # correction follows as written.
     pieces = run(list("So, the capital is Sydney. Actually, it is Canberra."), sentence_hold_ms=0)
-    assert shown(pieces) == "So, the capital is Sydney. Actually, it is Canberra."
+    assert shown(pieces) == "So, the capital is Sydney.[revised] Actually, it is Canberra."
+    late = [p.piece for p in pieces if isinstance(p.piece, LateRevision)]
+    assert late == [LateRevision("So, the capital is Sydney.", "Actually,", 26, 0)]
 
 
 def test_late_correction_is_counted() -> None:
@@ -463,7 +482,7 @@ def test_custom_detector() -> None:
 
 def test_dropped_chars_are_counted() -> None:
     stage = CommitStage(**FOREVER)
-    stage.push(TextDelta("It is 4. Actually, 5."), 0.0)
+    stage.push(TextDelta("It is 4. Actually, it is 5."), 0.0)
     stage.finish(0.0)
     stage.poll(0.0)
     assert stage.stats.dropped_chars == len("It is 4. Actually, ")
