@@ -224,7 +224,7 @@ CASES = [
 
 def split_of(case_id: str) -> str:
     # decided up front, never tuned: the first hex digit of sha256(id)
-    return "tune" if int(hashlib.sha256(case_id.encode()).hexdigest()[0], 16) < 8 else "heldout"
+    return "tuning" if int(hashlib.sha256(case_id.encode()).hexdigest()[0], 16) < 8 else "heldout"
 
 def main() -> None:
     ids = set()

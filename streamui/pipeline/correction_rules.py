@@ -146,9 +146,11 @@ _LABEL: Final = re.compile(
     r"^\W*(original( input| text| sentence)?|incorrect|before|input|you wrote|you said)\b"
     r"|\byour (sentence|text|essay|draft|paragraph|question)\b"
 )
+# No claim to retract: pleasantries and announcements ("Here is what I found.").
 _META: Final = re.compile(
     r"\b(great|good|excellent|interesting|fair|nice) (question|point|catch)\b"
     r"|^\W*(sure|of course|certainly|absolutely|okay|ok|thanks|thank you|hi|hello|hey|great)\W*$"
+    r"|^\W*(here is|here's|here are|below is|below are|the following|let me explain|let's look)\b"
 )
 
 # --- what the window after the opener says ------------------------------------------

@@ -22,6 +22,11 @@ per correction policy and strategy, and measured:
 
 `rate` re-times each trace to that many tokens per second (`retime`), since the
 hold a sentence needs depends on how fast its tokens come.
+
+Run on the default corpus (no TRACE given) with `replace` among the policies, it
+then also reports the correction detector on the corrections corpus
+(`corrections_bench`): precision, recall, late rate and garbled answers per split
+and timing, as written and after a lead paragraph.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from streamui.upstream.events import DraftDelta, ReasoningDelta, TextDelta
 from streamui.upstream.tokens import split_tokens
 from streamui.upstream.traces import TimedEvent, Trace, TraceFormatError, load_trace
 
+from . import corrections_bench
 from .metrics import STALL_THRESHOLD, ScheduleMetrics, contract_violations, measure, percentile
 from .pipeline_sim import (
     PipelineRun,
@@ -447,12 +453,38 @@ def main(opts: Mapping[str, Any], paths: Sequence[Path], out: IO[str], err: IO[s
         return 2
     for error in report.errors:
         err.write(f"error: {error}\n")
+    corrections = _corrections(opts, policies, err)
     if opts.get("json"):
-        json.dump(to_json(report), out, indent=1)
+        data = to_json(report)
+        if corrections is not None:
+            data["corrections"] = [corrections_bench.to_json(c) for c in corrections]
+        json.dump(data, out, indent=1)
         out.write("\n")
-    elif report.results:
-        write_text(report, out, summary=bool(opts.get("summary")))
-    return 1 if report.errors else 0
+    else:
+        if report.results:
+            write_text(report, out, summary=bool(opts.get("summary")))
+        for c in corrections or []:
+            out.write("\n")
+            corrections_bench.write_text(c, out)
+    return 1 if report.errors or corrections == [] else 0
+
+
+def _corrections(
+    opts: Mapping[str, Any], policies: Sequence[str], err: IO[str]
+) -> list[corrections_bench.CorrectionsReport] | None:
+    """The corrections corpus, on a default run (no TRACE) that includes `replace`; [] if it failed."""
+    if opts.get("traces") or "replace" not in policies:
+        return None
+    try:
+        reports = corrections_bench.run_both()
+    except (OSError, corrections_bench.CorpusError) as exc:
+        err.write(f"error: corrections corpus: {exc}\n")
+        return []
+    split = opts.get("split")
+    if split is not None:
+        for r in reports:
+            r.totals = {k: t for k, t in r.totals.items() if k[0] == split}
+    return reports
 
 
 __all__ = [

@@ -38,7 +38,10 @@ from streamui.upstream.traces import TimedEvent
 
 CORPUS = Path(__file__).resolve().parents[2] / "bench" / "corrections" / "corpus.jsonl"
 TIMINGS = ("once", "words", "20", "50", "100")
-SPLITS = ("tune", "heldout")
+LEAD = "Here is what I found.\n\n"
+"""Put in front of every case for the "in an answer" run: most corpus cases correct their first
+sentence, which the first-phrase hold shows early; in a real answer most corrections come later."""
+SPLITS = ("tuning", "heldout")
 _WORD = re.compile(r"\s*\S+")
 _TOKENS = re.compile(r"\w+(?:['’]\w+)*")
 _THINK = re.compile(r"<think>(.*?)</think>", re.DOTALL)
@@ -63,6 +66,16 @@ class Case:
     def answer(self) -> str:
         """The text as a renderer without corrections shows it (reasoning taken out)."""
         return _THINK.sub("", self.text)
+
+    def with_lead(self, lead: str) -> Case:
+        """The same case after a lead paragraph (after its reasoning, if any)."""
+        head = self.text[: len(self.text) - len(self.text.lstrip())]
+        think = _THINK.match(self.text.lstrip())
+        cut = len(head) + (think.end() if think else 0)
+        return Case(
+            self.id, self.text[:cut] + lead + self.text[cut:], self.label, self.retracted,
+            lead + self.expected, self.category, self.split, self.source,
+        )  # fmt: skip
 
     @property
     def corrects_first_sentence(self) -> bool:
@@ -99,7 +112,7 @@ def load_corpus(path: Path = CORPUS) -> list[Case]:
 
 def split_of(case_id: str) -> str:
     """The held-out split, decided by the id alone before any tuning."""
-    return "tune" if int(hashlib.sha256(case_id.encode()).hexdigest()[0], 16) < 8 else "heldout"
+    return "tuning" if int(hashlib.sha256(case_id.encode()).hexdigest()[0], 16) < 8 else "heldout"
 
 
 def arrivals(text: str, timing: str, *, seed: str = "") -> list[TimedEvent]:
@@ -245,14 +258,18 @@ class Totals:
 @dataclass(slots=True)
 class CorrectionsReport:
     policy: str
+    lead: str = ""
     runs: list[CaseRun] = field(default_factory=list)
     totals: dict[tuple[str, str], Totals] = field(default_factory=dict)
 
 
 def run(
-    cases: Sequence[Case], timings: Sequence[str] = TIMINGS, policy: str = "replace"
+    cases: Sequence[Case], timings: Sequence[str] = TIMINGS, policy: str = "replace", *, lead: str = ""
 ) -> CorrectionsReport:
-    report = CorrectionsReport(policy)
+    """Every case at every timing; with `lead`, each case after that lead paragraph."""
+    if lead:
+        cases = [c.with_lead(lead) for c in cases]
+    report = CorrectionsReport(policy, lead)
     once = {c.id: run_case(c, "once", policy).detected for c in cases}
     for timing in timings:
         for case in cases:
@@ -290,6 +307,8 @@ LEGEND = (
 
 
 def write_text(report: CorrectionsReport, out: IO[str]) -> None:
+    where = f"after the lead {report.lead!r}" if report.lead else "as written"
+    out.write(f"corrections corpus, {where}\n")
     out.write(HEADER + "\n")
     for split in SPLITS:
         for timing in TIMINGS:
@@ -305,9 +324,16 @@ def write_text(report: CorrectionsReport, out: IO[str]) -> None:
     out.write(LEGEND.format(policy=report.policy) + "\n")
 
 
+def run_both(path: Path = CORPUS, policy: str = "replace") -> list[CorrectionsReport]:
+    """The corpus as written and in an answer (after `LEAD`)."""
+    cases = load_corpus(path)
+    return [run(cases, policy=policy), run(cases, policy=policy, lead=LEAD)]
+
+
 def to_json(report: CorrectionsReport) -> dict[str, object]:
     return {
         "policy": report.policy,
+        "lead": report.lead,
         "totals": {
             f"{split}/{timing}": {
                 "cases": t.cases,
@@ -330,7 +356,7 @@ def to_json(report: CorrectionsReport) -> dict[str, object]:
 
 
 def misses(report: CorrectionsReport, split: str, timing: str = "once") -> list[str]:
-    """The wrong decisions on one split and timing, for tuning on `tune` only."""
+    """The wrong decisions on one split and timing, for tuning on `tuning` only."""
     out = []
     for r in report.runs:
         if r.case.split == split and r.timing == timing and r.detected != r.case.label:
@@ -342,6 +368,7 @@ def misses(report: CorrectionsReport, split: str, timing: str = "once") -> list[
 
 __all__ = [
     "CORPUS",
+    "LEAD",
     "SPLITS",
     "TIMINGS",
     "Case",
@@ -354,6 +381,7 @@ __all__ = [
     "load_corpus",
     "misses",
     "run",
+    "run_both",
     "run_case",
     "split_of",
     "to_json",
