@@ -319,9 +319,11 @@ class RuleDetector:
         if text[i] in _QUOTES:
             return None  # quoted speech, inline code
         toks = _tokens(text, i, 24)
+        if not final and text[-1] in "'’" and len(toks) > 1 and toks[-2].end == len(text) - 1:
+            toks.pop()  # "That'" may become "That's": the word before the apostrophe is unfinished
         if not toks:
             return None if final else PENDING
-        whole = final or toks[-1].end < len(text)
+        whole = final or (toks[-1].end < len(text) and text[-1] not in "'’")
         complete = -1 if final else (len(toks) if whole else len(toks) - 1)
         first = toks[0].low
         if (complete != 0 and first not in _FIRST_WORDS) or not any(w.startswith(first) for w in _FIRST_WORDS):
@@ -332,7 +334,10 @@ class RuleDetector:
         if found is None:
             return None
         end_tok, kind = found
-        opener_end = self._extend(text, toks, end_tok, kind)
+        extended = self._extend(text, toks, end_tok, kind, final)
+        if extended == "partial":
+            return PENDING
+        opener_end = extended
         ends = _SENTENCE_END.search(text, opener_end)
         if ends is not None and ends.end() >= len(text) and not final:
             ends = None  # "3." at the end of what arrived may still become "3.12"
@@ -344,6 +349,7 @@ class RuleDetector:
         ]
         if not (final or ends is not None or len(window) > need):
             return PENDING
+        ended = ends is not None and len(window) <= need  # the sentence ends within the window
         window = window[:need]
         if not window and ends is None:
             return None  # an opener with nothing after it retracts nothing
@@ -351,12 +357,12 @@ class RuleDetector:
         if not self._accept(kind, previous, window, question, toks[end_tok - 1].low):
             return None
         if kind == "sorry":
-            opener_end = self._extend_apology(text, opener_end)
-            ends = _SENTENCE_END.search(text, opener_end)
-            if ends is not None and ends.end() >= len(text) and not final:
-                ends = None
+            extended = self._extend_apology(text, opener_end, final)
+            if extended == "partial":
+                return PENDING
+            opener_end = extended
             window = [t for t in window if t.start >= opener_end]
-        return OpenerMatch(text[:opener_end], opener_end, self._fragment(text, toks, end_tok, window, ends))
+        return OpenerMatch(text[:opener_end], opener_end, self._fragment(text, toks, end_tok, window, ended))
 
     def _opener(self, toks: list[_Tok], complete: int) -> tuple[int, Kind] | Literal["partial"] | None:
         partial = False
@@ -385,7 +391,7 @@ class RuleDetector:
         return best
 
     @staticmethod
-    def _extend(text: str, toks: list[_Tok], end_tok: int, kind: Kind) -> int:
+    def _extend(text: str, toks: list[_Tok], end_tok: int, kind: Kind, final: bool) -> int | Literal["partial"]:
         """Character index after the opener: its own punctuation, and for a strong opener the rest
         of a short clause ending in ":" ";" a dash or the sentence end ("I was wrong about both:")."""
         last = toks[end_tok - 1]
@@ -393,18 +399,25 @@ class RuleDetector:
         ends_in_word = last.text[:1].isalnum() and last.low not in {"mean", "meant", "say"}
         nxt = _TOKEN.search(text, end)
         if kind == "strong" and ends_in_word and nxt is not None and nxt.group()[:1].isalnum():
-            end = _clause_end(text, end, 4) or end
+            clause = _clause_end(text, end, 4, final)
+            if clause == "partial":
+                return "partial"
+            end = clause or end
+        elif kind == "strong" and ends_in_word and nxt is None and not final:
+            return "partial"
         return _skip_punctuation(text, end)
 
     @staticmethod
-    def _extend_apology(text: str, end: int) -> int:
+    def _extend_apology(text: str, end: int, final: bool) -> int | Literal["partial"]:
         """ "I apologize for the confusion: ..." -> the opener runs to the colon."""
         start = end
         while start < len(text) and text[start].isspace():
             start += 1
         if text[start : start + 4].casefold() != "for ":
             return end
-        clause = _clause_end(text, start, 6)
+        clause = _clause_end(text, start, 6, final)
+        if clause == "partial":
+            return "partial"
         return _skip_punctuation(text, clause) if clause else end
 
     @staticmethod
@@ -447,17 +460,15 @@ class RuleDetector:
         return bool(_HMM_RETRACTS.search(words)) or (kind == "no" and _value_swap(previous, window))
 
     @staticmethod
-    def _fragment(
-        text: str, toks: list[_Tok], end_tok: int, window: list[_Tok], ends: re.Match[str] | None
-    ) -> bool:
+    def _fragment(text: str, toks: list[_Tok], end_tok: int, window: list[_Tok], ended: bool) -> bool:
         """Is the correction a fragment ("six.", "3pm.") that cannot stand alone as a sentence?"""
         last = toks[end_tok - 1]
         if last.low in {"mean", "meant", "say"} and text[last.end : last.end + 1] not in ",:—–-":
             return True  # "I meant six": the correction is the verb's object
         if not window:
             return False
-        span = text[window[0].start : ends.end() if ends else window[-1].end].casefold()
-        if ends is not None and len(window) <= STRONG_WINDOW and not _VERB.search(span):
+        span = text[window[0].start : window[-1].end + 1].casefold()  # the window only: same on any prefix
+        if ended and len(window) <= STRONG_WINDOW and not _VERB.search(span):
             return True
         return window[0].text[:1].isdigit() and not _VERB.search(span)
 
@@ -468,8 +479,9 @@ class RuleDetector:
 _HMM_RETRACTS: Final = re.compile(r"\b(wrong|incorrect|mistake|not right|isn't right|doesn't seem right)\b")
 
 
-def _clause_end(text: str, start: int, max_words: int) -> int | None:
-    """End of a short clause from `start` that ends in ":" ";" a dash or a sentence end, else None."""
+def _clause_end(text: str, start: int, max_words: int, final: bool) -> int | None | Literal["partial"]:
+    """End of a short clause from `start` that ends in ":" ";" a dash or a sentence end, None if
+    there is none, "partial" if the text so far cannot tell."""
     words = 0
     for tok in _TOKEN.finditer(text, start):
         t = tok.group()
@@ -480,13 +492,15 @@ def _clause_end(text: str, start: int, max_words: int) -> int | None:
             continue
         if t in ":;—–":
             return tok.end()
+        if t in ".!" and tok.end() >= len(text) and not final:
+            return "partial"  # "3." may become "3.10"
         if t in ".!" and _SENTENCE_END.match(text, tok.start()):
             # "Let me revise my previous answer." is an opener; "I was wrong the sky is blue." is not
             clause = {w.casefold() for w in _TOKEN.findall(text[start : tok.start()])}
             return tok.end() if clause <= _ABOUT else None
         if t not in "'’":
             return None
-    return None
+    return None if final else "partial"
 
 
 _ABOUT: Final = frozenset(
