@@ -1,4 +1,8 @@
-"""Builds bench/corrections/corpus.jsonl (kept out of the repository: the JSONL is the data)."""
+"""Builds bench/corrections/corpus.jsonl and, given a second path, the playground's derived
+streamui/testing/data/corrections.jsonl:
+
+    python bench/corrections/build_corpus.py bench/corrections/corpus.jsonl streamui/testing/data/corrections.jsonl
+"""
 import hashlib
 import json
 import sys
@@ -243,6 +247,12 @@ def main() -> None:
                     "category": cat, "split": split_of(cid), "source": SRC[src], "provenance": prov})
     with open(sys.argv[1], "w", encoding="utf-8") as fh:
         fh.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in out)
+    if len(sys.argv) > 2:  # the playground's `corrections` profile draws from these
+        with open(sys.argv[2], "w", encoding="utf-8") as fh:
+            for row in out:
+                if "<think>" in row["text"] or "\n" in row["text"] or "```" in row["text"]:
+                    continue
+                fh.write(json.dumps({k: row[k] for k in ("id", "text", "label", "retracted", "source")}, ensure_ascii=False) + "\n")
     n = len(out); t = sum(r["label"] for r in out)
     print(n, "cases", t, "true", n - t, "look-alikes",
           sum(r["split"] == "heldout" for r in out), "heldout")

@@ -7,12 +7,24 @@ trace player or the benchmark can replay. Times are seconds since the request.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+from importlib import resources
 
-from ..upstream.events import Confirm, DraftDelta, End, Event, ReasoningDelta, Rollback, TextDelta, ToolCallDelta, Usage
+from ..upstream.events import (
+    Confirm,
+    DraftDelta,
+    End,
+    Event,
+    ReasoningDelta,
+    Rollback,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+)
 from ..upstream.tokens import split_tokens
 from ..upstream.traces import TimedEvent, Trace
 
@@ -180,27 +192,38 @@ def speculative(answer: str, rng: random.Random, opts: ProfileOptions) -> list[T
     return _finish(tl, len(tokens), reason, opts)
 
 
-_OPENERS = ["Actually, ", "Wait, ", "Correction: ", "Sorry, I misspoke: "]
-_WRONG_CLAIMS = [
-    "This only applies in a handful of countries.",
-    "In practice nobody follows that rule.",
-    "The answer is always the same, whatever the details.",
-    "Most experts disagree with that entirely.",
-]
+@functools.cache
+def correction_rows() -> tuple[dict[str, object], ...]:
+    """The corpus rows the profile uses: id, text, label, retracted (the sentence a correction takes
+    back), source."""
+    raw = resources.files("streamui.testing").joinpath("data/corrections.jsonl").read_text(encoding="utf-8")
+    rows = [json.loads(line) for line in raw.splitlines() if line.strip()]
+    return tuple(r for r in rows if r["text"][:1].isupper() and r["text"].endswith(".") and not r["text"].endswith(".."))
+
+
+def correction_phrasings() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(self-corrections, look-alikes) from the corrections corpus (data/corrections.jsonl, derived
+    from bench/corrections/corpus.jsonl: real phrasings with their sources)."""
+    rows = correction_rows()
+    return tuple(str(r["text"]) for r in rows if r["label"]), tuple(str(r["text"]) for r in rows if not r["label"])
 
 
 def self_correcting(answer: str, rng: random.Random, opts: ProfileOptions) -> list[TimedEvent]:
-    """A model that states something, then corrects itself ("Actually, ...") before going on."""
+    """A model that corrects itself mid-answer: after every third sentence of the answer comes a
+    real self-correction from the corrections corpus ("The file is in Downloads. I mean, it's in
+    Documents."), and after the next one a look-alike that retracts nothing ("Sorry, I can't share
+    its contents."), so the playground shows both what is taken back and what must stay."""
+    corrections, look_alikes = correction_phrasings()
     sentences = answer.replace("\n", " \n").split(". ")
     out: list[str] = []
     for n, sentence in enumerate(sentences):
-        if n % 3 == 1 and sentence.strip() and not sentence.lstrip().startswith(("-", "*", "#", "\n")):
-            body = sentence.lstrip()
-            if body[:1].isupper() and not body.startswith(("I ", "I'")):
-                body = body[0].lower() + body[1:]
-            out.append(f"{rng.choice(_WRONG_CLAIMS)} {rng.choice(_OPENERS)}{body}")
-        else:
-            out.append(sentence)
+        out.append(sentence)
+        body = sentence.strip()
+        plain = len(body) > 20 and body[-1:].isalpha() and "\n" not in body and not body.startswith(("-", "*", "#", "|"))
+        if n % 3 == 0 and plain and n + 1 < len(sentences):
+            out[-1] = f"{sentence}. {rng.choice(corrections).removesuffix('.')}"
+        elif n % 3 == 1 and plain and n + 1 < len(sentences):
+            out[-1] = f"{sentence}. {rng.choice(look_alikes).removesuffix('.')}"
     return steady(". ".join(out), rng, opts)
 
 
@@ -262,4 +285,4 @@ def build_trace(
     )
 
 
-__all__ = ["PROFILES", "Profile", "ProfileOptions", "STALL_PROBABILITY", "STALL_SECONDS", "build_trace"]
+__all__ = ["PROFILES", "STALL_PROBABILITY", "STALL_SECONDS", "Profile", "ProfileOptions", "build_trace"]

@@ -9,8 +9,9 @@ import pytest
 from django.test import override_settings
 
 from streamui.models import ChatMessage, StreamRecord
-from streamui.upstream.base import ChatRequest, Message
+from streamui.testing.profiles import correction_rows
 from streamui.testing.simulated import trace_for_request
+from streamui.upstream.base import ChatRequest, Message
 
 from .test_consumer import as_shown, connect, frames_until, normalized, receive, send, shown
 
@@ -51,8 +52,15 @@ async def test_corrections_are_replaced_with_a_revised_mark(session_key: str) ->
     assert record.commit_policy == "replace" and record.corrections > 0
     assert record.hold_p95_ms is not None and record.hold_max_ms is not None
     message = await ChatMessage.objects.filter(role="assistant").aget()
-    for opener in ("Actually, ", "Wait, ", "Correction: "):
-        assert opener not in message.content  # the corrected phrases were dropped before anyone saw them
+    written = expected_answer("corrections")
+    used = [r for r in correction_rows() if str(r["text"]).removesuffix(".") in written]
+    assert any(r["label"] for r in used) and any(not r["label"] for r in used)
+    # Corrections drawn from the corpus were taken back (most before anyone saw them), and the
+    # look-alikes that retract nothing ("Sorry, I can't share its contents.") all stayed.
+    assert any(r["label"] and str(r["retracted"]) not in message.content for r in used)
+    for r in used:
+        if not r["label"]:
+            assert str(r["text"]).removesuffix(".") in message.content
 
 
 async def test_corrections_annotated_are_struck_through(session_key: str) -> None:
