@@ -45,10 +45,13 @@ What it holds back, and until when:
   it out, or part of it was already shown) cannot take anything back: nothing
   shown is ever retracted, so a `LateRevision` mark follows the shown sentence, the
   correction is shown as written, and it is counted in `stats.late_corrections`.
-- The first phrase. Until the answer's first commit, the hold limit (and the
-  sentence budget above) is `first_hold_ms` (default 100 ms), so the first words
-  are not held for a whole sentence; a correction of a long first sentence is then
-  late (marked, never removed).
+- The first sentence. Until the answer's first sentence is out, the hold limit (and
+  the sentence budget above) is `first_hold_ms` (default 100 ms): the first words
+  show within 100 ms of arriving and the rest of that sentence follows in pieces no
+  older, instead of the whole sentence waiting for the next one's opener. A
+  correction of the first sentence is then usually late (marked, never removed).
+- While an opener after a finished sentence is being judged, the hold limit grows
+  by `opener_grace_ms` (default 60 ms), so more corrections come in time.
 - Hold limits bound all of the above: when the oldest held character has waited
   `hold_ms`, or `hold_chars` characters are held, the held text commits anyway, up
   to its last whitespace (or all of it if it has none), so a model that never
@@ -405,17 +408,22 @@ class CommitStage:
             self.stats.detector_errors += 1
             return None
 
+    def _in_first_sentence(self) -> bool:
+        """Until the answer's first sentence is out, its pieces keep the first phrase's budget, so
+        the first words are not followed by a long wait for the rest of their sentence."""
+        return not self._last_sentence
+
     def _limit_s(self) -> float:
         """The hold limit: shorter before the answer's first commit (the first phrase), a little
         longer while an opener after a finished sentence is being judged (`opener_grace_ms`)."""
-        if self.stats.first_answer_at is None:
+        if self._in_first_sentence():
             return self._first_hold_s
         return self._hold_s + (self._grace_s if self._opener_pending else 0.0)
 
     def _sentence_budget_s(self) -> float:
         """How long a wholly held sentence skips its clause points; the first phrase's budget is
         `first_hold_ms`, so its first clause shows as soon as that runs out."""
-        if self.stats.first_answer_at is None:
+        if self._in_first_sentence():
             return min(self._first_hold_s, self._sentence_hold_s)
         return self._sentence_hold_s
 
@@ -539,7 +547,7 @@ class CommitStage:
             self._start_watch()
             return
         cut = len(held)
-        for i in range(len(held) - 1, 0, -1):
+        for i in range(len(held) - 1, _skip_space(held, 0), -1):  # not at the leading blank
             if held[i - 1].isspace() or held[i - 1] in _CJK_SENTENCE_END + _CJK_CLAUSE_END:
                 cut = i
                 break

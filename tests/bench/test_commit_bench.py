@@ -146,16 +146,16 @@ def test_hold_percentiles_by_hand() -> None:
     trace = trace_of(
         '{"t": 0.0, "text": "Alpha"}',  # the first phrase: forced out at 0.1 (first_hold_ms 100)
         '{"t": 0.1, "text": " beta,"}',  # the clause point is known at 0.15: hold 0.05
-        '{"t": 0.15, "text": " gamma"}',
-        '{"t": 0.3, "text": "."}',  # known at 0.32: " gamma." held since 0.15
+        '{"t": 0.15, "text": " gamma"}',  # the first sentence keeps that budget: out at 0.25
+        '{"t": 0.3, "text": "."}',  # known at 0.32: hold 0.02
         '{"t": 0.32, "text": " Delta"}',
         '{"t": 0.5, "text": "!"}',  # known at 0.62: " Delta!" held since 0.32
         '{"t": 0.62, "text": " and more words"}',  # no point: forced out at 0.96 (hold_ms 340), in two
         '{"t": 1.2, "end": true}',
     )
     result, _ = bench_trace(trace, "passthrough", "passthrough")
-    assert result.holds == pytest.approx((0.10, 0.05, 0.17, 0.30, 0.34, 0.34))
-    assert result.hold_p50 == pytest.approx(0.17)  # nearest rank: the 3rd of 6
+    assert result.holds == pytest.approx((0.10, 0.05, 0.10, 0.02, 0.30, 0.34, 0.34))
+    assert result.hold_p50 == pytest.approx(0.10)  # nearest rank: the 4th of 7
     assert result.hold_p95 == pytest.approx(0.34)
     assert result.hold_max == pytest.approx(0.34)
 
