@@ -67,6 +67,7 @@ class Settings:
     commit_policy: str = "replace"
     commit_hold_ms: float = 340.0
     commit_hold_chars: int = 200
+    commit_first_hold_ms: float = 100.0
     correction_openers: tuple[str, ...] | None = None
     policy_arms: Mapping[str, float] = field(default_factory=dict)
     policies: Mapping[str, str] = field(default_factory=dict)
@@ -199,6 +200,8 @@ SETTINGS: dict[str, Spec] = {
     "COMMIT_POLICY": Spec("Default correction policy (replace, annotate, passthrough, or one of POLICIES).", str),
     "COMMIT_HOLD_MS": Spec("Longest the commit stage holds a phrase, in milliseconds.", NUMBER, _positive),
     "COMMIT_HOLD_CHARS": Spec("Most characters the commit stage holds back.", int, _positive),
+    "COMMIT_FIRST_HOLD_MS": Spec("Longest the commit stage holds any piece of the answer's first sentence, in "
+                                 "milliseconds.", NUMBER, _positive),
     "CORRECTION_OPENERS": Spec("Phrases that open a self-correction; None: streamui's list.", SEQUENCE, _strings,
                                nullable=True),
     "POLICY_ARMS": Spec("A/B experiment over correction policies: `{policy: weight}`.", dict, _weights),

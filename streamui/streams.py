@@ -139,6 +139,7 @@ async def start_stream(owner: Owner, msg: ClientMessage) -> StartedStream:
         recorder = TraceRecorder(stream_id, asyncio.get_running_loop().time(), {"upstream": upstream_name})
     openers = config.correction_openers
     commit = CommitStage(policy, hold_ms=config.commit_hold_ms, hold_chars=config.commit_hold_chars,
+                         first_hold_ms=config.commit_first_hold_ms,
                          detector=PhraseDetector(openers) if openers is not None else None) if mode == "chat" else None
 
     def build(sink: Sink) -> Generation:
