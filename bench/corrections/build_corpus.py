@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the cases below are data, one a line)
 """Builds bench/corrections/corpus.jsonl and, given a second path, the playground's derived
 streamui/testing/data/corrections.jsonl:
 
@@ -37,7 +38,8 @@ SRC = {
 
 # (id, text, label, retracted, expected, category, source, provenance)
 # expected: the visible answer under `replace`; ~~x~~ is text shown struck through.
-T = True; F = False
+T = True
+F = False
 CASES = [
  # ---- the failures issue 10 lists, byte for byte ----
  ("downloads-documents", "The file is in Downloads. I mean, it's in Documents.", T, "The file is in Downloads.", "It's in Documents.", "i-mean-correction", "issue10", "quoted"),
@@ -253,7 +255,8 @@ def main() -> None:
                 if "<think>" in row["text"] or "\n" in row["text"] or "```" in row["text"]:
                     continue
                 fh.write(json.dumps({k: row[k] for k in ("id", "text", "label", "retracted", "source")}, ensure_ascii=False) + "\n")
-    n = len(out); t = sum(r["label"] for r in out)
+    n = len(out)
+    t = sum(r["label"] for r in out)
     print(n, "cases", t, "true", n - t, "look-alikes",
           sum(r["split"] == "heldout" for r in out), "heldout")
 

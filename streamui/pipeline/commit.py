@@ -404,7 +404,7 @@ class CommitStage:
             if self._pass_previous:
                 return self.detector.detect(text, final=final, previous=previous)
             return self.detector.detect(text, final=final)
-        except Exception:  # noqa: BLE001 - a broken detector must not break the stream
+        except Exception:  # a broken detector must not break the stream
             self.stats.detector_errors += 1
             return None
 

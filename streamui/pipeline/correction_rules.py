@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, cast
 
 from .corrections import PENDING, Detection, OpenerMatch
 
@@ -188,7 +188,13 @@ _VERB: Final = re.compile(
     r"|shall)\b|['’](s|re|m|ll|ve|d)\b|n't\b|=",
 )
 _NUMBER_WORDS: Final = frozenset(
-    ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred", "thousand", "million", "billion", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "half"]
+    {
+        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+        "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+        "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred",
+        "thousand", "million", "billion", "first", "second", "third", "fourth", "fifth", "sixth",
+        "seventh", "eighth", "ninth", "tenth", "half",
+    }
 )
 _PAIRS: Final = tuple(
     frozenset(g.split())
@@ -307,7 +313,7 @@ class RuleDetector:
     def detect(self, text: str, *, final: bool, previous: str = "") -> Detection:
         try:
             return self._detect(text, final=final, previous=previous)
-        except Exception:  # noqa: BLE001 - a detector bug must never break a stream
+        except Exception:  # a detector bug must never break a stream
             return None
 
     def _detect(self, text: str, *, final: bool, previous: str) -> Detection:
@@ -387,7 +393,7 @@ class RuleDetector:
             if r == "partial":
                 return "partial"
             if isinstance(r, int) and (best is None or r > best[0]):
-                best = (r, kind)
+                best = (r, cast(Kind, kind))
         return best
 
     @staticmethod
@@ -479,7 +485,7 @@ class RuleDetector:
 _HMM_RETRACTS: Final = re.compile(r"\b(wrong|incorrect|mistake|not right|isn't right|doesn't seem right)\b")
 
 
-def _clause_end(text: str, start: int, max_words: int, final: bool) -> int | None | Literal["partial"]:
+def _clause_end(text: str, start: int, max_words: int, final: bool) -> int | Literal["partial"] | None:
     """End of a short clause from `start` that ends in ":" ";" a dash or a sentence end, None if
     there is none, "partial" if the text so far cannot tell."""
     words = 0
@@ -504,7 +510,11 @@ def _clause_end(text: str, start: int, max_words: int, final: bool) -> int | Non
 
 
 _ABOUT: Final = frozenset(
-    ["my", "previous", "earlier", "last", "answer", "statement", "response", "reply", "claim", "above", "about", "both", "there", "here", "that", "this", "it", "the", "time", "date", "number", "part", "one", "again"]
+    {
+        "my", "previous", "earlier", "last", "answer", "statement", "response", "reply", "claim", "above",
+        "about", "both", "there", "here", "that", "this", "it", "the", "time", "date", "number", "part",
+        "one", "again",
+    }
 )
 
 

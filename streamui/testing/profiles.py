@@ -198,7 +198,9 @@ def correction_rows() -> tuple[dict[str, object], ...]:
     back), source."""
     raw = resources.files("streamui.testing").joinpath("data/corrections.jsonl").read_text(encoding="utf-8")
     rows = [json.loads(line) for line in raw.splitlines() if line.strip()]
-    return tuple(r for r in rows if r["text"][:1].isupper() and r["text"].endswith(".") and not r["text"].endswith(".."))
+    return tuple(
+        r for r in rows if r["text"][:1].isupper() and r["text"].endswith(".") and not r["text"].endswith("..")
+    )
 
 
 def correction_phrasings() -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -219,7 +221,9 @@ def self_correcting(answer: str, rng: random.Random, opts: ProfileOptions) -> li
     for n, sentence in enumerate(sentences):
         out.append(sentence)
         body = sentence.strip()
-        plain = len(body) > 20 and body[-1:].isalpha() and "\n" not in body and not body.startswith(("-", "*", "#", "|"))
+        plain = (
+            len(body) > 20 and body[-1:].isalpha() and "\n" not in body and not body.startswith(("-", "*", "#", "|"))
+        )
         if n % 3 == 0 and plain and n + 1 < len(sentences):
             out[-1] = f"{sentence}. {rng.choice(corrections).removesuffix('.')}"
         elif n % 3 == 1 and plain and n + 1 < len(sentences):

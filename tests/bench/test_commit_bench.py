@@ -64,8 +64,8 @@ DRAFTS = trace_of(
 )
 
 CORRECTED = tokens_trace(
-    ["Hi", ".", " The", " capital", " is", " Sydney", ".", " Actually", ",", " it", " is", " Canberra", ".", " It", " has",
-     " a", " lake", "."],
+    ["Hi", ".", " The", " capital", " is", " Sydney", ".", " Actually", ",", " it", " is", " Canberra", ".",
+     " It", " has", " a", " lake", "."],
     end=0.6,
 )  # fmt: skip
 

@@ -250,7 +250,7 @@ def test_no_character_is_held_longer_than_the_limit(
     chunks = [text[a:b] for a, b in itertools.pairwise(bounds)]
     t = 0.0
     events = []
-    for chunk, gap in zip(chunks, gaps):
+    for chunk, gap in zip(chunks, gaps, strict=False):
         t += gap
         events.append(TimedEvent(t, TextDelta(chunk)))
     stage = CommitStage(policy, hold_ms=150, hold_chars=30, detector=None)

@@ -367,7 +367,8 @@ def format_totals_row(split: str, policy: str, strategy: str, t: CommitTotals) -
         f"{split:<8} {policy:<11} {strategy:<11} {t.traces:>6} {t.retracted:>7} {t.naive_retracted:>6} "
         f"{_ms(t.hold_p50):>6} {_ms(t.hold_p95):>6} "
         f"{_ms(t.hold_max):>7} {t.corrections:>4} {t.late_corrections:>4} {_ms(t.max_added_ttft):>6} "
-        f"{_ms(t.mean_added_ttft):>4} {_ms(t.max_smoothing_ttft):>6} {_ms(t.max_completion):>5} {_ms(t.max_largest_gap):>6} "
+        f"{_ms(t.mean_added_ttft):>4} {_ms(t.max_smoothing_ttft):>6} {_ms(t.max_completion):>5} "
+        f"{_ms(t.max_largest_gap):>6} "
         f"{t.stall_time:>7.3f} {t.baseline_stall_time:>7.3f} {_vs(t.stall_reduction):>8} {t.worse_traces:>5} "
         f"{t.max_burst_chars:>7} {t.max_reveals_per_second:>5}"
     )
@@ -375,9 +376,11 @@ def format_totals_row(split: str, policy: str, strategy: str, t: CommitTotals) -
 
 LEGEND = (
     "times in ms unless marked; retract: chars shown then removed or changed (naive: a renderer without the "
-    "commit stage, drafts shown until rolled back); hold50/95/max: the commit stage's hold per commit (nearest rank, pooled in the totals); corr: "
+    "commit stage, drafts shown until rolled back); hold50/95/max: the commit stage's hold per commit "
+    "(nearest rank, pooled in the totals); corr: "
     "corrections taken back; late: openers after their sentence was shown; +ttft: first visible reveal - "
-    "first visible upstream text (commit hold included; avg: its mean), smooth: the smoothing stage's share; done: last reveal - last "
+    "first visible upstream text (commit hold included; avg: its mean), smooth: the smoothing stage's share; "
+    "done: last reveal - last "
     "text arrival; maxgap, stall (time above "
     f"{STALL_THRESHOLD * 1000:.0f} ms summed over gaps between visible reveals), pass: passthrough without "
     f"commit stage; worse: traces with more stall than that + {WORSE_MARGIN * 1000:.0f} ms; c/100ms: most "

@@ -134,7 +134,7 @@ def arrivals(text: str, timing: str, *, seed: str = "") -> list[TimedEvent]:
         times = [round(k / rate, 6) for k in range(len(pieces))]
     events = [TimedEvent(t, TextDelta(p)) for t, p in zip(times, pieces, strict=True) if p]
     end_t = (times[-1] if times else 0.0) + 0.001
-    return events + [TimedEvent(end_t, End())]
+    return [*events, TimedEvent(end_t, End())]
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,7 +317,8 @@ def write_text(report: CorrectionsReport, out: IO[str]) -> None:
                 continue
             out.write(
                 f"{split:<8} {timing:<7} {t.cases:>5} {t.tp:>4} {t.fp:>4} {t.fn:>4} {t.precision:>6.3f} "
-                f"{t.recall:>6.3f} {t.late:>4} {t.late_rate * 100:>5.1f}% {t.later_tp:>5} {t.later_late_rate * 100:>5.1f}% "
+                f"{t.recall:>6.3f} {t.late:>4} {t.late_rate * 100:>5.1f}% {t.later_tp:>5} "
+                f"{t.later_late_rate * 100:>5.1f}% "
                 f"{t.garbled:>7} {t.mismatch:>7} "
                 f"{t.flips:>5}\n"
             )
