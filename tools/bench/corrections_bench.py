@@ -32,9 +32,12 @@ from typing import IO
 
 from streamui.pipeline.commit import CommitStage, Reasoning, TimedPiece, simulate_commit
 from streamui.pipeline.corrections import Committed, LateRevision, Revision, Struck
+from streamui.pipeline.smoothing import make_strategy
 from streamui.upstream.events import End, TextDelta
 from streamui.upstream.tokens import split_tokens
 from streamui.upstream.traces import TimedEvent
+
+from .pipeline_sim import simulate_pipeline
 
 CORPUS = Path(__file__).resolve().parents[2] / "bench" / "corrections" / "corpus.jsonl"
 TIMINGS = ("once", "words", "20", "50", "100")
@@ -148,6 +151,9 @@ class CaseRun:
     reasoning: str
     revisions: tuple[Revision, ...]
     garbled: tuple[str, ...]
+    unrevealed: bool = False
+    """Late, but behind `adaptive` smoothing none of the revised sentence was revealed yet when
+    the correction was decided: one buffer for the cushion and the hold would have hidden it."""
 
     @property
     def mismatch(self) -> bool:
@@ -158,7 +164,8 @@ class CaseRun:
 
 def run_case(case: Case, timing: str, policy: str = "replace") -> CaseRun:
     stage = CommitStage(policy)
-    pieces = simulate_commit(stage, arrivals(case.text, timing, seed=case.id))
+    events = arrivals(case.text, timing, seed=case.id)
+    pieces = simulate_commit(stage, events)
     visible = _visible(pieces)
     revisions = tuple(p.piece for p in pieces if isinstance(p.piece, Revision))
     reasoning = "".join(p.piece.text for p in pieces if isinstance(p.piece, Reasoning))
@@ -172,7 +179,19 @@ def run_case(case: Case, timing: str, policy: str = "replace") -> CaseRun:
         reasoning=reasoning,
         revisions=revisions,
         garbled=tuple(garbled(case, visible, revisions, reasoning)),
+        unrevealed=stage.stats.late_corrections > 0 and _unrevealed(pieces, events, policy),
     )
+
+
+def _unrevealed(pieces: Sequence[TimedPiece], events: Sequence[TimedEvent], policy: str) -> bool:
+    """Had `adaptive` revealed none of each late-revised sentence when its correction was decided?"""
+    run = simulate_pipeline(CommitStage(policy), make_strategy("adaptive"), events)
+    for timed in pieces:
+        if isinstance(timed.piece, LateRevision):
+            revealed = sum(len(a.text) for a in run.schedule if a.t <= timed.t)
+            if revealed > timed.piece.start:
+                return False
+    return True
 
 
 def _visible(pieces: Iterable[TimedPiece]) -> str:
@@ -233,6 +252,8 @@ class Totals:
     later_tp: int = 0
     """Detected corrections of a sentence other than the answer's first."""
     later_late: int = 0
+    unrevealed: int = 0
+    """Late corrections whose sentence smoothing had not revealed yet (see `CaseRun.unrevealed`)."""
     garbled: int = 0
     mismatch: int = 0
     flips: int = 0
@@ -281,6 +302,7 @@ def run(
             t.fp += r.detected and not case.label
             t.fn += case.label and not r.detected
             t.late += r.late and case.label and r.detected
+            t.unrevealed += r.unrevealed and case.label and r.detected
             if case.label and r.detected and not case.corrects_first_sentence:
                 t.later_tp += 1
                 t.later_late += r.late
@@ -294,12 +316,14 @@ def run(
 
 HEADER = (
     f"{'split':<8} {'timing':<7} {'cases':>5} {'tp':>4} {'fp':>4} {'fn':>4} {'prec':>6} {'recall':>6} "
-    f"{'late':>4} {'late%':>6} {'later':>5} {'late%':>6} {'garbled':>7} {'differs':>7} {'flips':>5}"
+    f"{'late':>4} {'late%':>6} {'unseen':>6} {'later':>5} {'late%':>6} {'garbled':>7} {'differs':>7} {'flips':>5}"
 )
 LEGEND = (
     "corrections corpus (bench/corrections/corpus.jsonl), policy {policy}: prec/recall of the stage's "
     "decisions (in time or late); late%: late / detected corrections (already shown: kept, marked); later, "
     "late%: the detected corrections of a sentence other than the first, and the share of them late; "
+    "unseen: late ones whose sentence adaptive smoothing had not yet revealed when the correction was decided "
+    "(a cushion and hold kept as one buffer would hide them); "
     "garbled: cases whose visible answer breaks a sentence or loses words; differs: right decision but a "
     "visible answer other than the corpus's `expected`; flips: decisions that differ from `once`; timing: "
     "once = all at once, words = a word every 20-40 ms, N = N tokens/s"
@@ -317,7 +341,7 @@ def write_text(report: CorrectionsReport, out: IO[str]) -> None:
                 continue
             out.write(
                 f"{split:<8} {timing:<7} {t.cases:>5} {t.tp:>4} {t.fp:>4} {t.fn:>4} {t.precision:>6.3f} "
-                f"{t.recall:>6.3f} {t.late:>4} {t.late_rate * 100:>5.1f}% {t.later_tp:>5} "
+                f"{t.recall:>6.3f} {t.late:>4} {t.late_rate * 100:>5.1f}% {t.unrevealed:>6} {t.later_tp:>5} "
                 f"{t.later_late_rate * 100:>5.1f}% "
                 f"{t.garbled:>7} {t.mismatch:>7} "
                 f"{t.flips:>5}\n"
@@ -345,6 +369,7 @@ def to_json(report: CorrectionsReport) -> dict[str, object]:
                 "recall": t.recall,
                 "late": t.late,
                 "late_rate": t.late_rate,
+                "unrevealed": t.unrevealed,
                 "later": t.later_tp,
                 "later_late_rate": t.later_late_rate,
                 "garbled": t.garbled,
