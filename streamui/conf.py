@@ -202,7 +202,8 @@ SETTINGS: dict[str, Spec] = {
     "COMMIT_HOLD_CHARS": Spec("Most characters the commit stage holds back.", int, _positive),
     "COMMIT_FIRST_HOLD_MS": Spec("Longest the commit stage holds any piece of the answer's first sentence, in "
                                  "milliseconds.", NUMBER, _positive),
-    "CORRECTION_OPENERS": Spec("Phrases that open a self-correction; None: streamui's list.", SEQUENCE, _strings,
+    "CORRECTION_OPENERS": Spec("Phrases that open a self-correction, matched literally; None: streamui's context "
+                               "rules.", SEQUENCE, _strings,
                                nullable=True),
     "POLICY_ARMS": Spec("A/B experiment over correction policies: `{policy: weight}`.", dict, _weights),
     "POLICIES": Spec("Extra correction policies: `{name: dotted path to a CorrectionPolicy factory}`.",
