@@ -253,6 +253,9 @@ class CommitStage:
         self._committed_chars = 0
         self._sentence_shown = ""  # the committed part of the sentence in progress
         self._sentence_at = 0  # where that sentence starts among the committed characters
+        self._sentence_skip = 0  # blanks and list markers in front of it in _sentence_shown
+        self._watch_previous = ""  # the sentence a watched opener would correct, and where it starts
+        self._watch_previous_at = 0
         self._last_sentence = ""  # the last whole sentence committed (for a late opener)
         self._last_sentence_at = 0
         self._out: list[Piece] = []
@@ -388,17 +391,19 @@ class CommitStage:
         if start < len(text) and code[start]:
             self._watch_late_opener = False
             return
-        found = self._detect(text[start:], final, self._last_sentence) if self.policy.detects else None
+        found = self._detect(text[start:], final, self._watch_previous) if self.policy.detects else None
         if found != PENDING:
             self._watch_late_opener = False
             if isinstance(found, OpenerMatch):
-                self._mark_late(found.opener, self._watch_at)
+                self._mark_late(found.opener, self._watch_at, self._watch_previous, self._watch_previous_at)
 
-    def _mark_late(self, opener: str, at: int | None = None) -> None:
-        """The last sentence committed is corrected, too late to take it back: mark it."""
+    def _mark_late(self, opener: str, at: int | None = None, original: str | None = None, start: int = 0) -> None:
+        """A committed sentence (default: the last) is corrected, too late to take it back: mark it."""
         self.stats.late_corrections += 1
+        if original is None:
+            original, start = self._last_sentence, self._last_sentence_at
         at = self._committed_chars if at is None else at
-        self._out.append(LateRevision(self._last_sentence, opener, at, self._last_sentence_at))
+        self._out.append(LateRevision(original, opener, at, start))
 
     def _detect(self, text: str, final: bool, previous: str) -> Detection:
         try:
@@ -480,7 +485,8 @@ class CommitStage:
             return None if final else PENDING
         if self._code[start]:
             return None
-        previous = self._sentence_shown + held[self._gap_end(end) if self._sentence_start else 0 : end]
+        shown = self._sentence_shown[self._sentence_skip :]
+        previous = shown + held[self._gap_end(end) if self._sentence_start else 0 : end]
         found = self._detect(held[start:], final, previous.strip())
         if not isinstance(found, OpenerMatch):
             return found
@@ -559,6 +565,7 @@ class CommitStage:
 
     def _start_watch(self) -> None:
         self._watch_late_opener = True
+        self._watch_previous, self._watch_previous_at = self._last_sentence, self._last_sentence_at
         self._watch_text = ""
         self._watch_at = self._committed_chars
 
@@ -572,13 +579,14 @@ class CommitStage:
         self._out.append(Committed(text))
         self._record(self._times[:n], forced=forced)
         if self._sentence_start and not self._sentence_shown.strip():
-            self._sentence_at = self._committed_chars + (self._gap_end(n) if text.strip() else n)
+            self._sentence_skip = self._gap_end(n) if text.strip() else n
+            self._sentence_at = self._committed_chars + self._sentence_skip
             self._sentence_shown = ""
         self._sentence_shown += text
         if self._watch_late_opener:
             self._watch_text += text
         if sentence_end and self._sentence_shown.strip():
-            self._last_sentence = self._sentence_shown.strip()
+            self._last_sentence = self._sentence_shown[self._sentence_skip :].strip()
             self._last_sentence_at = self._sentence_at
             self._sentence_shown = ""
         self._committed_chars += n

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streamui.pipeline.commit import CommitStage, simulate_commit
-from streamui.pipeline.corrections import Revision
+from streamui.pipeline.corrections import Committed, LateRevision, Revision
 from streamui.upstream.events import End, TextDelta
 from streamui.upstream.traces import TimedEvent
 from tools.bench import corrections_bench as cb
@@ -119,6 +119,9 @@ def test_any_chunking_and_pace_gives_the_same_call_and_never_garbles(
     assert cb.garbled(case, visible, revisions, reasoning) == []
     if not stage.stats.late_corrections:
         assert visible == once.visible  # in time, exactly what the whole text gives
+    committed = "".join(p.piece.text for p in pieces if isinstance(p.piece, Committed))
+    for late in (p.piece for p in pieces if isinstance(p.piece, LateRevision)):
+        assert committed[late.start : late.at].strip() == late.original  # the mark names the shown span
 
 
 def test_the_commit_bench_prints_the_corpus_on_a_default_run_only(tmp_path: pytest.TempPathFactory) -> None:
@@ -140,3 +143,18 @@ def test_the_commit_bench_prints_the_corpus_on_a_default_run_only(tmp_path: pyte
     data = json.loads(out.getvalue())
     assert [c["lead"] for c in data["corrections"]] == ["", cb.LEAD]
     assert set(data["corrections"][0]["totals"]) == {f"tuning/{t}" for t in cb.TIMINGS}
+
+
+@pytest.mark.parametrize("lead", ["", cb.LEAD])
+def test_every_late_mark_names_the_shown_span_of_the_sentence_it_revises(lead: str) -> None:
+    marks = 0
+    for case in CASES:
+        text = case.with_lead(lead).text if lead else case.text
+        for timing in ("words", "20", "50", "100"):
+            pieces = simulate_commit(CommitStage("replace"), cb.arrivals(text, timing, seed=case.id))
+            committed = "".join(p.piece.text for p in pieces if isinstance(p.piece, Committed))
+            for late in (p.piece for p in pieces if isinstance(p.piece, LateRevision)):
+                marks += 1
+                assert committed[late.start : late.at].strip() == late.original, (case.id, timing)
+                assert case.retracted is None or late.original.endswith(case.retracted.lstrip("- "))
+    assert marks > 50
