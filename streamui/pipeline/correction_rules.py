@@ -350,7 +350,7 @@ class RuleDetector:
         need = WINDOWS.get(kind, WEAK_WINDOW)
         window = [
             t
-            for t in _tokens(text, opener_end, 3 * need + 3)
+            for t in _tokens(text, opener_end, 6 * need + 6)
             if (ends is None or t.start < ends.start()) and t.text[:1].isalnum()
         ]
         if not (final or ends is not None or len(window) > need):
