@@ -30,8 +30,11 @@ _EXPORTS: dict[str, str] = {
     "Usage": "streamui.upstream.events",
     "UpstreamError": "streamui.upstream.events",
     "End": "streamui.upstream.events",
+    "RefusalDelta": "streamui.upstream.events",
+    "end_state": "streamui.upstream.events",
     "OpenAICompatibleUpstream": "streamui.upstream.openai",
     "CallableUpstream": "streamui.upstream.custom",
+    "AnthropicUpstream": "streamui.upstream.anthropic",
     # Smoothing strategies.
     "SmoothingStrategy": "streamui.pipeline.smoothing",
     "Reveal": "streamui.pipeline.smoothing",
@@ -54,6 +57,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "AnthropicUpstream",
     "CallableUpstream",
     "ChatRequest",
     "Confirm",
@@ -66,6 +70,7 @@ __all__ = [
     "OpenAICompatibleUpstream",
     "Passthrough",
     "ReasoningDelta",
+    "RefusalDelta",
     "Registry",
     "Resolution",
     "Reveal",
@@ -81,6 +86,7 @@ __all__ = [
     "WidgetRegistry",
     "WidgetSpec",
     "__version__",
+    "end_state",
     "get_settings",
     "register_policy",
     "register_strategy",
@@ -109,6 +115,7 @@ if TYPE_CHECKING:
     from .pipeline.corrections import CorrectionPolicy, FoundCorrection, Resolution, register_policy
     from .pipeline.registry import Registry
     from .pipeline.smoothing import Passthrough, Reveal, SmoothingStrategy, register_strategy
+    from .upstream.anthropic import AnthropicUpstream
     from .upstream.base import ChatRequest, Message, Upstream
     from .upstream.custom import CallableUpstream
     from .upstream.events import (
@@ -117,11 +124,13 @@ if TYPE_CHECKING:
         End,
         Event,
         ReasoningDelta,
+        RefusalDelta,
         Rollback,
         TextDelta,
         ToolCallDelta,
         UpstreamError,
         Usage,
+        end_state,
     )
     from .upstream.openai import OpenAICompatibleUpstream
     from .widget import render_chat
