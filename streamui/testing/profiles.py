@@ -9,10 +9,20 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
-from ..upstream.events import Confirm, DraftDelta, End, Event, ReasoningDelta, Rollback, TextDelta, ToolCallDelta, Usage
+from ..upstream.events import (
+    Confirm,
+    DraftDelta,
+    End,
+    Event,
+    ReasoningDelta,
+    Rollback,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+)
 from ..upstream.tokens import split_tokens
 from ..upstream.traces import TimedEvent, Trace
 
@@ -96,6 +106,11 @@ def stalls(answer: str, rng: random.Random, opts: ProfileOptions) -> list[TimedE
         tl.emit(TextDelta(token))
         tl.wait(rng.gauss(1 / 40, 0.006))
     return _finish(tl, len(tokens), reason, opts)
+
+
+def stall_now(answer: str, rng: random.Random, opts: ProfileOptions) -> list[TimedEvent]:
+    """The stalls profile with its 2.5 s freeze in this answer for sure: the playground's "stall the next answer"."""
+    return stalls(answer, rng, replace(opts, force_stall=True if opts.force_stall is None else opts.force_stall))
 
 
 _REASONING_STEPS = [
@@ -230,6 +245,7 @@ PROFILES: dict[str, Profile] = {
     "steady": steady,
     "bursty": bursty,
     "stalls": stalls,
+    "stall-now": stall_now,
     "reasoning": reasoning,
     "json": json_profile,
     "speculative": speculative,
@@ -262,4 +278,4 @@ def build_trace(
     )
 
 
-__all__ = ["PROFILES", "Profile", "ProfileOptions", "STALL_PROBABILITY", "STALL_SECONDS", "build_trace"]
+__all__ = ["PROFILES", "STALL_PROBABILITY", "STALL_SECONDS", "Profile", "ProfileOptions", "build_trace"]
