@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -53,7 +54,7 @@ def test_the_dom_never_loses_a_character_it_showed(page: Any, live_site: LiveSit
     assert len(samples) > 10
     # Markup between blocks adds whitespace that moves as blocks close; characters are what a reader sees.
     visible = ["".join(sample.split()) for sample in samples]
-    for before, after in zip(visible, visible[1:]):
+    for before, after in itertools.pairwise(visible):
         assert after.startswith(before), f"text shown was taken back:\n{before[-80:]!r}\n{after[-80:]!r}"
     html = page.locator("[data-streamui=output]").last.inner_html()
     if profile == "corrections":
