@@ -225,7 +225,8 @@ class Generation:
             return
         if self.metrics.first_reasoning_shown is None:
             self.metrics.first_reasoning_shown = self.clock.now()
-            self.outbox.put(str(fragments.thinking_started(self.message_id)))
+            self.outbox.put(str(fragments.thinking_started(self.message_id, text)))
+            return
         self.outbox.put(str(fragments.reasoning_append(self.message_id, text)))
 
     # --- widgets -------------------------------------------------------------------
