@@ -79,7 +79,8 @@ def test_confidence_is_visible_before_the_answer_finishes(page: Any, live_site: 
     wait_done(page)
     final = answer.text_content()
     assert len(final) > len(early) + 50  # the long answer was still streaming when confidence showed
-    assert float(confidence.text_content()) > 0
+    assert float(confidence.locator("meter").get_attribute("value")) > 0  # a meter, with its percentage beside it
+    assert confidence.text_content().strip().endswith("%")
 
 
 def test_ab_switch_changes_the_strategy_and_the_dashboard_shows_both_arms(page: Any, live_site: LiveSite) -> None:

@@ -73,7 +73,7 @@ def test_exact_fragments_for_a_known_stream() -> None:
         ('<div id="su-7-json-value--items" hx-swap-oob="beforeend">'
         '<div class="su-field" id="su-7-json--confidence--field"><dt>Confidence</dt>'
         '<dd><span class="su-w su-w-meter" id="su-7-json--confidence"><meter min="0" max="1" value="0.92" '
-        'aria-label="Confidence">92%</meter> <span class="su-w-meter-value">92%</span></span></dd></div></div>'),
+        'aria-label="Confidence"></meter> <span class="su-w-meter-value">92%</span></span></dd></div></div>'),
         ('<div id="su-7-json-value--items" hx-swap-oob="beforeend">'
         '<div class="su-field" id="su-7-json--sources--field"><dt>Sources</dt><dd>'
         '<div class="su-w su-w-list" id="su-7-json--sources"><ul id="su-7-json--sources--items">'
