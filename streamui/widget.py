@@ -38,8 +38,6 @@ FIGURE_HELP = (
     ("elapsed", "elapsed", "Time since the server received the prompt."),
     ("strategy", "smoothing", "How text is paced onto the page; \"json\" when the output is widgets (not smoothed)."),
 )
-SIMULATED_NOTE = ("Simulated model: canned answers, real timing. For a real model run `make run-local`, "
-                  "or set the upstream settings (STREAMUI_UPSTREAM_URL and STREAMUI_UPSTREAM_MODEL).")
 STALL_UPSTREAM = "simulated:stall-now"
 
 
@@ -136,7 +134,7 @@ def render_chat(
         upstreams=upstreams,
         hidden_upstreams={STALL_UPSTREAM},
         stall_upstream=STALL_UPSTREAM if STALL_UPSTREAM in upstream_names and compare else "",
-        simulated_note=SIMULATED_NOTE if simulated else "",
+        simulated_note=simulated,
         heading=heading,
         empty_title=empty_title,
         storage_key=request.path if hasattr(request, "path") else "",
