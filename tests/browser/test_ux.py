@@ -228,3 +228,23 @@ def test_keyboard_order_and_labels(page: Any, live_site: LiveSite) -> None:
       .filter(el => !(el.labels?.length || el.getAttribute('aria-label') || el.textContent.trim())).map(el => el.outerHTML)""")
     assert unlabelled == []
     assert page.locator("[data-streamui=log]").get_attribute("aria-live") == "off"  # tokens are not read one by one
+
+
+def test_an_upstream_error_reads_as_a_sentence_with_the_detail_one_click_away(page: Any, live_site: LiveSite) -> None:
+    page.goto(live_site.url + "/")
+    page.wait_for_selector("[data-streamui=widget][data-connected]")
+    raw = ("The answer was interrupted: the connection to the model server was lost (peer closed connection "
+           "without sending complete message body (incomplete chunked read))")
+    # What the server sends on a dropped upstream, as the transport would swap it in, then a frame lands.
+    page.evaluate("""raw => { const box = document.querySelector('[data-streamui=error]');
+      box.innerHTML = ''; box.append(raw); const b = document.createElement('button');
+      b.dataset.streamui = 'retry'; b.textContent = 'Retry'; box.append(' ', b);
+      box.closest('[data-streamui=widget]').dispatchEvent(new CustomEvent('htmx:sse:after:message', {bubbles: true})); }""", raw)
+    error = page.locator("[data-streamui=error]")
+    assert error.locator(".streamui-error-text").text_content() == (
+        "The answer was interrupted. The model server closed the connection before the answer finished.")
+    detail = error.locator("details")
+    assert not detail.locator("code").is_visible()
+    detail.locator("summary").click()
+    assert "incomplete chunked read" in detail.locator("code").text_content()
+    assert error.locator("[data-streamui=retry]").is_visible()

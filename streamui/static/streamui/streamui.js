@@ -143,6 +143,7 @@
     var now = performance.now();
     quietOutputs(widget);
     labelFigures(widget);
+    humanizeError(widget);
     if (state(widget) === "streaming") {
       if (!current || current.id !== streamId) {
         current = { id: streamId, start: now, marks: [], reported: false };
@@ -379,4 +380,34 @@
 
   function restoreAll() { document.querySelectorAll("[data-streamui=widget]").forEach(restoreSettings); }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", restoreAll); else restoreAll();
+
+  // --- errors a person understands: the sentence first, the technical detail one click away ---
+  var ERROR_SENTENCES = [
+    [/connection to the model server was lost|closed the stream before it finished/i, "The model server closed the connection before the answer finished."],
+    [/could not connect to the model server/i, "Could not reach the model server."],
+    [/sent nothing for too long/i, "The model server stopped responding."],
+    [/model server reported an error/i, "The model server reported an error."],
+    [/site's LLM code failed/i, "The site's model code failed."]
+  ];
+
+  function humanizeError(widget) {
+    var box = hook(widget, "error");
+    if (!box || box.hasAttribute("data-humanized") || !box.firstChild || box.firstChild.nodeType !== 3) return;
+    var raw = box.firstChild.nodeValue;
+    var match = ERROR_SENTENCES.filter(function (pair) { return pair[0].test(raw); })[0];
+    if (!match) return;
+    box.setAttribute("data-humanized", "");
+    var sentence = document.createElement("span");
+    sentence.className = "streamui-error-text";
+    sentence.textContent = (/interrupted/i.test(raw) ? "The answer was interrupted. " : "") + match[1];
+    var details = document.createElement("details");
+    var summary = document.createElement("summary");
+    summary.textContent = "Technical detail";
+    var pre = document.createElement("code");
+    pre.textContent = raw.trim();
+    details.appendChild(summary);
+    details.appendChild(pre);
+    box.replaceChild(sentence, box.firstChild);
+    box.appendChild(details);
+  }
 })();
