@@ -221,7 +221,9 @@ def self_correcting(answer: str, rng: random.Random, opts: ProfileOptions) -> li
 
 def tool_calling(answer: str, rng: random.Random, opts: ProfileOptions) -> list[TimedEvent]:
     """An agent turn: a tool call whose JSON arguments stream in pieces, then the answer."""
-    topic = " ".join(answer.split()[:6]).strip(",.:*#")
+    # The topic comes from the answer proper, not from a leading italic note (the simulator's canned label).
+    body = answer.split("\n\n", 1)[-1] if answer.startswith("*") and "\n\n" in answer else answer
+    topic = " ".join(body.split()[:6]).strip(",.:*#")
     arguments = json.dumps({"query": topic, "max_results": rng.randint(3, 8), "fresh": rng.random() < 0.5,
                             "sites": ["example.org", "example.com"]})
     tl = _Timeline(opts.speed)
