@@ -55,6 +55,10 @@ def newest_text_gap(page: Any) -> float:
 def test_the_page_follows_the_answer_and_stop_stays_reachable(sized: Any, live_site: LiveSite) -> None:
     page = sized
     fresh_chat(page, live_site, "simulated:steady")
+    phone = page.viewport_size["width"] < 500
+    if phone:  # two lanes on a phone: they stack instead of two thin columns
+        page.select_option("[data-streamui=compare]", "passthrough")
+        page.locator("[data-streamui=settings] > summary").click()  # fold the settings again
     stop = page.locator("[data-streamui=stop]")
     for turn in range(1, 11):
         send_prompt(page, LONG)
@@ -65,6 +69,10 @@ def test_the_page_follows_the_answer_and_stop_stays_reachable(sized: Any, live_s
             page.wait_for_selector("[data-streamui=status][data-state=stopped]")
     # The tenth answer: its newest text is on screen, just above the dock.
     page.wait_for_timeout(300)
+    if phone:
+        boxes = [lane.bounding_box() for lane in page.locator(".streamui-assistant").last.locator(".streamui-lane").all()]
+        assert len(boxes) == 2 and boxes[0]["x"] == boxes[1]["x"] and boxes[1]["y"] >= boxes[0]["y"] + boxes[0]["height"]
+        assert boxes[0]["width"] > 300
     assert newest_text_gap(page) <= 12
     assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")  # no sideways scrolling (200% zoom too)
     # The user scrolls up to read: the page stays put, and "Jump to latest" appears.
