@@ -101,8 +101,9 @@ def test_figures_reset_explain_themselves_and_the_reasoning_timer_stops(page: An
     page.select_option("[data-streamui=upstream]", "simulated:reasoning")
     send_prompt(page, "Why is the sky blue?")
     page.wait_for_selector("[data-streamui=status][data-state=streaming]")
-    for key in ("ttft", "shown", "generated"):  # not the previous answer's numbers
-        assert page.locator(f"[data-figure={key}]").text_content() == "–"
+    assert page.locator("[data-figure=ttft]").text_content() == "–"  # not the previous answer's numbers
+    for key in ("shown", "generated"):
+        assert page.locator(f"[data-figure={key}]").text_content() in ("–", "0")
     summary = page.locator(".streamui-thinking summary").last
     summary.wait_for()
     page.wait_for_function("() => [...document.querySelectorAll('.streamui-reasoning')].pop()?.textContent.length > 30")
@@ -194,6 +195,10 @@ def test_revised_mark_and_tool_card(page: Any, live_site: LiveSite) -> None:
     state.wait_for()
     page.wait_for_selector("[data-streamui=status][data-state=done]", timeout=30_000)
     assert state.get_attribute("data-state") == "done" and state.text_content() == "done"
+    # The tool card was the first thing shown: it counts as the first visible token, before any answer text.
+    first_text, first_visible = live_site.query(
+        "select first_upstream_token_ms, first_visible_token_ms from streamui_streamrecord order by id desc limit 1")[0]
+    assert first_visible < first_text, (first_visible, first_text)  # type: ignore[operator]
 
 
 def axe_violations(page: Any) -> list[dict[str, Any]]:
