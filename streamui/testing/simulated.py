@@ -57,8 +57,16 @@ CANNED_LABEL = ("*Simulated model: no canned answer is about this question, so h
                 "\u201c{prompt}\u201d. The timing is real.*\n\n")
 
 
+def _stem(word: str) -> str:
+    """A crude stem, enough for "minors suing" to meet "a minor sue or be sued"."""
+    for suffix in ("ing", "ed", "es", "s", "e"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 2:
+            return word[: -len(suffix)]
+    return word
+
+
 def _words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in _STOPWORDS}
+    return {_stem(w) for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in _STOPWORDS}
 
 
 @lru_cache(maxsize=1)
@@ -103,9 +111,14 @@ def pick_answer(prompt: str) -> CorpusAnswer:
     topical = topical_answer(prompt)
     if topical is not None:
         return topical
-    stand_ins = [item for item in demo_corpus() if not _NOT_A_STAND_IN.search(item.prompt)]
-    item = stand_ins[seed_for(prompt) % len(stand_ins)]
-    return CorpusAnswer(item.prompt, CANNED_LABEL.format(prompt=item.prompt) + item.answer)
+    # The prompt's hash picks as it always did; an answer not fit to stand in passes to the next one.
+    corpus, fit = answer_corpus(), set(demo_corpus())
+    start = seed_for(prompt) % len(corpus)
+    for k in range(len(corpus)):
+        item = corpus[(start + k) % len(corpus)]
+        if item in fit and not _NOT_A_STAND_IN.search(item.prompt):
+            return CorpusAnswer(item.prompt, CANNED_LABEL.format(prompt=item.prompt) + item.answer)
+    raise LookupError("the answer corpus has no answer fit to stand in")
 
 
 def trace_for_request(
