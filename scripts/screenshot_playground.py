@@ -44,7 +44,9 @@ def shoot(browser: Any, url: str, name: str, viewport: dict[str, int], scheme: s
     page.press("[data-streamui=prompt]", "Enter")
     page.wait_for_selector("[data-figure=ttft]")
     page.wait_for_timeout(3500)
-    page.screenshot(path=str(ROOT / "docs" / name))
+    # Between two painted frames, so the capture never lands in the middle of the page following the answer.
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    page.screenshot(path=str(ROOT / "docs" / name), caret="hide")
     page.keyboard.press("Escape")
     context.close()
 
