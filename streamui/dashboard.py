@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 from .models import StreamRecord
 from .stats import TestResult, mann_whitney_u, percentile, two_proportion_z
@@ -14,7 +15,7 @@ STALL_MS = 250.0
 def client_gaps(record: StreamRecord) -> list[float]:
     """Gaps between fragments as the browser saw them land (includes network and rendering)."""
     marks = (record.client_timings or {}).get("marks") or []
-    return [b - a for a, b in zip(marks, marks[1:])]
+    return [b - a for a, b in itertools.pairwise(marks)]
 
 
 def stall_ms(gaps: Iterable[float]) -> float:
@@ -71,13 +72,42 @@ class Comparison:
     stall_time: TestResult | None
 
 
+EXPERIMENT, FORCED, DEFAULT, NOT_SMOOTHED = "experiment", "forced", "default", "not smoothed"
+SECTIONS = (EXPERIMENT, FORCED, DEFAULT, NOT_SMOOTHED)
+
+
+def mode_of(record: StreamRecord) -> str:
+    message = record.message if record.message_id else None  # type: ignore[attr-defined]
+    return message.mode if message is not None else "chat"
+
+
+def section_of(record: StreamRecord) -> str:
+    """Which comparison a stream belongs to. Only randomised arms are an experiment: a strategy the
+    user picked by hand is self-selected, and JSON output is not smoothed at all, whatever was recorded."""
+    if mode_of(record) == "json":
+        return NOT_SMOOTHED
+    if record.arm.startswith("forced:"):
+        return FORCED
+    return EXPERIMENT if record.arm else DEFAULT
+
+
 def arm_of(record: StreamRecord) -> str:
-    """Streams forced to a strategy count with the arm of that strategy."""
-    arm = record.arm or record.strategy
-    return arm.removeprefix("forced:")
+    """The arm a stream is counted in, within its section."""
+    if section_of(record) == NOT_SMOOTHED:
+        return "json output"
+    return (record.arm or record.strategy).removeprefix("forced:")
+
+
+def sections(records: Iterable[StreamRecord]) -> dict[str, list[ArmSummary]]:
+    """Per-arm summaries, kept apart by section (the randomised experiment first)."""
+    grouped: dict[str, list[StreamRecord]] = {name: [] for name in SECTIONS}
+    for record in records:
+        grouped[section_of(record)].append(record)
+    return {name: summarize(group) for name, group in grouped.items()}
 
 
 def summarize(records: Iterable[StreamRecord]) -> list[ArmSummary]:
+    """Per-arm summaries of the given streams (call it on one section at a time)."""
     summaries: dict[str, ArmSummary] = {}
     for record in records:
         summary = summaries.setdefault(arm_of(record), ArmSummary(arm_of(record)))
@@ -113,4 +143,5 @@ def compare(summaries: Sequence[ArmSummary], baseline: str = "passthrough") -> l
     ]
 
 
-__all__ = ["STALL_MS", "ArmSummary", "Comparison", "summarize", "compare", "client_gaps", "stall_ms", "arm_of"]
+__all__ = ["DEFAULT", "EXPERIMENT", "FORCED", "NOT_SMOOTHED", "SECTIONS", "STALL_MS", "ArmSummary", "Comparison",
+           "arm_of", "client_gaps", "compare", "mode_of", "section_of", "sections", "stall_ms", "summarize"]

@@ -116,10 +116,12 @@ def replace_tail(out_id: str, html: str) -> Markup:
     return Markup('<div id="{}-tail" hx-swap-oob="innerHTML">{}</div>').format(out_id, Markup(html))
 
 
-def thinking_started(message_id: int) -> Markup:
+def thinking_started(message_id: int, text: str = "") -> Markup:
+    """The reasoning panel, opened with its first text inside: an append in the same frame would land in the
+    panel this one replaces (htmx swaps the outerHTML after the append), and the first token was lost."""
     tid = turn_id(message_id)
     summary = Markup('Thinking… <span class="streamui-elapsed" data-streamui-ticking></span>')
-    return _thinking(tid, "", summary, oob=True)
+    return _thinking(tid, text, summary, oob=True)
 
 
 def reasoning_append(message_id: int, text: str) -> Markup:

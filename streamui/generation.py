@@ -118,6 +118,7 @@ class Generation:
         sender = asyncio.create_task(self.outbox.run(), name=f"streamui-send-{self.stream_id}")
         pacers = [asyncio.create_task(lane.pacer.run(), name=f"streamui-pace-{self.stream_id}-{i}")
                   for i, lane in enumerate(self.lanes)]
+        self._put_figures(force=True)  # this answer's figures from the start, not the previous answer's
         try:
             async with contextlib.aclosing(self.upstream.stream(self.request)) as events:  # type: ignore[type-var]
                 async for event in events:
@@ -229,7 +230,8 @@ class Generation:
             return
         if self.metrics.first_reasoning_shown is None:
             self.metrics.first_reasoning_shown = self.clock.now()
-            self.outbox.put(str(fragments.thinking_started(self.message_id)))
+            self.outbox.put(str(fragments.thinking_started(self.message_id, text)))
+            return
         self.outbox.put(str(fragments.reasoning_append(self.message_id, text)))
 
     # --- widgets -------------------------------------------------------------------
@@ -238,12 +240,15 @@ class Generation:
         if self._tools is None:
             self._tools = ToolCallsRenderer(fragments.tools_id(self.message_id))
         self.outbox.put(*self._tools.feed(event.index, event.call_id, event.name, event.arguments))
+        if self.metrics.first_visible is None:  # the tool card is the first thing the user sees
+            self.metrics.first_visible = self.clock.now()
+            self._put_figures(force=True)
 
     def _close_widgets(self) -> None:
         if self._json is not None:
             self.outbox.put(*self._json.close())
         if self._tools is not None:
-            self.outbox.put(*self._tools.close())
+            self.outbox.put(*self._tools.close(failed=self._error is not None))
 
     # --- figures and result --------------------------------------------------------
 

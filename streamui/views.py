@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.templatetags.static import static
 
 from .conf import get_settings
 from .conversations import Owner
-from .dashboard import STALL_MS, compare, summarize
+from .dashboard import EXPERIMENT, STALL_MS, compare, sections
 from .models import StreamRecord
 from .stats import TestResult
 from .svg import gap_histogram_svg, timeline_svg
@@ -52,15 +54,34 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """Per-arm figures with significance tests and server-rendered SVG plots."""
     if not get_settings().dashboard_public and not getattr(request.user, "is_staff", False):
         raise PermissionDenied("the streamui dashboard is for staff")
-    records = list(StreamRecord.objects.order_by("-started_at")[:DASHBOARD_STREAMS])
-    summaries = summarize(records)
+    all_records = StreamRecord.objects.all()
+    choices = {"upstream": sorted(set(all_records.values_list("upstream", flat=True))),
+               "profile": sorted(set(all_records.values_list("profile", flat=True)) - {""})}
+    filters = {name: request.GET.get(name, "") for name in ("upstream", "profile", "since", "until")}
+    query = all_records.select_related("message").order_by("-started_at")
+    if filters["upstream"]:
+        query = query.filter(upstream=filters["upstream"])
+    if filters["profile"]:
+        query = query.filter(profile=filters["profile"])
+    for name, lookup, extra in (("since", "started_at__date__gte", 0), ("until", "started_at__date__lte", 0)):
+        try:
+            day = dt.date.fromisoformat(filters[name]) + dt.timedelta(days=extra) if filters[name] else None
+        except ValueError:
+            day, filters[name] = None, ""
+        if day is not None:
+            query = query.filter(**{lookup: day})
+    records = list(query[:DASHBOARD_STREAMS])
+    by_section = sections(records)
+    summaries = by_section[EXPERIMENT]
     stream_id = request.GET.get("stream", "")
     stream = next((r for r in records if r.stream_id == stream_id), None) if stream_id else None
     stream = stream or next((r for r in records if (r.timeline or {}).get("reveals")), None)
     timeline = timeline_svg(stream.timeline["arrivals"], stream.timeline["reveals"]) if stream else ""
     html = environment().get_template("streamui/dashboard.html").render(
-        total=len(records), stall_ms=STALL_MS, summaries=summaries, comparisons=compare(summaries),
-        histogram=gap_histogram_svg({s.arm: s.reveal_gaps_ms for s in summaries}),
+        total=len(records), stall_ms=STALL_MS, sections=by_section, comparisons=compare(summaries),
+        filters=filters, choices=choices,
+        histogram=gap_histogram_svg({s.arm: s.reveal_gaps_ms for s in summaries or by_section["forced"]
+                                     or by_section["default"]}),
         stream=stream, timeline=timeline, ms=_ms, pct=_pct, test=_test, css=static("streamui/streamui.css"),
     )
     return HttpResponse(html)

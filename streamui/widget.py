@@ -12,19 +12,33 @@ from markupsafe import Markup
 
 from . import fragments
 from .ab import AUTO, arms
-from .extensions import json_schema, json_widgets
-from .pipeline.corrections import policy_names
-from .rendering import json_html, markdown_html
 from .conf import get_settings
+from .extensions import json_schema, json_widgets
 from .conversations import Owner, latest_conversation
 from .models import ChatMessage, Conversation, StreamRecord
+from .pipeline.corrections import policy_names
 from .pipeline.smoothing import strategy_names
+from .rendering import json_html, markdown_html
+from .sse import event_source
 from .templating import environment
 from .upstream.registry import available_upstreams, default_upstream_name
-from .sse import event_source
 from .vendor import HTMX_SSE_STATIC, HTMX_STATIC, HTMX_WS_STATIC
 
 TRANSPORTS = ("auto", "websocket", "sse")
+
+# What each live figure means, for the "?" next to the figures bar (and each figure's tooltip).
+FIGURE_HELP = (
+    ("ttft", "first visible token",
+     ("Time from the server receiving the prompt to the first thing shown (text, or a tool card); "
+     "the network to your browser comes on top.")),
+    ("shown", "tokens shown", "Tokens of answer text on the page so far (drafts being verified included)."),
+    ("generated", "tokens generated",
+     ("Tokens the model has produced (and billed), shown or not: text still in the smoothing cushion, "
+     "reasoning, tool-call arguments.")),
+    ("elapsed", "elapsed", "Time since the server received the prompt."),
+    ("strategy", "smoothing", "How text is paced onto the page; \"json\" when the output is widgets (not smoothed)."),
+)
+STALL_UPSTREAM = "simulated:stall-now"
 
 
 def render_past_turn(message: ChatMessage) -> Markup:
@@ -34,12 +48,27 @@ def render_past_turn(message: ChatMessage) -> Markup:
         # Still generating (or its worker died): an empty answer the widget fills by resuming
         # the stream's journal from the start; the server marks it interrupted if it is gone.
         return fragments.assistant_turn(message.pk, mode=message.mode)
+    summary = thought_for(message)
     if message.mode == "json":
         body = json_html(fragments.json_root_id(message.pk), message.content, json_schema(), json_widgets())
     else:
         body = markdown_html(message.content)
     return fragments.assistant_turn(message.pk, status=message.status, detail=message.error, mode=message.mode,
-                                    body_html=body, reasoning=message.reasoning)
+                                    body_html=body, reasoning=message.reasoning, thinking_summary=summary)
+
+
+def thought_for(message: ChatMessage) -> str:
+    """ "Thought for N s" for a stored answer, from its stream's record ("(stopped)" if it never got past thinking)."""
+    record = getattr(message, "streamrecord", None) if message.reasoning else None
+    if record is None or record.first_reasoning_ms is None:
+        return "Thought"
+    answered = record.first_visible_token_ms is not None and record.first_visible_token_ms > record.first_reasoning_ms
+    end = record.first_visible_token_ms if answered else record.duration_ms
+    if end is None:
+        return "Thought"
+    seconds = max(0.0, (end - record.first_reasoning_ms) / 1000)
+    cut = "" if answered or message.status == ChatMessage.Status.COMPLETE else f" ({message.status})"
+    return f"Thought for {seconds:.1f} s{cut}"
 
 
 def resumable_stream(conversation: Conversation | None) -> str:
@@ -64,6 +93,8 @@ def render_chat(
     transport: str | None = None,
     figures: bool = False,
     placeholder: str = "Ask anything…",
+    heading: str = "Chat",
+    empty_title: str = "Ask a question to start the conversation.",
 ) -> Markup:
     """The widget's HTML for this request: past turns of the visitor's latest conversation, and the form."""
     config = get_settings()
@@ -75,11 +106,16 @@ def render_chat(
         raise ValueError(f"unknown transport {transport!r} (known: {', '.join(TRANSPORTS)})")
     policy_arms = arms("POLICY_ARMS", policy_names())
     widget_id = f"su-w{secrets.token_hex(5)}"
-    turns = [render_past_turn(m) for m in conversation.messages.all()] if conversation else []
+    turns = ([render_past_turn(m) for m in conversation.messages.select_related("streamrecord")]
+             if conversation else [])
     resume = resumable_stream(conversation)
     # Scripts once per page, however many widgets it has: two copies of htmx would fight.
     include_assets = not getattr(request, "_streamui_assets", False)
     request._streamui_assets = True
+    upstreams = available_upstreams() if upstream_picker else []
+    upstream_names = {choice.name for choice in upstreams}
+    simulated = default_upstream_name().startswith("simulated:") or any(
+        name.startswith("simulated:") for name in upstream_names)
     template = environment().get_template("streamui/chat.html")
     html = template.render(
         widget_id=widget_id,
@@ -95,7 +131,14 @@ def render_chat(
         ws_url=f"/ws/streamui/chat/{widget_id}/",
         conversation_id=str(conversation.public_id) if conversation else "",
         turns=turns,
-        upstreams=available_upstreams() if upstream_picker else [],
+        upstreams=upstreams,
+        hidden_upstreams={STALL_UPSTREAM},
+        stall_upstream=STALL_UPSTREAM if STALL_UPSTREAM in upstream_names and compare else "",
+        simulated_note=simulated,
+        heading=heading,
+        empty_title=empty_title,
+        storage_key=request.path if hasattr(request, "path") else "",
+        figure_help=FIGURE_HELP,
         default_upstream=default_upstream_name(),
         strategies=([AUTO] if arms() else []) + strategy_names() if strategy_picker else [],
         default_strategy=AUTO if arms() else config.smoothing,
@@ -114,4 +157,4 @@ def render_chat(
     return Markup(html)
 
 
-__all__ = ["render_chat", "render_past_turn", "resumable_stream"]
+__all__ = ["render_chat", "render_past_turn", "resumable_stream", "thought_for"]

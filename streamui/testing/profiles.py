@@ -11,7 +11,7 @@ import functools
 import json
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 
 from ..upstream.events import (
@@ -108,6 +108,11 @@ def stalls(answer: str, rng: random.Random, opts: ProfileOptions) -> list[TimedE
         tl.emit(TextDelta(token))
         tl.wait(rng.gauss(1 / 40, 0.006))
     return _finish(tl, len(tokens), reason, opts)
+
+
+def stall_now(answer: str, rng: random.Random, opts: ProfileOptions) -> list[TimedEvent]:
+    """The stalls profile with its 2.5 s freeze in this answer for sure: the playground's "stall the next answer"."""
+    return stalls(answer, rng, replace(opts, force_stall=True if opts.force_stall is None else opts.force_stall))
 
 
 _REASONING_STEPS = [
@@ -233,7 +238,9 @@ def self_correcting(answer: str, rng: random.Random, opts: ProfileOptions) -> li
 
 def tool_calling(answer: str, rng: random.Random, opts: ProfileOptions) -> list[TimedEvent]:
     """An agent turn: a tool call whose JSON arguments stream in pieces, then the answer."""
-    topic = " ".join(answer.split()[:6]).strip(",.:*#")
+    # The topic comes from the answer proper, not from a leading italic note (the simulator's canned label).
+    body = answer.split("\n\n", 1)[-1] if answer.startswith("*") and "\n\n" in answer else answer
+    topic = " ".join(body.split()[:6]).strip(",.:*#")
     arguments = json.dumps({"query": topic, "max_results": rng.randint(3, 8), "fresh": rng.random() < 0.5,
                             "sites": ["example.org", "example.com"]})
     tl = _Timeline(opts.speed)
@@ -257,6 +264,7 @@ PROFILES: dict[str, Profile] = {
     "steady": steady,
     "bursty": bursty,
     "stalls": stalls,
+    "stall-now": stall_now,
     "reasoning": reasoning,
     "json": json_profile,
     "speculative": speculative,

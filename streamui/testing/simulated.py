@@ -11,16 +11,18 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
+import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import AsyncIterator
 
 from ..upstream.base import ChatRequest
 from ..upstream.events import Event
-from .profiles import PROFILES, build_trace
 from ..upstream.traces import Trace, load_trace
+from .profiles import PROFILES, build_trace
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,14 +43,82 @@ def seed_for(prompt: str, salt: str = "") -> int:
     return int.from_bytes(digest[:8], "big")
 
 
-def pick_answer(prompt: str) -> CorpusAnswer:
-    """The corpus answer whose prompt matches, else one chosen by the prompt's hash."""
-    corpus = answer_corpus()
-    wanted = prompt.strip().lower()
+# Topics a demo should not surprise anyone with: never picked unless asked for by the exact prompt.
+_AVOID = re.compile(r"suicid|\bdeath|\bdying\b|\bdies?\b|\bkill|murder|\brape|genocide|self-harm|overdose|\babuse"
+                    r"|shemale|black man|white woman|cheating|affair|terror|losing your faith|cannibal|pedophil|ramsay"
+                    r"|start a war|marry a guy", re.IGNORECASE)
+# Not distressing, but a third of the corpus: kept for questions about it, never as a stand-in.
+_NOT_A_STAND_IN = re.compile(r"launder", re.IGNORECASE)
+_WORD = re.compile(r"[a-z0-9]+")
+_STOPWORDS = frozenset(
+    ["a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "of", "on", "or", "our", "should", "so", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "to", "was", "we", "were", "what", "when", "where", "which", "who", "why", "will", "with", "would", "you", "your", "about", "tell", "give", "explain", "please", "work", "works"])
+MATCH_THRESHOLD = 0.5  # share of the question's (idf-weighted) content words a corpus prompt must share
+CANNED_LABEL = ("*Simulated model: no canned answer is about this question, so here is the one it has for "
+                "\u201c{prompt}\u201d. The timing is real.*\n\n")
+
+
+def _stem(word: str) -> str:
+    """A crude stem, enough for "minors suing" to meet "a minor sue or be sued"."""
+    for suffix in ("ing", "ed", "es", "s", "e"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 2:
+            return word[: -len(suffix)]
+    return word
+
+
+def _words(text: str) -> set[str]:
+    return {_stem(w) for w in _WORD.findall(text.lower()) if len(w) > 2 and w not in _STOPWORDS}
+
+
+@lru_cache(maxsize=1)
+def demo_corpus() -> tuple[CorpusAnswer, ...]:
+    """The answers the simulator may pick for a prompt that is not in the corpus word for word."""
+    return tuple(item for item in answer_corpus() if not _AVOID.search(f"{item.prompt} {item.answer}"))
+
+
+@lru_cache(maxsize=1)
+def _idf() -> tuple[dict[str, float], float]:
+    corpus = demo_corpus()
+    counts: dict[str, int] = {}
     for item in corpus:
+        for word in _words(item.prompt):
+            counts[word] = counts.get(word, 0) + 1
+    unseen = math.log(len(corpus) + 1)
+    return {w: math.log((len(corpus) + 1) / (n + 0.5)) for w, n in counts.items()}, unseen
+
+
+def topical_answer(prompt: str) -> CorpusAnswer | None:
+    """The corpus answer whose question shares most of this prompt's content words, if one shares enough."""
+    asked = _words(prompt)
+    if not asked:
+        return None
+    idf, unseen = _idf()
+    total = sum(idf.get(w, unseen) for w in asked)
+    best, best_score = None, 0.0
+    for item in demo_corpus():
+        score = sum(idf.get(w, unseen) for w in asked & _words(item.prompt)) / total
+        if score > best_score:
+            best, best_score = item, score
+    return best if best_score >= MATCH_THRESHOLD else None
+
+
+def pick_answer(prompt: str) -> CorpusAnswer:
+    """The corpus answer for this exact prompt, else one about the same thing, else a canned stand-in
+    (chosen by the prompt's hash) whose text says it is one."""
+    wanted = prompt.strip().lower()
+    for item in answer_corpus():
         if item.prompt.lower() == wanted:
             return item
-    return corpus[seed_for(prompt) % len(corpus)]
+    topical = topical_answer(prompt)
+    if topical is not None:
+        return topical
+    # The prompt's hash picks as it always did; an answer not fit to stand in passes to the next one.
+    corpus, fit = answer_corpus(), set(demo_corpus())
+    start = seed_for(prompt) % len(corpus)
+    for k in range(len(corpus)):
+        item = corpus[(start + k) % len(corpus)]
+        if item in fit and not _NOT_A_STAND_IN.search(item.prompt):
+            return CorpusAnswer(item.prompt, CANNED_LABEL.format(prompt=item.prompt) + item.answer)
+    raise LookupError("the answer corpus has no answer fit to stand in")
 
 
 def trace_for_request(
@@ -116,14 +186,17 @@ class TraceUpstream:
 
 
 __all__ = [
+    "CANNED_LABEL",
+    "PROFILES",
     "CorpusAnswer",
-    "answer_corpus",
-    "pick_answer",
-    "seed_for",
-    "trace_for_request",
-    "play_trace",
     "SimulatedUpstream",
     "TraceUpstream",
+    "answer_corpus",
     "build_trace",
-    "PROFILES",
+    "demo_corpus",
+    "pick_answer",
+    "play_trace",
+    "seed_for",
+    "topical_answer",
+    "trace_for_request",
 ]

@@ -56,7 +56,8 @@ class WidgetSpec:
 _STRING: Final = frozenset({"string"})
 _SCALAR: Final = frozenset({"string", "number", "boolean", "null"})
 BUILTIN_WIDGETS: Final[Mapping[str, WidgetSpec]] = {
-    "text": WidgetSpec(_T + "text.html", kinds=_SCALAR),
+    "text": WidgetSpec(_T + "text.html", final_template=_T + "markdown.html", kinds=_SCALAR),
+    "plain": WidgetSpec(_T + "text.html", kinds=_SCALAR),
     "badge": WidgetSpec(_T + "badge.html", kinds=_SCALAR),
     "tick": WidgetSpec(_T + "tick.html", kinds=frozenset({"boolean"})),
     "null": WidgetSpec(_T + "null.html", kinds=frozenset({"null"})),
@@ -269,9 +270,9 @@ class WidgetRegistry:
         """The label registered for `path` (most specific pattern, then latest), if any."""
         best: tuple[int, int, str] | None = None
         for pattern, order, spec in self._entries:
-            if spec.label is not None and pattern.matches(path):
-                if best is None or (pattern.specificity, order) > best[:2]:
-                    best = (pattern.specificity, order, spec.label)
+            if spec.label is not None and pattern.matches(path) and (
+                    best is None or (pattern.specificity, order) > best[:2]):
+                best = (pattern.specificity, order, spec.label)
         return best[2] if best is not None else None
 
     def resolve(

@@ -35,9 +35,19 @@ from streamui.pipeline.partial_json import (
     ValueStarted,
 )
 
-from .registry import SchemaNode, WidgetRegistry, WidgetSpec, child_schema, humanize, schema_properties, schema_title
+from .registry import (
+    BUILTIN_WIDGETS,
+    SchemaNode,
+    WidgetRegistry,
+    WidgetSpec,
+    child_schema,
+    humanize,
+    schema_properties,
+    schema_title,
+)
 
-__all__ = ["JSONWidgetRenderer", "DEFAULT_WIDGET_DEPTH", "dom_id", "environment", "safe_href"]
+__all__ = ["DEFAULT_WIDGET_DEPTH", "JSONWidgetRenderer", "dom_id", "environment", "is_meter", "markdown_fragment",
+           "safe_href", "source_card"]
 
 # Rendering nests one template call per level; LLM structured output is shallow, and a
 # document deeper than this gets the error badge instead of a RecursionError.
@@ -93,6 +103,38 @@ def _oob(host_id: str, inner: Markup) -> str:
     return str(Markup('<div id="{}" hx-swap-oob="beforeend">{}</div>').format(host_id, inner))
 
 
+_METER_KEY = re.compile(r"confidence|probability|certainty|likelihood|score|prob\b", re.IGNORECASE)
+_ONE_PARAGRAPH = re.compile(r"<p>((?:(?!</?p>).)*)</p>\n?", re.DOTALL)
+
+
+def markdown_fragment(text: str) -> Markup:
+    """A complete string field as markdown, through the answers' own (escaping) renderer; one paragraph stays inline."""
+    from streamui.pipeline.markdown import FrozenBlock, MarkdownStream
+
+    stream = MarkdownStream()
+    html = "".join(u.html for u in stream.append(text) + stream.finish() if isinstance(u, FrozenBlock)) if text else ""
+    single = _ONE_PARAGRAPH.fullmatch(html)
+    return Markup(single.group(1) if single else html)
+
+
+def source_card(value: Any) -> tuple[str, str, str] | None:
+    """(href, title, host) when an object reads as a source: a safe `url` (or `link`/`href`) and maybe a title."""
+    if not isinstance(value, dict):
+        return None
+    url = next((value[k] for k in ("url", "link", "href") if isinstance(value.get(k), str)), None)
+    href = safe_href(url) if url else None
+    if href is None or set(value) - {"url", "link", "href", "title", "name"}:
+        return None
+    title = next((value[k] for k in ("title", "name") if isinstance(value.get(k), str) and value[k]), "") or href
+    return href, title, urlsplit(href).netloc or href
+
+
+def is_meter(path: Path, value: Any) -> bool:
+    """A number in [0, 1] whose key reads like a confidence: shown as a meter."""
+    return (bool(path) and isinstance(path[-1], str) and bool(_METER_KEY.search(path[-1]))
+            and isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1)
+
+
 @dataclass(eq=False, slots=True)
 class _Node:
     """A value that enters the page in this batch, with the children that came with it."""
@@ -106,6 +148,7 @@ class _Node:
     complete: bool = False
     replace: bool = False
     children: list[_Node] = field(default_factory=list)
+    source: tuple[str, str, str] | None = None
 
 
 @dataclass(slots=True)
@@ -142,6 +185,7 @@ class JSONWidgetRenderer:
         self.error: PartialJSONError | None = None
         self._env = env or environment()
         self._raw: list[str] = []
+        self._prose = False
         self._closed = False
         self._mounted: dict[Path, _Container | None] = {}  # on the page (or in this batch)
         self._open_strings: dict[Path, tuple[WidgetSpec, SchemaNode | None]] = {}
@@ -151,6 +195,10 @@ class JSONWidgetRenderer:
     # -- public API -----------------------------------------------------------------------
 
     def feed(self, chunk: str) -> list[str]:
+        if self._prose and not self._closed and chunk:
+            # Not JSON at all: the model's prose keeps streaming into the open "raw" panel.
+            self._raw.append(chunk)
+            return [str(Markup('<span id="{}--error-raw" hx-swap-oob="beforeend">{}</span>').format(self.root_id, chunk))]
         if self.error is not None or self._closed or not chunk:
             return []
         self._raw.append(chunk)
@@ -200,11 +248,29 @@ class JSONWidgetRenderer:
             elif isinstance(event, ScalarCompleted):
                 self._complete(event.path, event.value)
             elif isinstance(event, ContainerClosed):
-                pass  # nothing left to send: every member is already on its way
+                self._closed_container(event)
         fragments = [op if isinstance(op, str) else self._render_op(op) for op in self._ops]
         self._batch = {}
         self._ops = []
         return fragments
+
+    def _closed_container(self, event: ContainerClosed) -> None:
+        """A finished {title, url} object in a list becomes a compact link card."""
+        if not event.path or not isinstance(event.path[-1], int) or not isinstance(event.value, dict):
+            return
+        card = source_card(event.value)
+        if card is None:
+            return
+        node = self._batch.get(event.path)
+        if node is not None:
+            node.source = card
+            return
+        self._ops.append(self._source_html(event.path, card, oob="outerHTML"))
+
+    def _source_html(self, path: Path, card: tuple[str, str, str], oob: str | None = None) -> str:
+        href, title, host = card
+        return str(self._env.get_template("streamui/widgets/source.html").render(
+            id=dom_id(self.root_id, path), href=href, title=title, host=host, oob=oob))
 
     def _schema_for(self, path: Path) -> SchemaNode | None:
         if not path:
@@ -276,6 +342,8 @@ class JSONWidgetRenderer:
         return _oob(host, self._item(path, Markup(widget)))
 
     def _node_html(self, node: _Node, oob: str | None = None) -> str:
+        if node.source is not None:
+            return self._source_html(node.path, node.source, oob)
         value: Any = "".join(node.text) if node.kind == "string" and not node.complete else node.value
         return self._widget_html(node.path, node.kind, node.spec, node.schema, value, node.complete, node.children, oob)
 
@@ -294,6 +362,8 @@ class JSONWidgetRenderer:
         template = spec.template
         if kind == "string" and complete and spec.final_template is not None:
             template = spec.final_template
+        elif kind == "number" and spec is BUILTIN_WIDGETS["badge"] and is_meter(path, value):
+            template = "streamui/widgets/meter.html"
         context: dict[str, Any] = {
             "id": id_,
             "children_id": f"{id_}--items",
@@ -301,9 +371,11 @@ class JSONWidgetRenderer:
             "kind": kind,
             "value": value,
             "complete": complete,
-            "title": schema_title(schema, self.schema) if not path else None,
+            "title": self._root_title(schema) if not path else None,
+            "label": self._label(path) if path else "",
             "options": spec.options,
             "href": safe_href(value) if kind == "string" and complete else None,
+            "markdown": markdown_fragment(value) if kind == "string" and complete and isinstance(value, str) else "",
         }
         if kind == "object":
             context["children"] = self._card_rows(path, schema, children)
@@ -326,6 +398,15 @@ class JSONWidgetRenderer:
         rows.extend(self._row(c.path, Markup(self._node_html(c))) for c in arrived.values())
         return Markup("").join(rows)
 
+    def _root_title(self, schema: SchemaNode | None) -> str | None:
+        """The document's title, unless a field already carries the same words ("Answer" twice)."""
+        title = schema_title(schema, self.schema)
+        if title is None:
+            return None
+        labels = {(self.registry.label_for((key,)) or schema_title(child_schema(schema, key, self.schema), self.schema)
+                   or humanize(key)).casefold() for key in schema_properties(schema, self.schema)}
+        return None if title.casefold() in labels else title
+
     def _label(self, path: Path) -> str:
         parent = self._mounted.get(path[:-1])
         schema = child_schema(parent.schema, path[-1], self.schema) if parent is not None else None
@@ -341,11 +422,15 @@ class JSONWidgetRenderer:
             item_id=dom_id(self.root_id, path) + "--item", widget=widget))
 
     def _error_fragment(self, exc: PartialJSONError) -> str:
-        if "end of input" in exc.msg:
+        prose = self._prose = self.raw.lstrip()[:1] not in ("{", "[", "")
+        if prose:
+            message = "This model did not send JSON: it answered in prose (shown below)."
+        elif "end of input" in exc.msg:
             message = f"The JSON ended early at character {exc.offset}: {exc.msg}"
         else:
             message = f"Invalid JSON at character {exc.offset}: {exc.msg}"
         html = self._env.get_template("streamui/widgets/error.html").render(
-            id=f"{self.root_id}--error", message=message, raw=self.raw)
+            id=f"{self.root_id}--error", message=message, raw=self.raw, prose=prose,
+            detail=f"{exc.msg} at character {exc.offset}")
         return _oob(self.root_id, Markup(html))
 

@@ -27,6 +27,7 @@ class _Call:
     card_id: str
     name: str
     arguments: JSONWidgetRenderer | None = None
+    state: str = "running"
 
 
 class ToolCallsRenderer:
@@ -78,15 +79,41 @@ class ToolCallsRenderer:
                 int(item.get("index", 0)), item.get("id"), function.get("name"), function.get("arguments") or ""))
         return fragments
 
-    def close(self) -> list[str]:
-        """End of the stream: each call's last fragments (an error badge where its arguments broke)."""
+    def close(self, *, failed: bool = False) -> list[str]:
+        """End of the stream: each call's last fragments (an error badge where its arguments broke)
+        and its state: done, or failed (broken arguments, or `failed` for a stream that ended in error)."""
         fragments: list[str] = []
         for index in sorted(self.calls):
             call = self.calls[index]
-            if call.arguments is None:
-                continue
-            fragments.extend(call.arguments.close())
+            broken = False
+            if call.arguments is not None:
+                fragments.extend(call.arguments.close())
+                broken = call.arguments.error is not None
+            if call.state == "running":
+                fragments.append(self._state(call, "failed" if failed or broken else "done"))
         return fragments
+
+    def result(self, index: int, content: str, *, ok: bool = True) -> list[str]:
+        """The tool's result, when the upstream sends one: shown in the call's card (JSON as widgets)."""
+        call = self.calls.get(index)
+        if call is None:
+            return []
+        result_id = f"{call.card_id}--result"
+        renderer = JSONWidgetRenderer(f"{result_id}--body", self.registry, env=self._env)
+        parsed = renderer.feed(content) + renderer.close()
+        if content.lstrip()[:1] in ("{", "[") and renderer.error is None:
+            prefix = f'<div id="{result_id}--body" hx-swap-oob="beforeend">'
+            body = Markup(f'<div id="{result_id}--body">') + Markup("".join(
+                f[len(prefix):-len("</div>")] for f in parsed if f.startswith(prefix))) + Markup("</div>")
+        else:
+            body = Markup('<pre class="su-toolcall-text">{}</pre>').format(content)
+        html = self._env.get_template("streamui/widgets/toolresult.html").render(id=result_id, body=body)
+        return [str(html), self._state(call, "done" if ok else "failed")]
+
+    def _state(self, call: _Call, state: str) -> str:
+        call.state = state
+        return str(self._env.get_template("streamui/widgets/toolstate.html").render(
+            id=f"{call.card_id}--state", state=state))
 
     def arguments(self, index: int) -> Any:
         """The arguments parsed so far for call `index` (None before any arrived)."""

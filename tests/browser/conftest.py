@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from tools.loadgen.server import free_port, wait_for_port
 from streamui.testing.fake_server import FakeLLMServer, FakeLLMServerThread
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+from tools.loadgen.server import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -41,7 +41,14 @@ def fresh_chat(page: Any, site: LiveSite, upstream: str, path: str = "/") -> Non
     wait_connected(page)
     page.locator("[data-streamui=new]").click()
     page.wait_for_function("() => document.querySelectorAll('[data-streamui=output]').length === 0")
+    open_settings(page)
     page.select_option("[data-streamui=upstream]", upstream)
+
+
+def open_settings(page: Any) -> None:
+    """The pickers fold into one line on a phone: unfold them."""
+    if not page.locator("[data-streamui=upstream]").is_visible():
+        page.locator("[data-streamui=settings] > summary").click()
 
 
 def test_type_send_watch_it_grow_then_stop(page: Any, live_site: LiveSite) -> None:

@@ -6,6 +6,7 @@ tests check what a page would show, not only what strings were sent.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from html.parser import HTMLParser
@@ -16,15 +17,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jinja2 import ChoiceLoader, DictLoader, Environment, PackageLoader
 
-from streamui.widgets import JSONWidgetRenderer, PathPattern, ToolCallsRenderer, WidgetRegistry, dom_id, safe_href
+from streamui.widgets import (
+    JSONWidgetRenderer,
+    PathPattern,
+    ToolCallsRenderer,
+    WidgetRegistry,
+    dom_id,
+    safe_href,
+)
 from streamui.widgets.registry import humanize
-
 from tests.support.oob_dom import Page as _Page
 
 ROOT = "su-7-json"
 
 
-def Page(root_id: str = ROOT) -> _Page:  # noqa: N802  (the tests read as building a page)
+def Page(root_id: str = ROOT) -> _Page:
     return _Page(root_id)
 
 
@@ -45,52 +52,60 @@ def flat(batches: list[list[str]]) -> list[str]:
 CHUNKS = ['{"answer": "Hel', 'lo", "confidence": 0.9', '2, "sources": [{"url": "a"}]}']
 
 
+def plain_strings() -> WidgetRegistry:
+    """Strings shown as streamed text even once complete (not as markdown): what the fidelity tests compare."""
+    registry = WidgetRegistry()
+    registry.defaults["string"] = "plain"
+    return registry
+
+
 def test_exact_fragments_for_a_known_stream() -> None:
-    renderer = JSONWidgetRenderer(ROOT)
+    renderer = JSONWidgetRenderer(ROOT, plain_strings())
     assert renderer.feed(CHUNKS[0]) == [
-        '<div id="su-7-json" hx-swap-oob="beforeend">'
+        ('<div id="su-7-json" hx-swap-oob="beforeend">'
         '<div class="su-w su-w-card" id="su-7-json-value"><dl id="su-7-json-value--items">'
         '<div class="su-field" id="su-7-json--answer--field"><dt>Answer</dt>'
         '<dd><span class="su-w su-w-text" id="su-7-json--answer">Hel</span></dd></div>'
-        "</dl></div></div>"
+        "</dl></div></div>")
     ]
     assert renderer.feed(CHUNKS[1]) == ['<span id="su-7-json--answer" hx-swap-oob="beforeend">lo</span>']
     assert renderer.feed(CHUNKS[2]) == [
-        '<div id="su-7-json-value--items" hx-swap-oob="beforeend">'
+        ('<div id="su-7-json-value--items" hx-swap-oob="beforeend">'
         '<div class="su-field" id="su-7-json--confidence--field"><dt>Confidence</dt>'
-        '<dd><span class="su-w su-w-badge" id="su-7-json--confidence">0.92</span></dd></div></div>',
-        '<div id="su-7-json-value--items" hx-swap-oob="beforeend">'
+        '<dd><span class="su-w su-w-meter" id="su-7-json--confidence"><meter min="0" max="1" value="0.92" '
+        'aria-label="Confidence"></meter> <span class="su-w-meter-value">92%</span></span></dd></div></div>'),
+        ('<div id="su-7-json-value--items" hx-swap-oob="beforeend">'
         '<div class="su-field" id="su-7-json--sources--field"><dt>Sources</dt><dd>'
         '<div class="su-w su-w-list" id="su-7-json--sources"><ul id="su-7-json--sources--items">'
         '<li class="su-item" id="su-7-json--sources-0--item">'
         '<div class="su-w su-w-card" id="su-7-json--sources-0"><dl id="su-7-json--sources-0--items">'
         '<div class="su-field" id="su-7-json--sources-0-url--field"><dt>Url</dt>'
         '<dd><span class="su-w su-w-text" id="su-7-json--sources-0-url">a</span></dd></div>'
-        "</dl></div></li></ul></div></dd></div></div>",
+        "</dl></div></li></ul></div></dd></div></div>"),
     ]
     assert renderer.close() == []
     assert renderer.error is None
 
 
 def test_item_appended_into_an_existing_list() -> None:
-    renderer = JSONWidgetRenderer(ROOT)
+    renderer = JSONWidgetRenderer(ROOT, plain_strings())
     renderer.feed('{"sources": [')
     assert renderer.feed('"x", ') == [
-        '<div id="su-7-json--sources--items" hx-swap-oob="beforeend">'
+        ('<div id="su-7-json--sources--items" hx-swap-oob="beforeend">'
         '<li class="su-item" id="su-7-json--sources-0--item">'
-        '<span class="su-w su-w-text" id="su-7-json--sources-0">x</span></li></div>'
+        '<span class="su-w su-w-text" id="su-7-json--sources-0">x</span></li></div>')
     ]
     assert renderer.feed("tr") == []
     assert renderer.feed("ue") == [
-        '<div id="su-7-json--sources--items" hx-swap-oob="beforeend">'
+        ('<div id="su-7-json--sources--items" hx-swap-oob="beforeend">'
         '<li class="su-item" id="su-7-json--sources-1--item">'
-        '<span class="su-w su-w-tick su-w-tick-yes" id="su-7-json--sources-1" role="img" aria-label="true">✓</span>'
-        "</li></div>"
+        '<span class="su-w su-w-bool su-w-bool-yes" id="su-7-json--sources-1">✓ Yes</span>'
+        "</li></div>")
     ]
 
 
 def test_badge_appears_only_when_the_number_is_complete() -> None:
-    text = '{"confidence": 0.925, "n": [-12e-1]}'
+    text = '{"weight": 0.925, "n": [-12e-1]}'
     renderer = JSONWidgetRenderer(ROOT)
     page = Page()
     badges: list[tuple[int, str]] = []
@@ -99,7 +114,7 @@ def test_badge_appears_only_when_the_number_is_complete() -> None:
             page.apply(fragment)
             badges += [(k, m) for m in re.findall(r'su-w-badge" id="[^"]+">([^<]*)<', fragment)]
     assert badges == [(text.index(","), "0.925"), (text.index("]"), "-1.2")]
-    assert page.text_of("su-7-json--confidence") == "0.925"
+    assert page.text_of("su-7-json--weight") == "0.925"
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 7, 1000])
@@ -120,7 +135,7 @@ def test_any_chunking_builds_the_same_page(size: int) -> None:
 
 def test_string_text_on_the_page_tracks_the_parser_snapshot_after_every_chunk() -> None:
     text = '{"a": "x\\ny\\u00e9\\ud83d\\ude00<b>&amp;", "b": ["p\\"q"]}'
-    renderer = JSONWidgetRenderer(ROOT)
+    renderer = JSONWidgetRenderer(ROOT, plain_strings())
     page = Page()
     for k in range(len(text)):
         page.apply_all(renderer.feed(text[k]))
@@ -223,7 +238,7 @@ def test_model_text_is_escaped_everywhere(size: int) -> None:
     doc: dict[str, Any] = {x: x for x in XSS} | {"links": XSS + ["https://ok.example/?a=<b>"], "list": XSS}
     schema = {"properties": {"links": {"items": {"format": "uri"}}}}
     text = json.dumps(doc)
-    renderer = JSONWidgetRenderer(ROOT, schema=schema)
+    renderer = JSONWidgetRenderer(ROOT, plain_strings(), schema=schema)
     fragments = flat(stream(text, size, renderer)) + renderer.feed("{") + renderer.close()
     assert all(type(f) is str for f in fragments)  # not Markup: joining those would escape the rest
     audit = _Audit()
@@ -306,8 +321,8 @@ def test_a_streamed_link_is_text_until_complete_then_replaced() -> None:
     assert grow == ['<span id="su-7-json--sources-0-url" hx-swap-oob="beforeend">mple/</span>']
     done = renderer.feed('"')
     assert done == [
-        '<a class="su-w su-w-link" id="su-7-json--sources-0-url" href="https://x.example/" '
-        'rel="noopener noreferrer nofollow" target="_blank" hx-swap-oob="outerHTML">https://x.example/</a>'
+        ('<a class="su-w su-w-link" id="su-7-json--sources-0-url" href="https://x.example/" '
+        'rel="noopener noreferrer nofollow" target="_blank" hx-swap-oob="outerHTML">https://x.example/</a>')
     ]
 
 
@@ -416,9 +431,11 @@ def test_openai_tool_call_deltas_render_progressively() -> None:
     ]
     first = tools.feed_delta(deltas[0])
     assert first == [
-        '<div id="su-9-tools" hx-swap-oob="beforeend"><div class="su-toolcall" id="su-9-tools--call0" '
+        ('<div id="su-9-tools" hx-swap-oob="beforeend"><div class="su-toolcall" id="su-9-tools--call0" '
         'data-call-id="call_A"><div class="su-toolcall-header">Tool call <code id="su-9-tools--call0--name">'
-        'get_weather</code></div><div class="su-toolcall-args" id="su-9-tools--call0--args"></div></div></div>'
+        'get_weather</code> <span class="su-toolcall-state" id="su-9-tools--call0--state" data-state="running">'
+        'running</span></div><div class="su-toolcall-args" id="su-9-tools--call0--args"></div>'
+        '<div class="su-toolcall-result" id="su-9-tools--call0--result" hidden></div></div></div>')
     ]
     page.apply_all(first)
     second = tools.feed_delta(deltas[1])
@@ -464,7 +481,7 @@ def test_random_documents_build_the_same_page_however_cut(value: Any, points: li
     bounds = sorted({0, len(text), *(p for p in points if p <= len(text))})
     renderer = JSONWidgetRenderer(ROOT)
     pieces = Page()
-    for a, b in zip(bounds, bounds[1:]):
+    for a, b in itertools.pairwise(bounds):
         pieces.apply_all(renderer.feed(text[a:b]))
     pieces.apply_all(renderer.close())
     assert renderer.error is None

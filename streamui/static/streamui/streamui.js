@@ -46,7 +46,9 @@
 
   document.addEventListener("submit", function (event) {
     var widget = widgetOf(event.target);
-    if (widget && !widget.hasAttribute("data-connected")) event.preventDefault();
+    if (!widget) return;
+    if (!widget.hasAttribute("data-connected")) { event.preventDefault(); return; }
+    beforeSend(widget);
   }, true);
 
   // --- the SSE fallback: the same widget over plain HTTP ---------------------------------
@@ -68,6 +70,7 @@
     widget.replaceWith(clone);
     setConnected(clone, true);
     htmx.process(clone);
+    restoreSettings(clone);
   }
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -138,16 +141,23 @@
     var current = streams.get(widget);
     var streamId = status.getAttribute("data-stream");
     var now = performance.now();
+    quietOutputs(widget);
+    labelFigures(widget);
+    humanizeError(widget);
     if (state(widget) === "streaming") {
       if (!current || current.id !== streamId) {
         current = { id: streamId, start: now, marks: [], reported: false };
         streams.set(widget, current);
         hook(widget, "prompt").value = "";  // the server accepted the prompt: it is in the log now
+        streamStarted(widget);
       } else {
         current.marks.push(Math.round((now - current.start) * 100) / 100);
       }
+      follow(widget);
     } else if (current && !current.reported && current.id === streamId) {
       current.reported = true;
+      streamEnded(widget, state(widget));
+      follow(widget);
       if (report) report({ action: "timing", stream: current.id, timings: { marks: current.marks } });
       widget.dispatchEvent(new CustomEvent("streamui:stream-end", { bubbles: true, detail: { stream: current.id, state: state(widget), marks: current.marks } }));
     }
@@ -166,4 +176,238 @@
     var widget = widgetOf(event.target);
     if (widget) afterFrame(widget, null);
   });
+
+  // --- the page follows the answer ----------------------------------------------------------
+  // While an answer streams, the newest text is kept just above the sticky dock, unless the
+  // user scrolled up to read: then it stays put and "Jump to latest" brings it back.
+  var following = new WeakMap();
+  var expectedScroll = null;
+
+  function hiddenBelow(widget) {
+    var log = hook(widget, "log"), dock = hook(widget, "dock");
+    if (!log || !dock) return 0;
+    return log.getBoundingClientRect().bottom - dock.getBoundingClientRect().top;
+  }
+
+  function scrollToLatest(widget) {
+    var below = hiddenBelow(widget);
+    if (below > 1) {
+      expectedScroll = window.scrollY + below + 8;
+      window.scrollBy({ top: below + 8, left: 0, behavior: "instant" });
+    }
+    updateJump(widget);
+  }
+
+  function updateJump(widget) {
+    var jump = hook(widget, "jump");
+    if (jump) jump.hidden = following.get(widget) !== false || hiddenBelow(widget) <= 40;
+  }
+
+  function follow(widget) {
+    if (following.get(widget) === false) updateJump(widget); else scrollToLatest(widget);
+  }
+
+  window.addEventListener("scroll", function () {
+    var programmatic = expectedScroll !== null && Math.abs(window.scrollY - expectedScroll) < 3;
+    expectedScroll = null;
+    document.querySelectorAll("[data-streamui=widget]").forEach(function (widget) {
+      if (!programmatic) following.set(widget, hiddenBelow(widget) <= 40);
+      updateJump(widget);
+    });
+  }, { passive: true });
+
+  document.addEventListener("click", function (event) {
+    var jump = event.target.closest && event.target.closest("[data-streamui=jump]");
+    var widget = widgetOf(jump);
+    if (!jump || !widget) return;
+    following.set(widget, true);
+    scrollToLatest(widget);
+  });
+
+  // --- screen readers: the status line speaks, the streaming text does not -------------------
+  function quietOutputs(widget) {
+    widget.querySelectorAll("[data-streamui=output][aria-live=polite]").forEach(function (el) {
+      el.setAttribute("aria-live", "off");
+    });
+  }
+
+  function announce(widget, text) {
+    var region = hook(widget, "announce");
+    if (region) region.textContent = text;
+  }
+
+  // --- live figures: reset when an answer starts, each explained ----------------------------
+  function labelFigures(widget) {
+    var figures = hook(widget, "figures");
+    if (!figures) return;
+    figures.querySelectorAll("dd[data-figure]").forEach(function (dd) {
+      var help = widget.querySelector("[data-help=" + dd.getAttribute("data-figure") + "]");
+      if (help && dd.parentNode) dd.parentNode.title = help.textContent;
+    });
+  }
+
+  function resetFigures(widget) {
+    var figures = hook(widget, "figures");
+    if (!figures) return;
+    figures.querySelectorAll("dd[data-figure]").forEach(function (dd) {
+      if (dd.getAttribute("data-figure") !== "strategy") dd.textContent = "–";
+    });
+    figures.setAttribute("data-reset", "");
+  }
+
+  // --- the reasoning timer ----------------------------------------------------------------
+  function stopThinking(widget, how) {
+    widget.querySelectorAll("[data-streamui-ticking]").forEach(function (el) {
+      var started = Number(el.getAttribute("data-started") || 0);
+      var seconds = started ? (performance.now() - started) / 1000 : 0;
+      var summary = el.closest("summary");
+      if (summary) summary.textContent = "Thought for " + seconds.toFixed(1) + " s (" + how + ")";
+      else el.removeAttribute("data-streamui-ticking");
+    });
+  }
+
+  function beforeSend(widget) {
+    following.set(widget, true);
+    resetFigures(widget);
+    var stall = hook(widget, "stall-next");
+    var control = hook(widget, "stall-control");
+    var upstream = hook(widget, "upstream");
+    if (stall && stall.checked && control && upstream && !control.hidden) {
+      // The next answer only: the stall profile, beside passthrough so the difference shows.
+      widget.setAttribute("data-restore-upstream", upstream.value);
+      upstream.value = control.getAttribute("data-stall-upstream");
+      var compare = hook(widget, "compare"), strategy = hook(widget, "strategy");
+      if (compare && !compare.value) compare.value = "passthrough";
+      if (strategy && (strategy.value === "passthrough" || strategy.value === "auto")) strategy.value = "adaptive";
+      stall.checked = false;
+    }
+  }
+
+  function streamStarted(widget) {
+    following.set(widget, true);
+    var restore = widget.getAttribute("data-restore-upstream");
+    if (restore) {
+      hook(widget, "upstream").value = restore;
+      widget.removeAttribute("data-restore-upstream");
+      syncSettings(widget);
+    }
+    announce(widget, "Answering…");
+  }
+
+  function streamEnded(widget, how) {
+    if (how !== "done") stopThinking(widget, how);
+    announce(widget, how === "done" ? "Answer complete." : "Answer " + how + ".");
+  }
+
+  // --- settings: linked pickers, kept across reloads -----------------------------------------
+  function storageKey(widget, name) { return (widget.getAttribute("data-storage-key") || "streamui:") + ":" + name; }
+
+  function store(widget, name, value) {
+    try { window.localStorage.setItem(storageKey(widget, name), value); } catch (e) { /* private mode */ }
+  }
+
+  function stored(widget, name) {
+    try { return window.localStorage.getItem(storageKey(widget, name)); } catch (e) { return null; }
+  }
+
+  function selectedText(select) {
+    var option = select.options[select.selectedIndex];
+    return option ? option.textContent.trim() : "";
+  }
+
+  function syncSettings(widget) {
+    var upstream = hook(widget, "upstream"), output = hook(widget, "output-mode");
+    var json = output && output.value === "json";
+    widget.querySelectorAll("[data-text-only]").forEach(function (field) {
+      var select = field.querySelector("select");
+      if (json) field.setAttribute("data-disabled", ""); else field.removeAttribute("data-disabled");
+      if (select) { select.disabled = !!json; select.title = json ? "Not used for JSON output (widgets are not smoothed)" : ""; }
+    });
+    var control = hook(widget, "stall-control");
+    if (control) control.hidden = !(upstream && /^simulated:stall/.test(upstream.value)) || !!json;
+    var note = hook(widget, "simulated-note");
+    if (note && upstream) note.hidden = !/^(simulated|trace):/.test(upstream.value);
+    var summary = hook(widget, "settings-summary");
+    if (summary) {
+      var parts = [];
+      ["upstream", "output-mode", "strategy", "compare", "policy"].forEach(function (name) {
+        var select = hook(widget, name);
+        if (select && !select.disabled && select.value) parts.push((name === "compare" ? "vs " : "") + selectedText(select));
+      });
+      summary.textContent = parts.join(" · ");
+    }
+  }
+
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    var widget = widgetOf(select);
+    if (!widget || !select.matches || !select.matches("select[data-persist]")) return;
+    var output = hook(widget, "output-mode");
+    if (select.matches("[data-streamui=upstream]") && output) {
+      // The json profile speaks JSON: show it as widgets (and back to text when leaving it).
+      if (select.value === "simulated:json") { output.value = "json"; widget.setAttribute("data-auto-json", ""); }
+      else if (widget.hasAttribute("data-auto-json")) { output.value = "text"; widget.removeAttribute("data-auto-json"); }
+      store(widget, "output", output.value);
+    }
+    if (select === output) widget.removeAttribute("data-auto-json");
+    store(widget, select.name, select.value);
+    syncSettings(widget);
+  });
+
+  function restoreSettings(widget) {
+    widget.querySelectorAll("select[data-persist]").forEach(function (select) {
+      var value = stored(widget, select.name);
+      if (value !== null && [].some.call(select.options, function (o) { return o.value === value; })) select.value = value;
+    });
+    var upstream = hook(widget, "upstream"), output = hook(widget, "output-mode");
+    if (upstream && output && upstream.value === "simulated:json" && output.value === "json") widget.setAttribute("data-auto-json", "");
+    var settings = hook(widget, "settings");
+    if (settings) {
+      // Open on a wide screen, folded to one line on a phone, then as the user left it.
+      var open = stored(widget, "settings-open");
+      settings.open = open === null ? window.matchMedia("(min-width: 700px)").matches : open === "1";
+    }
+    syncSettings(widget);
+    quietOutputs(widget);
+    labelFigures(widget);
+  }
+
+  document.addEventListener("toggle", function (event) {
+    var settings = event.target;
+    var widget = widgetOf(settings);
+    if (widget && settings.matches && settings.matches("[data-streamui=settings]")) store(widget, "settings-open", settings.open ? "1" : "0");
+  }, true);
+
+  function restoreAll() { document.querySelectorAll("[data-streamui=widget]").forEach(restoreSettings); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", restoreAll); else restoreAll();
+
+  // --- errors a person understands: the sentence first, the technical detail one click away ---
+  var ERROR_SENTENCES = [
+    [/connection to the model server was lost|closed the stream before it finished/i, "The model server closed the connection before the answer finished."],
+    [/could not connect to the model server/i, "Could not reach the model server."],
+    [/sent nothing for too long/i, "The model server stopped responding."],
+    [/model server reported an error/i, "The model server reported an error."],
+    [/site's LLM code failed/i, "The site's model code failed."]
+  ];
+
+  function humanizeError(widget) {
+    var box = hook(widget, "error");
+    if (!box || box.hasAttribute("data-humanized") || !box.firstChild || box.firstChild.nodeType !== 3) return;
+    var raw = box.firstChild.nodeValue;
+    var match = ERROR_SENTENCES.filter(function (pair) { return pair[0].test(raw); })[0];
+    if (!match) return;
+    box.setAttribute("data-humanized", "");
+    var sentence = document.createElement("span");
+    sentence.className = "streamui-error-text";
+    sentence.textContent = (/interrupted/i.test(raw) ? "The answer was interrupted. " : "") + match[1];
+    var details = document.createElement("details");
+    var summary = document.createElement("summary");
+    summary.textContent = "Technical detail";
+    var pre = document.createElement("code");
+    pre.textContent = raw.trim();
+    details.appendChild(summary);
+    details.appendChild(pre);
+    box.replaceChild(sentence, box.firstChild);
+    box.appendChild(details);
+  }
 })();
