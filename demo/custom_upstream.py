@@ -9,7 +9,7 @@ streamui's events (ReasoningDelta, Usage, ...) can be yielded too.
 """
 
 import asyncio
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 from streamui.upstream.base import Message
 

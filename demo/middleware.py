@@ -20,7 +20,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.decorators import sync_and_async_middleware
 
-CONTENT_SECURITY_POLICY = "; ".join(  # noqa: FLY002  (one directive a line reads better)
+CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
         "script-src 'self'",

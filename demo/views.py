@@ -1,7 +1,6 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-
 TRANSPORTS = ("auto", "websocket", "sse")
 
 

@@ -16,9 +16,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import sync_playwright  # noqa: E402
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, wait_for_port
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, wait_for_port  # noqa: E402
 
 SHOTS = (  # file, viewport, colour scheme, upstream, compare
     ("playground.png", {"width": 1280, "height": 720}, "light", "simulated:steady", ""),
@@ -27,7 +27,8 @@ SHOTS = (  # file, viewport, colour scheme, upstream, compare
 )
 
 
-def shoot(browser: Any, url: str, name: str, viewport: dict[str, int], scheme: str, upstream: str, compare: str) -> None:
+def shoot(browser: Any, url: str, name: str, viewport: dict[str, int], scheme: str, upstream: str,
+          compare: str) -> None:
     context = browser.new_context(viewport=viewport, color_scheme=scheme, device_scale_factor=1)
     page = context.new_page()
     page.goto(url)

@@ -74,4 +74,4 @@ def choose_policy(visitor: str, requested: str = "") -> Assignment:
     return Assignment(get_settings().commit_policy, "")
 
 
-__all__ = ["AUTO", "Assignment", "arms", "assign", "choose_strategy", "choose_policy"]
+__all__ = ["AUTO", "Assignment", "arms", "assign", "choose_policy", "choose_strategy"]

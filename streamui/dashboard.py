@@ -77,7 +77,7 @@ SECTIONS = (EXPERIMENT, FORCED, DEFAULT, NOT_SMOOTHED)
 
 
 def mode_of(record: StreamRecord) -> str:
-    message = record.message if record.message_id else None  # type: ignore[attr-defined]
+    message = record.message if record.message_id else None
     return message.mode if message is not None else "chat"
 
 

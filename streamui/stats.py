@@ -7,8 +7,8 @@ whether a difference between arms is likely to be real.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -58,7 +58,7 @@ def mann_whitney_u(a: Sequence[float], b: Sequence[float]) -> TestResult | None:
         t = j - i + 1
         tie_term += t**3 - t
         i = j + 1
-    r1 = sum(rank for rank, (_, group) in zip(ranks, combined) if group == 0)
+    r1 = sum(rank for rank, (_, group) in zip(ranks, combined, strict=False) if group == 0)
     u1 = r1 - n1 * (n1 + 1) / 2
     n = n1 + n2
     mean = n1 * n2 / 2
@@ -81,4 +81,4 @@ def two_proportion_z(k1: int, n1: int, k2: int, n2: int) -> TestResult | None:
     return TestResult("two-proportion z", z, _two_sided_p(z))
 
 
-__all__ = ["percentile", "TestResult", "mann_whitney_u", "two_proportion_z"]
+__all__ = ["TestResult", "mann_whitney_u", "percentile", "two_proportion_z"]

@@ -15,7 +15,7 @@ GAP_BINS_MS: tuple[float, ...] = (0, 17, 34, 50, 100, 250, 500, 1000, 2500)
 
 def bin_labels(bins: Sequence[float] = GAP_BINS_MS) -> list[str]:
     labels = [f"{int(lo)}–{int(hi)}" for lo, hi in itertools.pairwise(bins)]
-    return labels + [f"≥{int(bins[-1])}"]
+    return [*labels, f"≥{int(bins[-1])}"]
 
 
 def histogram(values: Sequence[float], bins: Sequence[float] = GAP_BINS_MS) -> list[int]:
@@ -88,7 +88,8 @@ def timeline_svg(arrivals: Sequence[Sequence[float]], reveals: Sequence[Sequence
     c_max = max([p[1] for p in arrivals] + [p[1] for p in reveals] + [1.0])
 
     def path(points: Sequence[Sequence[float]]) -> str:
-        d, last_y = [], top + plot_h
+        d: list[str] = []
+        last_y: float = top + plot_h
         for t, chars in points:
             x = left + plot_w * t / t_max
             y = top + plot_h - plot_h * chars / c_max

@@ -13,8 +13,8 @@ from markupsafe import Markup
 from . import fragments
 from .ab import AUTO, arms
 from .conf import get_settings
-from .extensions import json_schema, json_widgets
 from .conversations import Owner, latest_conversation
+from .extensions import json_schema, json_widgets
 from .models import ChatMessage, Conversation, StreamRecord
 from .pipeline.corrections import policy_names
 from .pipeline.smoothing import strategy_names

@@ -15,6 +15,7 @@ server's default profile.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -25,9 +26,9 @@ from typing import Any
 
 from ..upstream.base import ChatRequest, Message
 from ..upstream.events import Confirm, DraftDelta, End, ReasoningDelta, Rollback, TextDelta, ToolCallDelta, Usage
+from ..upstream.traces import Trace, load_trace
 from .profiles import PROFILES
 from .simulated import trace_for_request
-from ..upstream.traces import Trace, load_trace
 
 MAX_HEADER_BYTES = 64 * 1024
 MAX_BODY_BYTES = 4 * 1024 * 1024
@@ -62,7 +63,7 @@ class Faults:
     names: list[str] = field(default_factory=list)
 
     @classmethod
-    def parse(cls, parts: list[str]) -> "Faults":
+    def parse(cls, parts: list[str]) -> Faults:
         faults = cls(names=parts)
         for part in parts:
             name, _, arg = part.partition("@")
@@ -282,10 +283,8 @@ class FakeLLMServer:
             for timed in trace.events:
                 delay = start + timed.t - loop.time()
                 if delay > 0 and not gone.is_set():
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(gone.wait(), delay)
-                    except TimeoutError:
-                        pass
                 if gone.is_set():
                     record.outcome = "disconnected"
                     return
@@ -394,4 +393,4 @@ class FakeLLMServerThread:
         self._loop.close()
 
 
-__all__ = ["FakeLLMServer", "FakeLLMServerThread", "RequestRecord", "Faults"]
+__all__ = ["FakeLLMServer", "FakeLLMServerThread", "Faults", "RequestRecord"]

@@ -51,7 +51,14 @@ _AVOID = re.compile(r"suicid|\bdeath|\bdying\b|\bdies?\b|\bkill|murder|\brape|ge
 _NOT_A_STAND_IN = re.compile(r"launder", re.IGNORECASE)
 _WORD = re.compile(r"[a-z0-9]+")
 _STOPWORDS = frozenset(
-    ["a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "of", "on", "or", "our", "should", "so", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "to", "was", "we", "were", "what", "when", "where", "which", "who", "why", "will", "with", "would", "you", "your", "about", "tell", "give", "explain", "please", "work", "works"])
+    [
+        "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "could", "did", "do", "does", "for",
+        "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "of",
+        "on", "or", "our", "should", "so", "than", "that", "the", "their", "them", "then", "there", "these",
+        "they", "this", "to", "was", "we", "were", "what", "when", "where", "which", "who", "why", "will",
+        "with", "would", "you", "your", "about", "tell", "give", "explain", "please", "work", "works",
+    ]
+)
 MATCH_THRESHOLD = 0.5  # share of the question's (idf-weighted) content words a corpus prompt must share
 CANNED_LABEL = ("*Simulated model: no canned answer is about this question, so here is the one it has for "
                 "\u201c{prompt}\u201d. The timing is real.*\n\n")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Literal, Protocol, Sequence
+from typing import Literal, Protocol
 
 from .events import Event
 
@@ -46,4 +47,4 @@ class Upstream(Protocol):
     def stream(self, request: ChatRequest) -> AsyncIterator[Event]: ...
 
 
-__all__ = ["Role", "Message", "ChatRequest", "Upstream"]
+__all__ = ["ChatRequest", "Message", "Role", "Upstream"]

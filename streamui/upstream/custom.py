@@ -9,7 +9,8 @@ text so far as interrupted, the log gets the traceback.
 from __future__ import annotations
 
 import logging
-from typing import Any, AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from django.utils.module_loading import import_string
 

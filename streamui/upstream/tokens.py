@@ -38,4 +38,4 @@ def count_tokens(text: str) -> int:
     return len(encoding().encode(text, disallowed_special=()))
 
 
-__all__ = ["ENCODING_NAME", "encoding", "split_tokens", "count_tokens"]
+__all__ = ["ENCODING_NAME", "count_tokens", "encoding", "split_tokens"]

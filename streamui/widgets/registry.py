@@ -139,7 +139,7 @@ class PathPattern:
     def matches(self, path: Path) -> bool:
         if len(path) != len(self.steps):
             return False
-        for step, part in zip(self.steps, path):
+        for step, part in zip(self.steps, path, strict=False):
             if isinstance(step, _Any):
                 if type(part) is not step.what:
                     return False

@@ -198,7 +198,8 @@ class JSONWidgetRenderer:
         if self._prose and not self._closed and chunk:
             # Not JSON at all: the model's prose keeps streaming into the open "raw" panel.
             self._raw.append(chunk)
-            return [str(Markup('<span id="{}--error-raw" hx-swap-oob="beforeend">{}</span>').format(self.root_id, chunk))]
+            raw = Markup('<span id="{}--error-raw" hx-swap-oob="beforeend">{}</span>').format(self.root_id, chunk)
+            return [str(raw)]
         if self.error is not None or self._closed or not chunk:
             return []
         self._raw.append(chunk)
@@ -206,7 +207,7 @@ class JSONWidgetRenderer:
             events = self.parser.feed(chunk)
         except PartialJSONError as exc:
             self.error = exc
-            return self._apply(exc.events) + [self._error_fragment(exc)]
+            return [*self._apply(exc.events), self._error_fragment(exc)]
         return self._apply(events)
 
     def close(self) -> list[str]:
@@ -392,7 +393,7 @@ class JSONWidgetRenderer:
             if child is not None:
                 rows.append(self._row(child.path, Markup(self._node_html(child))))
             else:
-                rows.append(self._row(path + (key,), Markup(""), hidden=True))
+                rows.append(self._row((*path, key), Markup(""), hidden=True))
                 if container is not None:
                     container.waiting_rows.add(key)
         rows.extend(self._row(c.path, Markup(self._node_html(c))) for c in arrived.values())
