@@ -1,4 +1,16 @@
-"""Streaming markdown: frozen blocks rendered once, an open tail that never flickers.
+"""ORACLE, not production code: a frozen copy of streamui/pipeline/markdown.py from before its speed-ups.
+
+Why it stays: the optimised renderer keeps 17 caches of block tokens and HTML between appends, and a
+cache bug shows up as output that differs from an uncached render, which the property tests (that
+check prefixes never shrink and the final HTML equals a one-shot render) would not all catch. This
+copy has none of those caches; tests/pipeline/test_markdown_equivalence.py feeds both the same
+appends and requires the same updates. It is imported only by that test and by the markdown
+benchmark (tools/bench/markdown_bench.py). Retire it when the live renderer stops caching parse
+state, or when its behaviour is meant to change (then the equivalence test goes with it).
+
+The original module docstring follows.
+
+Streaming markdown: frozen blocks rendered once, an open tail that never flickers.
 
 `MarkdownStream.append(text)` takes revealed answer text and returns DOM updates:
 `FrozenBlock(index, html)` (append once after the previous frozen block; it never
