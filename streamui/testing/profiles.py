@@ -34,11 +34,9 @@ STALL_SECONDS = 2.5
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProfileOptions:
-    seed: int = 0
     speed: float = 1.0
     max_tokens: int | None = None
     force_stall: bool | None = None  # stalls profile: None = 8% of answers, True/False = always/never
-    prompt_tokens: int = 0
 
 
 class _Timeline:
@@ -63,7 +61,7 @@ def _limit(tokens: list[str], opts: ProfileOptions) -> tuple[list[str], str]:
 
 
 def _finish(tl: _Timeline, completion_tokens: int, reason: str, opts: ProfileOptions) -> list[TimedEvent]:
-    tl.emit(Usage(prompt_tokens=opts.prompt_tokens, completion_tokens=completion_tokens))
+    tl.emit(Usage(completion_tokens=completion_tokens))  # the simulated model counts no prompt
     tl.emit(End(reason))
     return tl.events
 
@@ -288,7 +286,7 @@ def build_trace(
         make = PROFILES[profile]
     except KeyError:
         raise ValueError(f"unknown simulated profile {profile!r} (known: {', '.join(PROFILES)})") from None
-    opts = ProfileOptions(seed=seed, speed=speed, max_tokens=max_tokens, force_stall=force_stall)
+    opts = ProfileOptions(speed=speed, max_tokens=max_tokens, force_stall=force_stall)
     events = make(text, random.Random(seed), opts)
     return Trace(
         name=name or f"{profile}-{seed}",

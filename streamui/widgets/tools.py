@@ -9,7 +9,7 @@ same parser and widget registry as any streamed JSON, with the tool's parameter 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,15 +68,6 @@ class ToolCallsRenderer:
                 call.arguments = JSONWidgetRenderer(
                     f"{call.card_id}--args", self.registry, self.schemas.get(call.name), env=self._env)
             fragments.extend(call.arguments.feed(arguments))
-        return fragments
-
-    def feed_delta(self, tool_calls: Iterable[Mapping[str, Any]]) -> list[str]:
-        """`choices[0].delta.tool_calls` of one chat-completions chunk, as parsed JSON."""
-        fragments: list[str] = []
-        for item in tool_calls:
-            function = item.get("function") or {}
-            fragments.extend(self.feed(
-                int(item.get("index", 0)), item.get("id"), function.get("name"), function.get("arguments") or ""))
         return fragments
 
     def close(self, *, failed: bool = False) -> list[str]:

@@ -418,6 +418,15 @@ def test_root_id_must_be_a_plain_id() -> None:
 # -- tool calls -------------------------------------------------------------------------------------
 
 
+def feed_openai_delta(tools: ToolCallsRenderer, tool_calls: list[dict[str, Any]]) -> list[str]:
+    """What the generation does with the adapter's ToolCallDelta events, from OpenAI-shaped deltas."""
+    fragments: list[str] = []
+    for item in tool_calls:
+        function = item.get("function") or {}
+        fragments.extend(tools.feed(item["index"], item.get("id"), function.get("name"), function.get("arguments") or ""))
+    return fragments
+
+
 def test_openai_tool_call_deltas_render_progressively() -> None:
     schemas = {"get_weather": {"properties": {"city": {"title": "City name"}, "unit": {"title": "Unit"}}}}
     tools = ToolCallsRenderer("su-9-tools", schemas=schemas)
@@ -429,7 +438,7 @@ def test_openai_tool_call_deltas_render_progressively() -> None:
         [{"index": 0, "function": {"arguments": 'ris", "unit": "C"}'}}],
         [{"index": 1, "function": {"arguments": '": [1, }'}}],
     ]
-    first = tools.feed_delta(deltas[0])
+    first = feed_openai_delta(tools, deltas[0])
     assert first == [
         ('<div id="su-9-tools" hx-swap-oob="beforeend"><div class="su-toolcall" id="su-9-tools--call0" '
         'data-call-id="call_A"><div class="su-toolcall-header">Tool call <code id="su-9-tools--call0--name">'
@@ -438,11 +447,11 @@ def test_openai_tool_call_deltas_render_progressively() -> None:
         '<div class="su-toolcall-result" id="su-9-tools--call0--result" hidden></div></div></div>')
     ]
     page.apply_all(first)
-    second = tools.feed_delta(deltas[1])
+    second = feed_openai_delta(tools, deltas[1])
     page.apply_all(second)
     assert page.text_of("su-9-tools--call0--args--city") == "Pa"
     for delta in deltas[2:]:
-        page.apply_all(tools.feed_delta(delta))
+        page.apply_all(feed_openai_delta(tools, delta))
     page.apply_all(tools.close())
     assert page.text_of("su-9-tools--call0--args--city") == "Paris"
     assert page.text_of("su-9-tools--call0--name") == "get_weather"
