@@ -17,7 +17,7 @@ class Owner:
     session_key: str | None
 
     @classmethod
-    def from_request(cls, request: Any) -> "Owner":
+    def from_request(cls, request: Any) -> Owner:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             return cls(user.pk, None)
@@ -27,7 +27,7 @@ class Owner:
         return cls(None, session.session_key)
 
     @classmethod
-    def from_scope(cls, scope: dict[str, Any]) -> "Owner | None":
+    def from_scope(cls, scope: dict[str, Any]) -> Owner | None:
         user = scope.get("user")
         if user is not None and getattr(user, "is_authenticated", False):
             return cls(user.pk, None)
@@ -80,7 +80,33 @@ async def ahistory(conversation: Conversation, *, exclude_id: int | None = None)
             content = f"{content}\n\n{config.interrupted_note}".strip()
         if content:
             messages.append(Message(row.role, content))  # type: ignore[arg-type]
-    return messages
+    return bound_history(messages, int(config["HISTORY_MAX_TOKENS"]))
 
 
-__all__ = ["Owner", "latest_conversation", "afind_conversation", "anew_conversation", "ahistory"]
+HISTORY_CUT_NOTE = "[earlier part cut]"
+
+
+def bound_history(messages: list[Message], max_tokens: int) -> list[Message]:
+    """The newest turns that fit in `max_tokens` (tiktoken), oldest dropped first (review 4.11);
+    a turn that does not fit whole keeps its end, marked as cut."""
+    from .upstream.tokens import encoding
+
+    enc = encoding()
+    kept: list[Message] = []
+    budget = max_tokens
+    for message in reversed(messages):
+        if budget <= 0:
+            break
+        tokens = enc.encode(message.content, disallowed_special=())
+        if len(tokens) <= budget:
+            kept.append(message)
+            budget -= len(tokens)
+            continue
+        tail = enc.decode(tokens[-budget:]) if budget > 8 else ""
+        if tail:
+            kept.append(Message(message.role, f"{HISTORY_CUT_NOTE} {tail}"))
+        break
+    return list(reversed(kept))
+
+
+__all__ = ["Owner", "afind_conversation", "ahistory", "anew_conversation", "bound_history", "latest_conversation"]

@@ -16,27 +16,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import dataclasses
 import logging
 import os
+import secrets
 import socket
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from channels.layers import get_channel_layer
 
+from .admission import LocalAdmission, RedisAdmission, Slot
 from .generation import Generation, GenerationResult
 from .journal import Entry, Journal, MemoryJournal, RedisJournal
 from .outbox import Frame, Sink
+from .upstream.events import UpstreamError
 
 logger = logging.getLogger("streamui.hub")
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 GROUP_PREFIX = "streamui-stream-"
-RETAIN_SECONDS = 600.0  # how long a finished stream can still be replayed from memory
+RETAIN_SECONDS = 120.0  # default of JOURNAL_RETAIN_SECONDS: a finished stream stays replayable this long
+JOURNAL_FAILED = "The server lost its connection to the stream's journal (Redis)."
 
 Finalize = Callable[[GenerationResult], Awaitable[Entry]]
+Checkpoint = Callable[[Generation], Awaitable[None]]
+
+
+class StreamStartError(RuntimeError):
+    """The stream could not be started (e.g. the journal is unreachable); nothing is left running."""
 
 
 class StreamAccessError(PermissionError):
@@ -51,10 +62,24 @@ class LiveStream:
     generation: Generation = field(init=False)
     task: asyncio.Task[None] | None = None
     local_followers: int = 0
-    remote_followers: int = 0
+    # Followers on other workers, each a lease (loop time it expires) renewed by their worker:
+    # a follower whose worker died stops counting after one lease (review 5.8).
+    remote: dict[str, float] = field(default_factory=dict)
     grace_timer: asyncio.TimerHandle | None = None
     seq: int = 0
     ended: asyncio.Event = field(default_factory=asyncio.Event)
+    checkpoint: Checkpoint | None = None
+    slot: Slot | None = None
+    retry: str = ""  # the prompt, for the Retry button when the stream fails
+    failure: str = ""  # why the hub itself ended the stream (the journal failed)
+    final: Entry | None = None  # the last entry, kept here too in case the journal cannot take it
+
+    @property
+    def remote_followers(self) -> int:
+        now = asyncio.get_running_loop().time()
+        for token in [t for t, until in self.remote.items() if until < now]:
+            del self.remote[token]
+        return len(self.remote)
 
     @property
     def followers(self) -> int:
@@ -62,39 +87,90 @@ class LiveStream:
 
 
 class StreamHub:
-    def __init__(self, journal: Journal, *, grace: Callable[[], float], lease: float = 30.0,
-                 use_channel_layer: bool = True) -> None:
+    def __init__(self, journal: Journal, *, grace: Callable[[], float], lease: float = 6.0,
+                 use_channel_layer: bool = True, retain: float = RETAIN_SECONDS,
+                 persist_interval: float = 1.0, admission: LocalAdmission | RedisAdmission | None = None) -> None:
         self.journal = journal
         self._grace = grace
         self.lease = lease
+        self.retain = retain
+        self.persist_interval = persist_interval
+        self.admission = admission or LocalAdmission()
         self.streams: dict[str, LiveStream] = {}
         self._use_layer = use_channel_layer
         self._control_channel: str | None = None
         self._control_task: asyncio.Task[None] | None = None
         self._lease_task: asyncio.Task[None] | None = None
 
+    # --- admission -----------------------------------------------------------------------
+
+    async def admit(self, stream_id: str, limits: list[tuple[str, str, int]]) -> Slot:
+        """Take a slot for a stream about to start; AdmissionRefused says which limit."""
+        if isinstance(self.admission, LocalAdmission):
+            return self.admission.take(stream_id, limits)
+        return await self.admission.take(stream_id, limits)
+
+    async def release(self, slot: Slot | None) -> None:
+        if slot is None:
+            return
+        try:
+            if isinstance(self.admission, LocalAdmission):
+                self.admission.release(slot)
+            else:
+                await self.admission.release(slot)
+        except Exception:
+            # Redis down: the slot's lease expires on its own.
+            logger.warning("could not release admission slot %s", slot.holder, exc_info=True)
+
     # --- running streams -------------------------------------------------------------
 
     async def start(self, *, stream_id: str, owner: str, generation: Callable[[Sink], Generation],
-                    finalize: Finalize, meta: dict[str, str] | None = None) -> LiveStream:
-        """Run a generation; `generation` builds it around the sink that journals its frames."""
-        live = LiveStream(stream_id, owner, finalize)
+                    finalize: Finalize, meta: dict[str, str] | None = None, checkpoint: Checkpoint | None = None,
+                    slot: Slot | None = None, retry: str = "") -> LiveStream:
+        """Run a generation; `generation` builds it around the sink that journals its frames.
+
+        Registered only once the journal took the stream's record: a start that fails
+        (StreamStartError) leaves nothing behind (review 4.6)."""
+        live = LiveStream(stream_id, owner, finalize, checkpoint=checkpoint, slot=slot, retry=retry)
 
         async def sink(frame: Frame) -> None:
-            await self._append(live, Entry(seq=0, html=frame.html, figures=frame.figures))
+            if live.failure:
+                return
+            try:
+                await self._append(live, Entry(seq=0, html=frame.html, figures=frame.figures))
+            except Exception as exc:  # noqa: BLE001  (any journal failure ends the stream)
+                # The journal is gone (Redis stopped): nobody can see what is generated, so stop
+                # paying for it (review 4.4).
+                logger.error("stream %s: journal append failed (%r); cancelling", stream_id, exc)
+                live.failure = JOURNAL_FAILED
+                self._cancel(live, "error")
 
         live.generation = generation(sink)
+        try:
+            await self.journal.set_meta(stream_id, {"owner": owner, "worker": WORKER_ID, **(meta or {})},
+                                        ttl=self.lease)
+            await self._append(live, Entry(seq=0, state="streaming"))
+        except Exception as exc:
+            raise StreamStartError(str(exc) or type(exc).__name__) from exc
         self.streams[stream_id] = live
-        await self.journal.set_meta(stream_id, {"owner": owner, "worker": WORKER_ID, **(meta or {})},
-                                    ttl=self.lease)
-        await self._append(live, Entry(seq=0, state="streaming"))
-        await self._ensure_control()
-        await self._join_group(stream_id)
-        live.task = asyncio.create_task(self._run(live), name=f"streamui-stream-{stream_id}")
+        try:
+            await self._ensure_control()
+            await self._join_group(stream_id)
+        except Exception:
+            logger.warning("stream %s: channel layer unavailable; Stop works on this worker only", stream_id,
+                           exc_info=True)
+        # A fresh context: a task created inside a request must not inherit (and keep alive) that
+        # request's thread-sensitive executor and its database connection (review 6.4).
+        live.task = asyncio.create_task(self._run(live), name=f"streamui-stream-{stream_id}",
+                                        context=contextvars.Context())
+        # The grace clock runs until someone follows: a stream nobody opens is cancelled (review 5.6).
+        self._maybe_grace(live)
         return live
 
     async def _run(self, live: LiveStream) -> None:
         generation = live.generation
+        saver = asyncio.create_task(self._persist_loop(live), name=f"streamui-persist-{live.stream_id}") \
+            if live.checkpoint is not None else None
         try:
             result = await generation.run()
         except asyncio.CancelledError:
@@ -103,17 +179,45 @@ class StreamHub:
             # A bug must not leave the widget looking alive: record it and end the stream.
             logger.exception("stream %s: generation failed", live.stream_id)
             result = generation.result("error")
+        if saver is not None:
+            saver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await saver
+        if live.failure:
+            result = dataclasses.replace(result, end_reason="error",
+                                         error=result.error or UpstreamError(live.failure, kind="internal"))
         try:
-            final = await live.finalize(result)
-            await self._append(live, final)
-        except Exception:
-            logger.exception("stream %s: could not record the end", live.stream_id)
-            await self._append(live, Entry(seq=0, state="interrupted", error="The stream ended unexpectedly."))
+            try:
+                final = await live.finalize(result)
+            except Exception:
+                logger.exception("stream %s: could not record the end", live.stream_id)
+                final = Entry(seq=0, state="interrupted", error="The stream ended unexpectedly.", retry=live.retry)
+            live.seq += 1
+            live.final = dataclasses.replace(final, seq=live.seq)
+            try:
+                await self.journal.append(live.stream_id, live.final)
+            except Exception:  # noqa: BLE001
+                logger.error("stream %s: the journal did not take the final entry", live.stream_id)
         finally:
             self._cancel_grace(live)
             live.ended.set()
-            await self._leave_group(live.stream_id)
-            asyncio.get_running_loop().call_later(RETAIN_SECONDS, self._forget_local, live.stream_id)
+            await self.release(live.slot)
+            with contextlib.suppress(Exception):
+                await self._leave_group(live.stream_id)
+            asyncio.get_running_loop().call_later(self.retain, self._forget_local, live.stream_id)
+
+    async def _persist_loop(self, live: LiveStream) -> None:
+        # The shown answer reaches the database at least every `persist_interval` seconds, so a
+        # worker killed mid-stream loses at most that much of what the user saw (review 4.1).
+        assert live.checkpoint is not None
+        while True:
+            await asyncio.sleep(self.persist_interval)
+            try:
+                await live.checkpoint(live.generation)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("stream %s: checkpoint failed", live.stream_id, exc_info=True)
 
     def _forget_local(self, stream_id: str) -> None:
         live = self.streams.get(stream_id)
@@ -139,33 +243,81 @@ class StreamHub:
             raise StreamAccessError(stream_id)
         return meta
 
-    async def follow(self, stream_id: str, owner: str, after: int = 0) -> AsyncIterator[Entry]:
-        """The stream's entries after `after`, live, until its final entry. Counts as attached."""
-        await self.check_owner(stream_id, owner)
-        await self._attach(stream_id)
-        try:
-            async for entry in self.journal.follow(stream_id, after):
-                yield entry
-        finally:
-            await self._detach(stream_id)
+    async def _alive(self, stream_id: str) -> bool:
+        live = self.streams.get(stream_id)
+        if live is not None:
+            return True
+        return await self.journal.get_meta(stream_id) is not None
 
-    async def _attach(self, stream_id: str) -> None:
+    async def follow(self, stream_id: str, owner: str, after: int = 0) -> AsyncIterator[Entry]:
+        """The stream's entries after `after`, live, until its final entry. Counts as attached.
+
+        Ends without a final entry when the owning worker is known dead (its lease expired):
+        the transport then records the stream as interrupted (review 4.2). When the journal
+        itself fails, a stream this worker runs is cancelled and its final entry comes from
+        memory (review 4.4)."""
+        await self.check_owner(stream_id, owner)
+        token = await self._attach(stream_id)
+        heartbeat = None if token is None else asyncio.create_task(self._heartbeat(stream_id, token))
+        last = after
+        try:
+            async for entry in self.journal.follow(stream_id, after, alive=lambda: self._alive(stream_id)):
+                last = entry.seq
+                yield entry
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            logger.error("stream %s: following the journal failed (%r)", stream_id, exc)
+            live = self.streams.get(stream_id)
+            if live is not None:
+                live.failure = live.failure or JOURNAL_FAILED
+                self._cancel(live, "error")
+                await self.wait_ended(stream_id, 10)
+            final = live.final if live is not None and live.final is not None else None
+            yield dataclasses.replace(final, seq=max(final.seq, last + 1)) if final else Entry(
+                seq=last + 1, state="interrupted", error=JOURNAL_FAILED,
+                retry=live.retry if live is not None else "")
+        finally:
+            if heartbeat is not None:
+                heartbeat.cancel()
+            with contextlib.suppress(Exception):
+                await self._detach(stream_id, token)
+
+    async def replay(self, stream_id: str, after: int = 0) -> list[Entry]:
+        """What the journal still holds after `after`, without waiting (a stream whose worker died)."""
+        entries: list[Entry] = []
+        async for entry in self.journal.follow(stream_id, after, alive=_dead, wait=False):
+            entries.append(entry)
+        return entries
+
+    async def _attach(self, stream_id: str) -> str | None:
         live = self.streams.get(stream_id)
         if live is not None:
             live.local_followers += 1
             self._cancel_grace(live)
-        else:
-            await self._group_send(stream_id, {"type": "streamui.attach"})
+            return None
+        token = secrets.token_hex(8)
+        await self._group_send(stream_id, {"type": "streamui.attach", "token": token, "lease": self.lease})
+        return token
 
-    async def _detach(self, stream_id: str) -> None:
+    async def _heartbeat(self, stream_id: str, token: str) -> None:
+        while True:
+            await asyncio.sleep(self.lease / 3)
+            with contextlib.suppress(Exception):
+                await self._group_send(stream_id, {"type": "streamui.attach", "token": token, "lease": self.lease})
+
+    async def _detach(self, stream_id: str, token: str | None) -> None:
         live = self.streams.get(stream_id)
-        if live is not None:
+        if live is not None and token is None:
             live.local_followers = max(0, live.local_followers - 1)
             self._maybe_grace(live)
-        else:
-            await self._group_send(stream_id, {"type": "streamui.detach"})
+        elif token is not None:
+            await self._group_send(stream_id, {"type": "streamui.detach", "token": token})
 
     def _maybe_grace(self, live: LiveStream) -> None:
+        if live.followers and not live.local_followers:
+            self._maybe_grace_later(live)  # followed only from other workers: watch their leases
+            return
         if live.followers or live.ended.is_set() or live.grace_timer is not None:
             return
         grace = self._grace()
@@ -182,6 +334,22 @@ class StreamHub:
         live.grace_timer = None
         if not live.followers:
             self._cancel(live, "disconnected")
+        elif live.remote:
+            # Followed from elsewhere: look again when their leases would have run out.
+            self._maybe_grace_later(live)
+
+    def _maybe_grace_later(self, live: LiveStream) -> None:
+        if live.local_followers or live.ended.is_set() or live.grace_timer is not None:
+            return
+        until = max(live.remote.values(), default=0.0) - asyncio.get_running_loop().time()
+        live.grace_timer = asyncio.get_running_loop().call_later(max(0.1, until), self._lease_check, live)
+
+    def _lease_check(self, live: LiveStream) -> None:
+        live.grace_timer = None
+        if not live.followers:
+            self._maybe_grace(live)
+        else:
+            self._maybe_grace_later(live)
 
     # --- stopping ------------------------------------------------------------------------
 
@@ -249,10 +417,13 @@ class StreamHub:
             if kind == "streamui.stop":
                 self._cancel(live, "stopped", message.get("at"))
             elif kind == "streamui.attach":
-                live.remote_followers += 1
+                lease = float(message.get("lease") or self.lease)
+                live.remote[str(message.get("token", ""))] = asyncio.get_running_loop().time() + lease
                 self._cancel_grace(live)
+                self._maybe_grace_later(live)
             elif kind == "streamui.detach":
-                live.remote_followers = max(0, live.remote_followers - 1)
+                live.remote.pop(str(message.get("token", "")), None)
+                self._cancel_grace(live)
                 self._maybe_grace(live)
 
     async def _lease_loop(self) -> None:
@@ -261,10 +432,16 @@ class StreamHub:
         while True:
             await asyncio.sleep(self.lease / 3)
             for live in list(self.streams.values()):
-                if not live.ended.is_set():
+                if live.ended.is_set():
+                    continue
+                try:
                     meta = await self.journal.get_meta(live.stream_id) or {}
                     await self.journal.set_meta(live.stream_id, {**meta, "owner": live.owner, "worker": WORKER_ID},
                                                 ttl=self.lease)
+                    if live.slot is not None and isinstance(self.admission, RedisAdmission):
+                        await self.admission.renew(live.slot)
+                except Exception:
+                    logger.warning("stream %s: lease renewal failed", live.stream_id, exc_info=True)
 
     async def _group_send(self, stream_id: str, message: dict[str, Any]) -> None:
         layer = get_channel_layer() if self._use_layer else None
@@ -299,9 +476,18 @@ def get_hub() -> StreamHub:
     from .conf import get_settings
 
     if _hub is None:
-        config = get_settings()
-        journal: Journal = RedisJournal(config.redis_url) if config.redis_url else MemoryJournal()
-        _hub = StreamHub(journal, grace=lambda: get_settings().disconnect_grace)
+        config = get_config()
+        lease = float(config["STREAM_LEASE"])
+        journal: Journal
+        admission: LocalAdmission | RedisAdmission
+        if config["REDIS_URL"]:
+            redis_journal = RedisJournal(config["REDIS_URL"], block_ms=int(lease * 1000 / 3))
+            journal, admission = redis_journal, RedisAdmission(redis_journal.client, lease=lease)
+        else:
+            journal, admission = MemoryJournal(), LocalAdmission()
+        _hub = StreamHub(journal, grace=lambda: float(get_config()["DISCONNECT_GRACE"]), lease=lease,
+                         retain=float(config["JOURNAL_RETAIN_SECONDS"]),
+                         persist_interval=float(config["PERSIST_INTERVAL"]), admission=admission)
     return _hub
 
 
@@ -311,4 +497,17 @@ def reset_hub() -> None:
     _hub = None
 
 
-__all__ = ["StreamHub", "LiveStream", "StreamAccessError", "get_hub", "reset_hub", "WORKER_ID"]
+async def _dead() -> bool:
+    return False
+
+
+__all__ = [
+    "JOURNAL_FAILED",
+    "WORKER_ID",
+    "LiveStream",
+    "StreamAccessError",
+    "StreamHub",
+    "StreamStartError",
+    "get_hub",
+    "reset_hub",
+]

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Protocol
+from typing import Any, Protocol
+
+Alive = Callable[[], Awaitable[bool]]
 
 STATES = ("streaming", "done", "stopped", "interrupted")
 DEFAULT_MAX_ENTRIES = 20_000
@@ -37,7 +40,7 @@ class Entry:
         return json.dumps(data, ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, raw: str | bytes) -> "Entry":
+    def from_json(cls, raw: str | bytes) -> Entry:
         data = json.loads(raw)
         return cls(seq=int(data["seq"]), html=data.get("html", ""), state=data.get("state", ""),
                    error=data.get("error", ""), figures=data.get("figures"), retry=data.get("retry", ""))
@@ -50,8 +53,10 @@ class Entry:
 class Journal(Protocol):
     async def append(self, stream_id: str, entry: Entry) -> None: ...
 
-    def follow(self, stream_id: str, after: int) -> AsyncIterator[Entry]:
-        """Entries with seq > after, then new ones as they come, until the final one."""
+    def follow(self, stream_id: str, after: int, *, alive: Alive | None = None,
+               wait: bool = True) -> AsyncIterator[Entry]:
+        """Entries with seq > after, then new ones as they come, until the final one; when nothing
+        new comes and `alive()` says the stream's worker is gone, it ends without a final entry."""
         ...
 
     async def last_seq(self, stream_id: str) -> int: ...
@@ -93,17 +98,26 @@ class MemoryJournal:
         log.changed.set()
         log.changed = asyncio.Event()
 
-    async def follow(self, stream_id: str, after: int) -> AsyncIterator[Entry]:
-        log = self._log(stream_id)
+    async def follow(self, stream_id: str, after: int, *, alive: Alive | None = None,
+                     wait: bool = True) -> AsyncIterator[Entry]:
+        log = self._logs.get(stream_id) if alive is not None else self._log(stream_id)
+        if log is None:
+            return
         while True:
             waiter = log.changed
             # Sequence numbers are contiguous, so the next entry's index is arithmetic.
             start = max(0, after + 1 - log.entries[0].seq) if log.entries else 0
-            for entry in log.entries[start:]:
-                yield entry
-                after = entry.seq
-                if entry.final:
-                    return
+            # One page at a time: a replay never copies the whole log at once (review 2.8).
+            while start < len(log.entries):
+                page = log.entries[start:start + 256]
+                for entry in page:
+                    yield entry
+                    after = entry.seq
+                    if entry.final:
+                        return
+                start = max(0, after + 1 - log.entries[0].seq) if log.entries else 0
+            if alive is not None and not await alive():
+                return
             await waiter.wait()
 
     async def last_seq(self, stream_id: str) -> int:
@@ -149,17 +163,28 @@ class RedisJournal:
         if entry.final or entry.seq == 1:
             await self._redis.expire(key, self.ttl_seconds)
 
-    async def follow(self, stream_id: str, after: int) -> AsyncIterator[Entry]:
+    @property
+    def client(self) -> Any:
+        return self._redis
+
+    async def follow(self, stream_id: str, after: int, *, alive: Alive | None = None,
+                     wait: bool = True) -> AsyncIterator[Entry]:
         key = self.key(stream_id)
         last = f"0-{after}"
         from redis.exceptions import TimeoutError as RedisTimeout
 
         while True:
             try:
-                reply = await self._redis.xread({key: last}, block=self.block_ms, count=500)
+                reply = await self._redis.xread({key: last}, block=self.block_ms if wait else None, count=500)
             except RedisTimeout:
-                continue  # a blocking read that outlived a socket timeout: read again from `last`
-            for _key, items in reply or []:
+                reply = None  # a blocking read that outlived a socket timeout: read again from `last`
+            if not reply:
+                # Nothing for a whole block: is anyone still writing? (review 4.2: a dead worker
+                # writes no final entry; its lease expiring is how a follower learns of it)
+                if alive is not None and not await alive():
+                    return
+                continue
+            for _key, items in reply:
                 for entry_id, fields in items:
                     last = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
                     entry = Entry.from_json(fields[b"e"] if b"e" in fields else fields["e"])
@@ -199,4 +224,4 @@ class RedisJournal:
         await self._redis.aclose()
 
 
-__all__ = ["Entry", "Journal", "MemoryJournal", "RedisJournal", "STATES", "DEFAULT_MAX_ENTRIES"]
+__all__ = ["DEFAULT_MAX_ENTRIES", "STATES", "Entry", "Journal", "MemoryJournal", "RedisJournal"]

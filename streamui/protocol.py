@@ -108,6 +108,24 @@ def _timings(value: Any) -> dict[str, list[float]]:
     return {"marks": [round(float(m), 2) for m in marks]}
 
 
+MAX_VALID_MARKS = 5_000
+MAX_MARK_MS = 30 * 60 * 1000.0  # half an hour after the send
+MAX_MARK_GAP_MS = 30_000.0  # no stream streams, then pauses half a minute between fragments
+
+
+def validate_timings(value: Any) -> dict[str, list[float]]:
+    """Client-reported timings the dashboard may use (review 2.14): few enough, in order, within
+    half an hour, no gap over 30 s. Anything else is refused, so fake marks cannot skew an arm."""
+    marks = _timings(value)["marks"]
+    if len(marks) > MAX_VALID_MARKS:
+        raise ProtocolError(f"too many timing marks (the limit is {MAX_VALID_MARKS})")
+    if any(m < 0 or m > MAX_MARK_MS for m in marks):
+        raise ProtocolError("timing marks must be milliseconds within the stream")
+    if any(b < a or b - a > MAX_MARK_GAP_MS for a, b in zip(marks, marks[1:])):
+        raise ProtocolError("timing marks must increase, with no gap over 30 s")
+    return {"marks": marks}
+
+
 def _no_constants(name: str) -> Any:
     # json.loads accepts NaN and Infinity; JSON (and the database's JSON columns) do not.
     raise ValueError(f"{name} is not JSON")
@@ -121,4 +139,4 @@ def _sequence(value: Any) -> int:
     return value
 
 
-__all__ = ["ACTIONS", "ProtocolError", "ClientMessage", "parse_message", "parse_form"]
+__all__ = ["ACTIONS", "ClientMessage", "ProtocolError", "parse_form", "parse_message", "validate_timings"]

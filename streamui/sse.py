@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import re
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import reverse
@@ -25,7 +26,7 @@ from .conversations import Owner
 from .hub import StreamAccessError, get_hub
 from .journal import Entry
 from .protocol import ProtocolError, parse_form
-from .streams import owner_key, render_entry, start_stream
+from .streams import close_orphaned, owner_key, render_entry, start_stream
 
 HEARTBEAT_SECONDS = 15.0
 _WIDGET_ID = re.compile(r"su-w[A-Za-z0-9_-]{1,40}\Z")
@@ -51,7 +52,7 @@ async def send_view(request: HttpRequest, widget_id: str) -> HttpResponse:
         widget_id = _widget(widget_id)
         message = parse_form(request.POST, max_prompt_chars=config.max_prompt_chars)
         owner = await _owner(request)
-        started = await start_stream(owner, message)
+        started = await start_stream(owner, message, address=str(request.META.get("REMOTE_ADDR", "")))
     except ProtocolError as exc:
         return HttpResponse(str(fragments.error(widget_id if _WIDGET_ID.match(widget_id) else "su-w", str(exc))),
                             status=422)
@@ -103,10 +104,14 @@ async def events_view(request: HttpRequest, stream_id: str) -> HttpResponse:
         return HttpResponse("bad request", status=400)
     try:
         await get_hub().check_owner(stream_id, owner_key(owner))
+        events = _events(stream_id, owner, widget_id, after)
     except StreamAccessError:
-        return HttpResponse("unknown stream", status=404)
-    response = StreamingHttpResponse(_events(stream_id, owner_key(owner), widget_id, after),
-                                     content_type="text/event-stream")
+        # Its worker died: what the journal holds, then the end, recorded (review 4.2, 4.3).
+        orphan = await close_orphaned(stream_id, owner)
+        if orphan is None:
+            return HttpResponse("unknown stream", status=404)
+        events = _orphan_events(stream_id, owner, widget_id, after)
+    response = StreamingHttpResponse(events, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx: pass each event on as it comes
     # An empty Content-Encoding makes GZipMiddleware leave the stream alone: it would
@@ -115,14 +120,34 @@ async def events_view(request: HttpRequest, stream_id: str) -> HttpResponse:
     return response
 
 
-async def _events(stream_id: str, owner: str, widget_id: str, after: int) -> AsyncIterator[bytes]:
-    queue: asyncio.Queue[Entry | None] = asyncio.Queue()
+async def _orphan_events(stream_id: str, owner: Owner, widget_id: str, after: int) -> AsyncIterator[bytes]:
+    yield b"retry: 1000\n\n"
+    held = await get_hub().replay(stream_id, after)
+    for entry in held:
+        yield format_event(entry.seq, render_entry(entry, widget_id, stream_id))
+    orphan = await close_orphaned(stream_id, owner, restore=not held and after == 0)
+    if orphan is not None:
+        last = held[-1].seq if held else after
+        yield format_event(last + 1, render_entry(orphan, widget_id, stream_id))
+
+
+async def _events(stream_id: str, owner_obj: Owner, widget_id: str, after: int) -> AsyncIterator[bytes]:
+    # A bounded queue: a reader slower than the stream holds the follower back, not memory.
+    queue: asyncio.Queue[Entry | None] = asyncio.Queue(maxsize=64)
+    owner = owner_key(owner_obj)
+    seen: list[Entry] = []
 
     async def pump() -> None:
         # A separate task, so waiting for a heartbeat never cancels the journal follower.
         try:
             async for entry in get_hub().follow(stream_id, owner, after):
+                seen[:] = [entry]
                 await queue.put(entry)
+            if not seen or not seen[0].final:
+                # No final entry: the owning worker died (its lease ran out).
+                orphan = await close_orphaned(stream_id, owner_obj, restore=not seen and after == 0)
+                if orphan is not None:
+                    await queue.put(dataclasses.replace(orphan, seq=(seen[0].seq if seen else after) + 1))
         finally:
             await queue.put(None)
 
@@ -144,9 +169,15 @@ async def _events(stream_id: str, owner: str, widget_id: str, after: int) -> Asy
             await task
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def format_event(seq: int, html: str) -> bytes:
-    data = "".join(f"data: {line}\n" for line in html.split("\n"))
-    return f"id: {seq}\n{data}\n".encode()
+    """One SSE event. The spec (and htmx) end a line at CR, LF or CRLF: splitting on all three
+    keeps model text from starting an `id:` or `event:` line of its own (review 3.7). Anything
+    unencodable becomes U+FFFD rather than killing the event stream in a loop (3.8)."""
+    data = "".join(f"data: {line}\n" for line in _LINE_BREAK.split(html))
+    return f"id: {int(seq)}\n{data}\n".encode("utf-8", "replace")
 
 
 async def _owner(request: HttpRequest) -> Owner:
@@ -155,4 +186,4 @@ async def _owner(request: HttpRequest) -> Owner:
     return await sync_to_async(Owner.from_request)(request)
 
 
-__all__ = ["send_view", "new_view", "stop_view", "events_view", "event_source", "format_event"]
+__all__ = ["event_source", "events_view", "format_event", "new_view", "send_view", "stop_view"]

@@ -7,21 +7,24 @@ to the hub; `render_entry` turns a journal entry into the frame a given widget s
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.utils import timezone
 from markupsafe import Markup
 
 from . import fragments
 from .ab import choose_policy, choose_strategy
-from .answer_schema import response_format
-from .extensions import json_schema, json_widgets
-from .conf import get_settings
+from .admission import AdmissionRefused
+from .answer_schema import ANSWER_SCHEMA, response_format
+from .conf import get_config
 from .conversations import Owner, afind_conversation, ahistory, anew_conversation
 from .generation import Generation, GenerationResult
-from .hub import Finalize, get_hub
+from .hub import Finalize, StreamStartError, get_hub
 from .journal import Entry
 from .limits import StartRateLimiter
 from .models import ChatMessage, Conversation, StreamRecord
@@ -31,10 +34,12 @@ from .pipeline.commit import CommitStage
 from .pipeline.corrections import PhraseDetector
 from .pipeline.smoothing import make_strategy, strategy_names
 from .protocol import ClientMessage, ProtocolError
+from .rendering import markdown_html
 from .stats import percentile
 from .upstream.base import ChatRequest, Message
 from .upstream.registry import default_upstream_name, get_upstream
 from .upstream.traces import TraceRecorder
+from .upstream_guard import GuardedUpstream, clean_text
 
 CUT_OFF = "The answer reached the token limit (max_tokens) and was cut off."
 
@@ -47,6 +52,7 @@ _END_TO_STATUS = {
 _END_TO_STATE = {"done": "done", "stopped": "stopped", "disconnected": "interrupted", "error": "interrupted"}
 
 _rate_limiter: StartRateLimiter | None = None
+logger = logging.getLogger("streamui.streams")
 
 
 def rate_limiter() -> StartRateLimiter:
@@ -76,9 +82,17 @@ class StartedStream:
             self.answer.pk, mode=self.mode, lanes=self.lanes)
 
 
-async def start_stream(owner: Owner, msg: ClientMessage) -> StartedStream:
-    """Validate, store the turn, and start generating; ProtocolError says what was wrong."""
-    config = get_settings()
+BUSY = "Too many answers are streaming at once: stop one or wait for it to finish."
+BUSY_ADDRESS = "Too many answers are streaming from your network at once: wait for one to finish."
+UNAVAILABLE = "The server could not start the answer (its stream store is unavailable): try again in a moment."
+
+
+async def start_stream(owner: Owner, msg: ClientMessage, *, address: str = "") -> StartedStream:
+    """Validate, store the turn, and start generating; ProtocolError says what was wrong.
+
+    A slot is taken (atomically, per owner and per client `address`) before anything awaits,
+    and given back if anything after it fails (review 2.10, 2.11, 4.6)."""
+    config = get_config()
     prompt = msg.prompt.strip()
     if not prompt:
         raise ProtocolError("Type a message first.")
@@ -86,8 +100,28 @@ async def start_stream(owner: Owner, msg: ClientMessage) -> StartedStream:
         raise ProtocolError(f"That message is {len(prompt)} characters; the limit is {config.max_prompt_chars}.")
     key = owner_key(owner)
     hub = get_hub()
-    if hub.active_for(key) >= config.max_concurrent_streams:
-        raise ProtocolError("Too many answers are streaming at once: stop one or wait for it to finish.")
+    stream_id = secrets.token_urlsafe(18)
+    limits = [("owner", key, int(config["MAX_CONCURRENT_STREAMS"]))]
+    if address:
+        limits.append(("address", f"addr:{address}", int(config["MAX_CONCURRENT_PER_ADDRESS"])))
+    try:
+        slot = await hub.admit(stream_id, limits)
+    except AdmissionRefused as refused:
+        raise ProtocolError(BUSY if refused.scope == "owner" else BUSY_ADDRESS) from None
+    except Exception:
+        logger.warning("admission failed", exc_info=True)
+        raise ProtocolError(UNAVAILABLE) from None
+    try:
+        return await _start(owner, msg, prompt, key, stream_id, slot)
+    except BaseException:
+        await hub.release(slot)
+        raise
+
+
+async def _start(owner: Owner, msg: ClientMessage, prompt: str, key: str, stream_id: str,
+                 slot: object) -> StartedStream:
+    config = get_config()
+    hub = get_hub()
     if not rate_limiter().allow(key):
         raise ProtocolError("Too many messages in a minute: wait a moment and try again.")
     upstream_name = msg.upstream or default_upstream_name()
@@ -126,7 +160,6 @@ async def start_stream(owner: Owner, msg: ClientMessage) -> StartedStream:
         profile=profile or None,
         response_format=response_format(dict(json_schema())) if mode == "json" else None,
     )
-    stream_id = secrets.token_urlsafe(18)
     record = await StreamRecord.objects.acreate(
         stream_id=stream_id, conversation=conversation, message=answer,
         session_key=owner.session_key or "", upstream=upstream_name, profile=profile,
@@ -142,17 +175,27 @@ async def start_stream(owner: Owner, msg: ClientMessage) -> StartedStream:
                          first_hold_ms=config.commit_first_hold_ms,
                          detector=PhraseDetector(openers) if openers is not None else None) if mode == "chat" else None
 
+    guarded = GuardedUpstream(upstream, max_chars=int(config["MAX_ANSWER_CHARS"]))
+
     def build(sink: Sink) -> Generation:
         return Generation(
-            upstream=upstream, request=request, strategies=strategies, mode=mode, commit=commit,
-            schema=json_schema() if mode == "json" else None, widgets=json_widgets(),
-            message_id=answer.pk, sink=sink,
-            stream_id=stream_id, show_figures=True, figures_interval=config.figures_interval,
+            upstream=guarded, request=request, strategies=strategies, mode=mode, commit=commit,  # type: ignore[arg-type]
+            schema=ANSWER_SCHEMA if mode == "json" else None, message_id=answer.pk, sink=sink,
+            stream_id=stream_id, show_figures=True, figures_interval=float(config["FIGURES_INTERVAL"]),
             recorder=recorder,
         )
 
-    await hub.start(stream_id=stream_id, owner=key, generation=build, finalize=_finalizer(record, answer, recorder, prompt),
-                    meta={"message": str(answer.pk)})
+    try:
+        await hub.start(stream_id=stream_id, owner=key, generation=build,
+                        finalize=_finalizer(record, answer, recorder, prompt), meta={"message": str(answer.pk)},
+                        checkpoint=checkpointer(answer), slot=slot, retry=prompt)  # type: ignore[arg-type]
+    except StreamStartError as exc:
+        logger.error("stream %s: could not start: %s", stream_id, exc)
+        answer.status, answer.error = ChatMessage.Status.INTERRUPTED, UNAVAILABLE
+        await answer.asave(update_fields=["status", "error"])
+        record.end_reason, record.error_kind, record.error_message = "error", "journal", str(exc)[:500]
+        await record.asave(update_fields=["end_reason", "error_kind", "error_message"])
+        raise ProtocolError(UNAVAILABLE) from None
     log_stream_event("start", stream_id, upstream=upstream_name, strategy=assignment.strategy, arm=assignment.arm,
                      mode=mode, conversation=str(conversation.public_id))
     lanes = tuple(s.name for s in strategies) if len(strategies) > 1 else ("",)
@@ -162,9 +205,10 @@ async def start_stream(owner: Owner, msg: ClientMessage) -> StartedStream:
 def _finalizer(record: StreamRecord, message: ChatMessage, recorder: TraceRecorder | None, prompt: str) -> Finalize:
     async def finalize(result: GenerationResult) -> Entry:
         metrics = result.metrics
-        message.content = result.shown
-        message.reasoning = result.reasoning
-        message.tool_calls = result.tool_calls
+        # Whatever got through, it must be storable: a lone surrogate once lost the whole answer (3.8).
+        message.content = clean_text(result.shown)
+        message.reasoning = clean_text(result.reasoning)
+        message.tool_calls = _clean_json(result.tool_calls)
         message.status = _END_TO_STATUS[result.end_reason]
         message.error = result.error.message if result.error else ""
         if result.end_reason == "done" and result.finish_reason == "length":
@@ -205,23 +249,62 @@ def _finalizer(record: StreamRecord, message: ChatMessage, recorder: TraceRecord
                          tokens_shown=record.tokens_shown, error=record.error_message or None)
         state = "interrupted" if message.status == ChatMessage.Status.INTERRUPTED else _END_TO_STATE[result.end_reason]
         # A failed upstream offers Retry: the same prompt again, as a new stream (never a silent re-bill).
-        return Entry(seq=0, state=state, error=message.error, retry=prompt if result.error else "",
+        return Entry(seq=0, state=state, error=message.error,
+                     retry=prompt if result.error or result.end_reason == "error" else "",
                      html=str(fragments.replace_mark(message.pk, message.status, message.error)))
 
     return finalize
 
 
+def _clean_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return [_clean_json(v) for v in value]
+    if isinstance(value, dict):
+        return {clean_text(str(k)): _clean_json(v) for k, v in value.items()}
+    return value
+
+
+def checkpointer(message: ChatMessage) -> Callable[[Generation], Awaitable[None]]:
+    """Write what the user has been shown so far to the message, when it changed (review 4.1).
+
+    Run by the hub every PERSIST_INTERVAL seconds: a worker killed mid-stream loses at most
+    that much of the shown answer. The message stays `streaming` until the end is recorded."""
+    saved = {"content": "", "reasoning": "", "tools": 0}
+
+    async def checkpoint(generation: Generation) -> None:
+        content = clean_text(generation.shown_text)
+        reasoning = clean_text("".join(getattr(generation, "_reasoning", ())))
+        tools = getattr(getattr(generation, "_tools", None), "calls", None) or {}
+        if content == saved["content"] and reasoning == saved["reasoning"] and len(tools) == saved["tools"]:
+            return
+        fields = {"content": content, "reasoning": reasoning}
+        if tools:
+            fields["tool_calls"] = _clean_json(generation.result().tool_calls)
+        await ChatMessage.objects.filter(pk=message.pk, status=ChatMessage.Status.STREAMING).aupdate(**fields)
+        saved.update(content=content, reasoning=reasoning, tools=len(tools))
+
+    return checkpoint
+
+
 ORPHANED = "The server running this answer restarted before it finished."
 
 
-async def close_orphaned(stream_id: str, owner: Owner) -> Entry | None:
+async def close_orphaned(stream_id: str, owner: Owner, *, restore: bool = False) -> Entry | None:
     """A stream the database says is running but no worker runs (its worker died):
-    record it as interrupted, keeping what was saved, and say so."""
+    record it as interrupted, keeping what was saved, and say so, with Retry.
+
+    `restore`: the client has shown nothing of it (a reload after the journal went with the
+    worker), so the entry also carries the answer as last saved (review 4.1, 4.3)."""
     record = await StreamRecord.objects.select_related("message").filter(
         stream_id=stream_id, **owner.stream_filter()).afirst()
     if record is None or record.message is None:
         return None
     message = record.message
+    prompt = await ChatMessage.objects.filter(conversation_id=message.conversation_id, role="user",
+                                              id__lt=message.pk).order_by("-id").values_list(
+                                                  "content", flat=True).afirst() or ""
     if message.status == ChatMessage.Status.STREAMING:
         message.status, message.error = ChatMessage.Status.INTERRUPTED, ORPHANED
         await message.asave(update_fields=["status", "error"])
@@ -231,8 +314,13 @@ async def close_orphaned(stream_id: str, owner: Owner) -> Entry | None:
     state = _END_TO_STATE.get(record.end_reason, "interrupted")
     if message.status == ChatMessage.Status.INTERRUPTED:
         state = "interrupted"
-    return Entry(seq=0, state=state, error=message.error,
-                 html=str(fragments.replace_mark(message.pk, message.status, message.error)))
+    html = str(fragments.replace_mark(message.pk, message.status, message.error))
+    if restore and message.content and message.mode != "json":
+        out = fragments.lane_output_id(message.pk, 0)
+        html = (f'<div id="{out}-blocks" hx-swap-oob="innerHTML">{markdown_html(message.content)}</div>'
+                f'<div id="{out}-tail" hx-swap-oob="innerHTML"></div>') + html
+    return Entry(seq=0, state=state, error=message.error, html=html,
+                 retry=prompt if state == "interrupted" else "")
 
 
 def render_entry(entry: Entry, widget_id: str, stream_id: str) -> str:
@@ -249,4 +337,4 @@ def render_entry(entry: Entry, widget_id: str, stream_id: str) -> str:
     return "".join(parts)
 
 
-__all__ = ["CUT_OFF", "StartedStream", "start_stream", "render_entry", "owner_key"]
+__all__ = ["CUT_OFF", "StartedStream", "owner_key", "render_entry", "start_stream"]
