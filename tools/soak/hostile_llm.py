@@ -8,6 +8,7 @@ The last user message picks the behaviour with `SCN:<name>[:<a>[:<b>]]`:
                   lone `"\\ud800"` (review findings 3.8 / 3.9)
 - `cr`            bare CRs that spell `id:` / `event:` lines in reasoning, answer and tool calls (3.7)
 - `tools:N`       one tool call, then N words (4.18)
+- `bigchunk:KB`   one content chunk of KB KiB (4.10), then a short tail
 
 Anything else streams `steady:40:20`. Each request is recorded (`records`): the messages it
 carried, the chunks written, and when the client went away (EOF on the socket), so a test
@@ -77,6 +78,11 @@ def scenario_chunks(prompt: str) -> Iterator[tuple[float, bytes]]:
         yield 0.01, _chunk({"tool_calls": [{"index": 0, "id": "c1\rid: 5555", "type": "function",
                                             "function": {"name": "look\revent: evil", "arguments": ""}}]})
         yield 0.01, _chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"q": "a\\rid: 7777"}'}}]})
+        yield 0.01, _chunk(finish="stop")
+        return
+    if name == "bigchunk":
+        yield 0.01, _chunk({"content": "big " + "x" * (int(a or 1024) * 1024)})
+        yield 0.01, _chunk({"content": "\n\nthe end."})
         yield 0.01, _chunk(finish="stop")
         return
     if name == "tools":
