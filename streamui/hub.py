@@ -31,7 +31,7 @@ from channels.layers import get_channel_layer
 
 from .admission import LocalAdmission, RedisAdmission, Slot
 from .generation import Generation, GenerationResult
-from .journal import Entry, Journal, MemoryJournal, RedisJournal
+from .journal import Entry, Journal, MemoryJournal, RedisJournal, entries_for
 from .outbox import Frame, Sink
 from .upstream.events import UpstreamError
 
@@ -480,11 +480,12 @@ def get_hub() -> StreamHub:
         lease = float(config["STREAM_LEASE"])
         journal: Journal
         admission: LocalAdmission | RedisAdmission
+        cap = entries_for(int(config["MAX_ANSWER_CHARS"]))
         if config["REDIS_URL"]:
-            redis_journal = RedisJournal(config["REDIS_URL"], block_ms=int(lease * 1000 / 3))
+            redis_journal = RedisJournal(config["REDIS_URL"], block_ms=int(lease * 1000 / 3), max_entries=cap)
             journal, admission = redis_journal, RedisAdmission(redis_journal.client, lease=lease)
         else:
-            journal, admission = MemoryJournal(), LocalAdmission()
+            journal, admission = MemoryJournal(max_entries=cap), LocalAdmission()
         _hub = StreamHub(journal, grace=lambda: float(get_config()["DISCONNECT_GRACE"]), lease=lease,
                          retain=float(config["JOURNAL_RETAIN_SECONDS"]),
                          persist_interval=float(config["PERSIST_INTERVAL"]), admission=admission)

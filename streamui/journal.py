@@ -19,6 +19,13 @@ Alive = Callable[[], Awaitable[bool]]
 
 STATES = ("streaming", "done", "stopped", "interrupted")
 DEFAULT_MAX_ENTRIES = 20_000
+TRIMMED = "The start of this answer is no longer in the live journal: it shows whole once the answer ends."
+
+
+def entries_for(max_answer_chars: int) -> int:
+    """A journal cap that the answer cap is reached before (review 4.17): every entry but a few
+    state and figure entries reveals at least one character of answer, reasoning or tool call."""
+    return max(DEFAULT_MAX_ENTRIES, max_answer_chars + 2_000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +114,10 @@ class MemoryJournal:
             waiter = log.changed
             # Sequence numbers are contiguous, so the next entry's index is arithmetic.
             start = max(0, after + 1 - log.entries[0].seq) if log.entries else 0
+            if log.entries and after + 1 < log.entries[0].seq:
+                # Trimmed by the cap: say so rather than show a silently shorter answer (review 4.17).
+                yield Entry(seq=log.entries[0].seq - 1, error=TRIMMED)
+                after = log.entries[0].seq - 1
             # One page at a time: a replay never copies the whole log at once (review 2.8).
             while start < len(log.entries):
                 page = log.entries[start:start + 256]
@@ -224,4 +235,4 @@ class RedisJournal:
         await self._redis.aclose()
 
 
-__all__ = ["DEFAULT_MAX_ENTRIES", "STATES", "Entry", "Journal", "MemoryJournal", "RedisJournal"]
+__all__ = ["DEFAULT_MAX_ENTRIES", "STATES", "TRIMMED", "entries_for", "Entry", "Journal", "MemoryJournal", "RedisJournal"]

@@ -334,6 +334,8 @@ def render_entry(entry: Entry, widget_id: str, stream_id: str) -> str:
         if entry.error and entry.state == "interrupted":
             parts.append(str(fragments.error(widget_id, f"The answer was interrupted: {entry.error}",
                                              retry_prompt=entry.retry)))
+    elif entry.error:
+        parts.append(str(fragments.error(widget_id, entry.error)))  # a notice, e.g. a trimmed journal
     return "".join(parts)
 
 
