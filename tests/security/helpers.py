@@ -15,7 +15,7 @@ from demo.asgi import application
 
 WIDGET = "su-wsec"
 PATH = f"/ws/streamui/chat/{WIDGET}/"
-ORIGIN = b"http://127.0.0.1"  # in the demo's ALLOWED_HOSTS
+ORIGIN = b"http://127.0.0.1:8000"  # the page's own origin: the Host below, with its scheme and port
 ENDED = re.compile(r'data-state="(done|stopped|interrupted)"')
 
 

@@ -60,6 +60,10 @@ FUZZ_STREAMUI = {
     "MAX_PROMPT_CHARS": MAX_PROMPT_CHARS,
     "MAX_MESSAGE_BYTES": MAX_MESSAGE_BYTES,
     "DISCONNECT_GRACE": 0.0,
+    # 400 frames on one socket as fast as the harness sends them; the frame rate limit and the
+    # new-conversation limit have their own tests (tests/faults/test_limits.py).
+    "MAX_FRAMES_PER_SECOND": 1e6,
+    "MAX_NEW_PER_MINUTE": 10_000,
     # The fuzzer starts many streams; the rate limit has its own test (tests/consumer/test_resume.py)
     # and here it would only turn every later send into the same error.
     "MAX_STARTS_PER_MINUTE": 100_000,
@@ -725,14 +729,26 @@ async def test_no_origin_header_is_refused() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize(
-    "origin", [b"http://127.0.0.1", b"http://127.0.0.1:8000", b"https://localhost", b"http://[::1]:8000"]
-)
+@pytest.mark.parametrize("origin", [b"http://127.0.0.1:8000", b"HTTP://127.0.0.1:8000", b"http://127.0.0.1:8000/"])
 async def test_the_sites_own_origins_are_accepted(origin: bytes) -> None:
     session = SessionStore()
     await session.asave()
     comm, connected, _ = await open_socket(session.session_key, origin=origin)
     assert connected  # so the refusals above are about the origin, not the test's plumbing
+    await comm.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("origin", [b"http://127.0.0.1", b"http://127.0.0.1:8001", b"https://127.0.0.1:8000",
+                                    b"https://127.0.0.1", b"http://localhost:8000"])
+async def test_review_1_10_same_host_other_port_or_scheme_is_refused(origin: bytes) -> None:
+    # The host is in ALLOWED_HOSTS, but the page on another port or scheme is another origin.
+    session = SessionStore()
+    await session.asave()
+    comm, connected, _ = await open_socket(session.session_key, origin=origin)
+    if connected:
+        output = await comm.receive_output(timeout=2)
+        assert output["type"] == "websocket.close", output
     await comm.disconnect()
 
 
