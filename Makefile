@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run run-local test bench lint clean vendor-htmx system-packages
+.PHONY: run test bench soak lint clean vendor-htmx system-packages
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,11 @@ bench: $(VENV)/.dev
 	$(PY) manage.py streamui_bench --summary
 	$(PY) manage.py streamui_bench_json
 
-# Fails on any finding: ruff (rules in pyproject.toml) over the tree, mypy strict over the app.
+# Faults on purpose: worker kills, Redis restarts, hostile frames (loopback, bounded: SOAK_SECONDS).
+SOAK_SECONDS ?= 60
+soak: $(VENV)/.dev system-packages
+	$(PY) manage.py streamui_soak --seconds $(SOAK_SECONDS)
+
 lint: $(VENV)/.dev
 	$(PY) -m ruff check .
 	$(PY) -m mypy
