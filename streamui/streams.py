@@ -24,7 +24,7 @@ from .answer_schema import ANSWER_SCHEMA, response_format
 from .conf import get_config
 from .conversations import Owner, afind_conversation, ahistory, anew_conversation
 from .generation import Generation, GenerationResult
-from .hub import Finalize, StreamStartError, get_hub
+from .hub import JOURNAL_FAILED, Finalize, StreamStartError, get_hub
 from .journal import Entry
 from .limits import StartRateLimiter
 from .models import ChatMessage, Conversation, StreamRecord
@@ -249,9 +249,13 @@ def _finalizer(record: StreamRecord, message: ChatMessage, recorder: TraceRecord
                          tokens_shown=record.tokens_shown, error=record.error_message or None)
         state = "interrupted" if message.status == ChatMessage.Status.INTERRUPTED else _END_TO_STATE[result.end_reason]
         # A failed upstream offers Retry: the same prompt again, as a new stream (never a silent re-bill).
+        html = str(fragments.replace_mark(message.pk, message.status, message.error))
+        if result.error is not None and result.error.message == JOURNAL_FAILED:
+            # Followers get this end from memory, not from the journal that failed: it carries the
+            # answer as stored, so what they show is what was kept (the soak's shown == stored).
+            html = restore_html(message) + html
         return Entry(seq=0, state=state, error=message.error,
-                     retry=prompt if result.error or result.end_reason == "error" else "",
-                     html=str(fragments.replace_mark(message.pk, message.status, message.error)))
+                     retry=prompt if result.error or result.end_reason == "error" else "", html=html)
 
     return finalize
 
@@ -315,12 +319,19 @@ async def close_orphaned(stream_id: str, owner: Owner, *, restore: bool = False)
     if message.status == ChatMessage.Status.INTERRUPTED:
         state = "interrupted"
     html = str(fragments.replace_mark(message.pk, message.status, message.error))
-    if restore and message.content and message.mode != "json":
-        out = fragments.lane_output_id(message.pk, 0)
-        html = (f'<div id="{out}-blocks" hx-swap-oob="innerHTML">{markdown_html(message.content)}</div>'
-                f'<div id="{out}-tail" hx-swap-oob="innerHTML"></div>') + html
+    if restore:
+        html = restore_html(message) + html
     return Entry(seq=0, state=state, error=message.error, html=html,
                  retry=prompt if state == "interrupted" else "")
+
+
+def restore_html(message: ChatMessage) -> str:
+    """The answer as stored, swapped over whatever the widget shows of it (chat mode)."""
+    if not message.content or message.mode == "json":
+        return ""
+    out = fragments.lane_output_id(message.pk, 0)
+    return (f'<div id="{out}-blocks" hx-swap-oob="innerHTML">{markdown_html(message.content)}</div>'
+            f'<div id="{out}-tail" hx-swap-oob="innerHTML"></div>')
 
 
 def render_entry(entry: Entry, widget_id: str, stream_id: str) -> str:

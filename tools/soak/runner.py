@@ -212,6 +212,8 @@ class Soak:
     # --- faults ---------------------------------------------------------------------------
 
     async def _faults(self, deadline: float) -> None:
+        if self.fault_every <= 0:
+            return  # a clean run: the memory baseline (review 6.5)
         kinds = ["kill", "redis", "hostile"]
         turn = 0
         while time.monotonic() + self.fault_every < deadline:
