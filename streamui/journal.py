@@ -235,4 +235,4 @@ class RedisJournal:
         await self._redis.aclose()
 
 
-__all__ = ["DEFAULT_MAX_ENTRIES", "STATES", "TRIMMED", "entries_for", "Entry", "Journal", "MemoryJournal", "RedisJournal"]
+__all__ = ["DEFAULT_MAX_ENTRIES", "STATES", "TRIMMED", "Entry", "Journal", "MemoryJournal", "RedisJournal", "entries_for"]

@@ -7,6 +7,7 @@ connection stays up.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from dataclasses import dataclass
@@ -121,7 +122,7 @@ def validate_timings(value: Any) -> dict[str, list[float]]:
         raise ProtocolError(f"too many timing marks (the limit is {MAX_VALID_MARKS})")
     if any(m < 0 or m > MAX_MARK_MS for m in marks):
         raise ProtocolError("timing marks must be milliseconds within the stream")
-    if any(b < a or b - a > MAX_MARK_GAP_MS for a, b in zip(marks, marks[1:])):
+    if any(b < a or b - a > MAX_MARK_GAP_MS for a, b in itertools.pairwise(marks)):
         raise ProtocolError("timing marks must increase, with no gap over 30 s")
     return {"marks": marks}
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.faults.conftest import daphne, final_state, frames_until, open_chat, send_frame, session_for
+from tests.faults.conftest import Redis, daphne, final_state, frames_until, open_chat, send_frame, session_for
 from tools.soak.hostile_llm import HostileLLMServer
 
 
@@ -166,3 +166,37 @@ async def test_review_1_12_2_14_dashboard_names_only_your_streams_and_refuses_fa
         assert stream_id in as_a.text  # the owner still sees their own
     finally:
         server.stop()
+
+
+async def test_review_2_15_rejected_frames_are_logged_sparingly(tmp_path: Path, hostile: HostileLLMServer) -> None:
+    server = daphne(tmp_path, hostile, settings={"MAX_FRAMES_PER_SECOND": 1e6})
+    try:
+        session, _ = await session_for(server.url)
+        ws = await open_chat(server.url, session)
+        for i in range(300):
+            await ws.send(f"not json {i}")
+        for _ in range(300):
+            await asyncio.wait_for(ws.recv(), 10)  # every frame still gets its error reply
+        await ws.close()
+        lines = server.log_tail(400_000).count("rejected message")
+        assert lines <= 10, f"{lines} log lines for 300 rejected frames"
+    finally:
+        server.stop()
+
+
+@pytest.mark.redis
+async def test_review_2_10_admission_holds_across_workers_with_redis(
+        tmp_path: Path, hostile: HostileLLMServer, redis: Redis) -> None:
+    env = {"STREAMUI_REDIS_URL": redis.url}
+    settings = {"MAX_SOCKETS_PER_SESSION": 100, "DISCONNECT_GRACE": 30}
+    first, second = daphne(tmp_path, hostile, settings, env), daphne(tmp_path, hostile, settings, env)
+    try:
+        session, _ = await session_for(first.url)
+        sockets = [await open_chat((first if i % 2 else second).url, session, widget=f"su-wr{i}") for i in range(12)]
+        await asyncio.gather(*(ws.send(send_frame("SCN:endless:50")) for ws in sockets))
+        await asyncio.sleep(2)
+        assert len(hostile.records) <= 3, f"{len(hostile.records)} upstream requests over two workers (limit 3)"
+        await asyncio.gather(*(ws.close() for ws in sockets))
+    finally:
+        first.stop()
+        second.stop()

@@ -8,7 +8,6 @@ is back must stream.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from pathlib import Path
 

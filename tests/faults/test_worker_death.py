@@ -16,8 +16,18 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.faults.conftest import (FAST, Redis, daphne, final_state, frames_until, kill9, max_word, open_chat,
-                                   send_frame, session_for)
+from tests.faults.conftest import (
+    FAST,
+    Redis,
+    daphne,
+    final_state,
+    frames_until,
+    kill9,
+    max_word,
+    open_chat,
+    send_frame,
+    session_for,
+)
 from tools.soak.hostile_llm import HostileLLMServer
 
 GAP_MS = 10  # the upstream's word gap: 100 words/s

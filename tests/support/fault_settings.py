@@ -9,7 +9,7 @@ version of streamui does not know are dropped, so the same tests run against old
 import json
 import os
 
-from demo.settings import *  # noqa: F403
+from demo.settings import *
 from demo.settings import STREAMUI as _DEMO
 
 _WANTED = json.loads(os.environ.get("STREAMUI_TEST_SETTINGS", "{}"))

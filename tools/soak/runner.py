@@ -34,10 +34,10 @@ from websockets.asyncio.client import connect
 from tools.loadgen.server import DaphneProcess, proc_stat, start_daphne
 from tools.soak.hostile_llm import HostileLLMThread
 
-_OOB = re.compile(r'<(\w+) id="(su-m\d+-out)-(blocks|tail)" hx-swap-oob="(beforeend|innerHTML)">(.*?)</\1>', re.S)
+_OOB = re.compile(r'<(\w+) id="(su-m\d+-out)-(blocks|tail)" hx-swap-oob="(beforeend|innerHTML)">(.*?)</\1>', re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
 _FINAL = re.compile(r'data-state="(done|stopped|interrupted)"')
-_ERROR = re.compile(r'data-streamui="error"[^>]*>(.*?)(?:<button|</div>)', re.S)
+_ERROR = re.compile(r'data-streamui="error"[^>]*>(.*?)(?:<button|</div>)', re.DOTALL)
 
 
 def visible_text(html: str) -> str:
@@ -245,7 +245,7 @@ class Soak:
                 for _ in range(300):
                     await ws.send(junk)
                 await asyncio.sleep(1)
-        except Exception:  # noqa: BLE001  (closed by the server: that is the point)
+        except Exception:  # noqa: BLE001, S110  (closed by the server: that is the point)
             pass
 
     # --- the run --------------------------------------------------------------------------
