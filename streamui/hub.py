@@ -32,6 +32,7 @@ from channels.layers import get_channel_layer
 from .admission import LocalAdmission, RedisAdmission, Slot
 from .generation import Generation, GenerationResult
 from .journal import Entry, Journal, MemoryJournal, RedisJournal, entries_for
+from .memory import release_memory
 from .outbox import Frame, Sink
 from .upstream.events import UpstreamError
 
@@ -225,6 +226,8 @@ class StreamHub:
             del self.streams[stream_id]
             if isinstance(self.journal, MemoryJournal):
                 asyncio.ensure_future(self.journal.forget(stream_id))
+            if all(other.ended.is_set() for other in self.streams.values()):
+                release_memory()  # the burst is over: give its memory back (review 6.5)
 
     async def _append(self, live: LiveStream, entry: Entry) -> None:
         live.seq += 1

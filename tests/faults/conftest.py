@@ -33,8 +33,8 @@ def hostile() -> Iterator[HostileLLMServer]:
 
 
 def daphne(workdir: Path, upstream: HostileLLMServer, settings: dict[str, Any] | None = None,
-           env: dict[str, str] | None = None) -> DaphneProcess:
-    return start_daphne(workdir, env={
+           env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> DaphneProcess:
+    return start_daphne(workdir, args=args, env={
         "DJANGO_SETTINGS_MODULE": "tests.support.fault_settings",
         "STREAMUI_TEST_SETTINGS": json.dumps({**FAST, **(settings or {})}),
         "STREAMUI_UPSTREAM_URL": upstream.base_url, "STREAMUI_UPSTREAM_MODEL": "hostile",
@@ -99,10 +99,11 @@ async def session_for(url: str) -> tuple[str, str]:
 
 
 async def open_chat(url: str, session: str, widget: str = "su-wfault", origin: str | None = None,
-                    ) -> ClientConnection:
+                    forwarded_for: str = "") -> ClientConnection:
     ws_url = url.replace("http://", "ws://")
+    headers = {"Cookie": f"sessionid={session}"} | ({"X-Forwarded-For": forwarded_for} if forwarded_for else {})
     return await connect(f"{ws_url}/ws/streamui/chat/{widget}/", origin=origin or url,  # type: ignore[arg-type]
-                         additional_headers={"Cookie": f"sessionid={session}"}, proxy=None,
+                         additional_headers=headers, proxy=None,
                          ping_interval=None, open_timeout=10, max_size=None)
 
 

@@ -22,11 +22,13 @@ from tools.soak.hostile_llm import HostileLLMServer
 
 async def test_review_2_10_2_11_admission_is_atomic_per_session_and_per_address(
         tmp_path: Path, hostile: HostileLLMServer) -> None:
+    # As deployed behind nginx: Daphne takes the client address from X-Forwarded-For.
     server = daphne(tmp_path, hostile, settings={"MAX_SOCKETS_PER_SESSION": 100, "MAX_CONCURRENT_PER_ADDRESS": 5,
-                                                 "DISCONNECT_GRACE": 30})
+                                                 "DISCONNECT_GRACE": 30}, args=("--proxy-headers",))
     try:
         session, _ = await session_for(server.url)
-        sockets = [await open_chat(server.url, session, widget=f"su-wc{i}") for i in range(15)]
+        sockets = [await open_chat(server.url, session, widget=f"su-wc{i}", forwarded_for="203.0.113.7")
+                   for i in range(15)]
         await asyncio.gather(*(ws.send(send_frame("SCN:endless:50")) for ws in sockets))
         await asyncio.sleep(2)
         assert len(hostile.records) <= 3, f"{len(hostile.records)} upstream requests for one session (limit 3)"
@@ -34,7 +36,7 @@ async def test_review_2_10_2_11_admission_is_atomic_per_session_and_per_address(
         others = []
         for i in range(6):
             fresh, _ = await session_for(server.url)
-            ws = await open_chat(server.url, fresh, widget=f"su-wa{i}")
+            ws = await open_chat(server.url, fresh, widget=f"su-wa{i}", forwarded_for="203.0.113.7")
             await ws.send(send_frame("SCN:endless:50"))
             others.append(ws)
         await asyncio.sleep(2)
