@@ -41,6 +41,7 @@ logger = logging.getLogger("streamui.hub")
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 GROUP_PREFIX = "streamui-stream-"
 RETAIN_SECONDS = 120.0  # default of JOURNAL_RETAIN_SECONDS: a finished stream stays replayable this long
+START_GRACE = 1.0  # seconds: the least a new stream waits for its first follower
 JOURNAL_FAILED = "The server lost its connection to the stream's journal (Redis)."
 
 Finalize = Callable[[GenerationResult], Awaitable[Entry]]
@@ -165,7 +166,8 @@ class StreamHub:
         live.task = asyncio.create_task(self._run(live), name=f"streamui-stream-{stream_id}",
                                         context=contextvars.Context())
         # The grace clock runs until someone follows: a stream nobody opens is cancelled (review 5.6).
-        self._maybe_grace(live)
+        # At least START_GRACE, so the transport that started it has time to attach.
+        self._maybe_grace(live, minimum=START_GRACE)
         return live
 
     async def _run(self, live: LiveStream) -> None:
@@ -317,13 +319,13 @@ class StreamHub:
         elif token is not None:
             await self._group_send(stream_id, {"type": "streamui.detach", "token": token})
 
-    def _maybe_grace(self, live: LiveStream) -> None:
+    def _maybe_grace(self, live: LiveStream, minimum: float = 0.0) -> None:
         if live.followers and not live.local_followers:
             self._maybe_grace_later(live)  # followed only from other workers: watch their leases
             return
         if live.followers or live.ended.is_set() or live.grace_timer is not None:
             return
-        grace = self._grace()
+        grace = max(self._grace(), minimum)
         logger.info("stream %s: no client attached, cancelling in %.1f s unless one comes back",
                     live.stream_id, grace)
         live.grace_timer = asyncio.get_running_loop().call_later(grace, self._grace_expired, live)

@@ -74,7 +74,13 @@ async def new_view(request: HttpRequest, widget_id: str) -> HttpResponse:
         widget_id = _widget(widget_id)
     except ProtocolError:
         return HttpResponse("bad widget id", status=400)
-    conversation = await anew_conversation(await _owner(request))
+    from .consumers import new_limiter
+
+    owner = await _owner(request)
+    if not new_limiter().allow(owner_key(owner)):  # review 2.6, as over the socket
+        return HttpResponse(str(fragments.error(widget_id, "Too many new conversations in a minute: wait a moment.")),
+                            status=429)
+    conversation = await anew_conversation(owner)
     return HttpResponse(str(fragments.clear_log(widget_id) + fragments.clear_error(widget_id)
                             + fragments.conversation_input(widget_id, str(conversation.public_id))
                             + fragments.status(widget_id, "idle")))
