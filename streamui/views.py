@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
+from types import SimpleNamespace
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -65,8 +66,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                     .values_list("stream_id", flat=True)[:DASHBOARD_STREAMS])
         visible = [r for r in records if r.stream_id in owned]
     stream_id = request.GET.get("stream", "")
-    stream = next((r for r in visible if r.stream_id == stream_id), None) if stream_id else None
+    stream: Any = next((r for r in visible if r.stream_id == stream_id), None) if stream_id else None
     stream = stream or next((r for r in visible if (r.timeline or {}).get("reveals")), None)
+    if stream is None:
+        # The latest timeline is still shown as an example, without the id of someone else's stream.
+        latest = next((r for r in records if (r.timeline or {}).get("reveals")), None)
+        if latest is not None:
+            stream = SimpleNamespace(stream_id="(another visitor's)", upstream=latest.upstream,
+                                     strategy=latest.strategy, end_reason=latest.end_reason, timeline=latest.timeline)
     timeline = timeline_svg(stream.timeline["arrivals"], stream.timeline["reveals"]) if stream else ""
     html = environment().get_template("streamui/dashboard.html").render(
         total=len(records), stall_ms=STALL_MS, sections=by_section, comparisons=compare(summaries),
