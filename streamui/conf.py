@@ -24,66 +24,236 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-DEFAULTS: dict[str, Any] = {
-    # Upstream. With UPSTREAM_URL set, the OpenAI-compatible server is the default.
-    "UPSTREAM_URL": None,
-    "UPSTREAM_MODEL": "gpt-4o-mini",
-    "UPSTREAM_API_KEY": None,
-    "UPSTREAM_CALLABLE": None,  # dotted path to an async generator (prompt, conversation) -> events
-    "UPSTREAM_CONNECT_TIMEOUT": 10.0,
-    "UPSTREAM_IDLE_TIMEOUT": 60.0,
-    "DEFAULT_UPSTREAM": None,  # None: "openai" when UPSTREAM_URL is set, else "simulated:<profile>"
-    "SIMULATED_PROFILE": "bursty",
-    "SIMULATED_SPEED": 1.0,
-    # Trace files (JSON lines, docs/ARCHITECTURE.md) the simulated upstream can replay: "trace:<file stem>".
-    "REPLAY_TRACES": [],
-    "MAX_TOKENS": 1024,
-    # Conversation.
-    "SYSTEM_PROMPT": "You are a helpful assistant. Answer clearly and concisely.",
-    "HISTORY_MESSAGES": 20,
-    "INTERRUPTED_NOTE": "[This answer was interrupted before it finished.]",
-    # Input limits.
-    "MAX_PROMPT_CHARS": 8000,
-    "MAX_MESSAGE_BYTES": 64 * 1024,
-    # Smoothing: the default strategy, and an optional A/B experiment {strategy name: weight}.
-    "SMOOTHING": "adaptive",
-    "AB_ARMS": {},
-    # The per-arm dashboard is for staff; True opens it to everyone (the demo does).
-    "DASHBOARD_PUBLIC": False,
-    # /streamui/metrics/ is for loopback and staff; True opens it to everyone.
-    "METRICS_PUBLIC": False,
-    # The commit stage: correction policy (replace, annotate, passthrough) and hold limits.
-    "COMMIT_POLICY": "replace",
-    "COMMIT_HOLD_MS": 340.0,
-    "COMMIT_HOLD_CHARS": 200,
-    # The phrases that open a self-correction (None: streamui's list), and an optional
-    # A/B experiment over correction policies {policy name: weight}.
-    "CORRECTION_OPENERS": None,
-    "POLICY_ARMS": {},
-    # Live figures pushed to the playground, at most this often (seconds).
-    "FIGURES_INTERVAL": 0.2,
-    # Record each live stream as a trace file under this folder (None: off).
-    "RECORD_TRACES_DIR": None,
-    "REDIS_URL": None,
-    # A stream whose client has gone keeps generating this long, so the user can come back.
-    "DISCONNECT_GRACE": 15.0,
-    # Per-session limits: streams running at once, and starts per minute.
-    "MAX_CONCURRENT_STREAMS": 3,
-    "MAX_STARTS_PER_MINUTE": 30,
-    # "websocket" or "sse": how the widget talks to the server ("auto": WebSocket, SSE as fallback).
-    "TRANSPORT": "auto",
-    # Issue 13 (reliability): crash-safety, liveness and resource bounds.
-    "STREAM_LEASE": 6.0,  # seconds a running stream's record lives unless its worker renews it (every 1/3)
-    "PERSIST_INTERVAL": 1.0,  # the shown answer is written to the database at least this often (seconds)
-    "MAX_ANSWER_CHARS": 200_000,  # local cap on answer + reasoning characters (the answer ends "cut off")
-    "HISTORY_MAX_TOKENS": 16_000,  # earlier turns sent upstream, newest first, up to this many tokens
-    "JOURNAL_RETAIN_SECONDS": 120.0,  # a finished stream stays replayable from memory this long
-    "MAX_FRAMES_PER_SECOND": 20.0,  # incoming WebSocket frames per socket (burst: twice this); more closes it
-    "MAX_SEND_BYTES_PER_10S": 16 * 1024 * 1024,  # a socket sent more in 10 s is not reading: closed
-    "MAX_NEW_PER_MINUTE": 10,  # new conversations per owner per minute
-    "MAX_SOCKETS_PER_SESSION": 10,  # open chat sockets per owner per process
-    "MAX_CONCURRENT_PER_ADDRESS": 12,  # streams at once per client address (across sessions)
-    "ALLOWED_ORIGINS": [],  # extra WebSocket origins (scheme://host[:port]) besides the page's own
+TRANSPORTS = ("auto", "websocket", "sse")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UpstreamConfig:
+    """One named upstream: a dotted path to a class implementing `streamui.Upstream`,
+    called with `**options` (Django's BACKEND/OPTIONS idiom, as in CACHES and STORAGES)."""
+
+    backend: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    label: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """The validated `STREAMUI` settings; attribute names are the keys in lower case."""
+
+    upstream_url: str | None = None
+    upstream_model: str = "gpt-4o-mini"
+    upstream_api_key: str | None = None
+    upstream_callable: str | None = None
+    upstream_connect_timeout: float = 10.0
+    upstream_idle_timeout: float = 60.0
+    upstream_implied_think: bool = False
+    upstreams: Mapping[str, UpstreamConfig] = field(default_factory=dict)
+    default_upstream: str | None = None
+    simulated_profile: str = "bursty"
+    simulated_speed: float = 1.0
+    replay_traces: tuple[str, ...] = ()
+    max_tokens: int = 1024
+    system_prompt: str = "You are a helpful assistant. Answer clearly and concisely."
+    history_messages: int = 20
+    interrupted_note: str = "[This answer was interrupted before it finished.]"
+    max_prompt_chars: int = 8000
+    max_message_bytes: int = 64 * 1024
+    smoothing: str = "adaptive"
+    ab_arms: Mapping[str, float] = field(default_factory=dict)
+    strategies: Mapping[str, str] = field(default_factory=dict)
+    dashboard_public: bool = False
+    metrics_public: bool = False
+    commit_policy: str = "replace"
+    commit_hold_ms: float = 340.0
+    commit_hold_chars: int = 200
+    commit_first_hold_ms: float = 100.0
+    correction_openers: tuple[str, ...] | None = None
+    policy_arms: Mapping[str, float] = field(default_factory=dict)
+    policies: Mapping[str, str] = field(default_factory=dict)
+    json_schema: Mapping[str, Any] | str | None = None
+    json_widgets: str | None = None
+    figures_interval: float = 0.2
+    record_traces_dir: str | None = None
+    redis_url: str | None = None
+    disconnect_grace: float = 15.0
+    max_concurrent_streams: int = 3
+    max_starts_per_minute: int = 30
+    transport: str = "auto"
+    # Reliability (issue 13): crash-safety, liveness and resource bounds.
+    stream_lease: float = 6.0
+    persist_interval: float = 1.0
+    max_answer_chars: int = 200_000
+    history_max_tokens: int = 16_000
+    journal_retain_seconds: float = 120.0
+    max_frames_per_second: float = 20.0
+    max_send_bytes_per_10s: int = 16 * 1024 * 1024
+    max_new_per_minute: int = 10
+    max_sockets_per_session: int = 10
+    max_concurrent_per_address: int = 12
+    allowed_origins: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """How one key is documented and checked: `kind` for isinstance, `check` for its value."""
+
+    doc: str
+    kind: type | tuple[type, ...]
+    check: Callable[[Any], str | None] | None = None
+    nullable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    id: str  # "E001"...: the system check id, without the "streamui." prefix
+    key: str
+    message: str
+    warning: bool = False
+
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 else "must be greater than 0"
+
+
+def _not_negative(value: Any) -> str | None:
+    return None if value >= 0 else "must not be negative"
+
+
+def _url(value: Any) -> str | None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an http:// or https:// URL with a host, such as http://127.0.0.1:8080/v1"
+    return None
+
+
+def _redis_url(value: Any) -> str | None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        return "must be a redis://, rediss:// or unix:// URL, such as redis://127.0.0.1:6379/0"
+    return None
+
+
+def _weights(value: Any) -> str | None:
+    for name, weight in value.items():
+        if not isinstance(name, str) or isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
+            return f"maps names to non-negative weights; {name!r}: {weight!r} is not"
+    return None
+
+
+def _dotted_paths(value: Any) -> str | None:
+    for name, path in value.items():
+        if not isinstance(name, str) or not name or not isinstance(path, str) or "." not in path:
+            return f"maps names to dotted paths such as 'mysite.smoothing.MyStrategy'; {name!r}: {path!r} is not"
+    return None
+
+
+def _strings(value: Any) -> str | None:
+    return None if all(isinstance(v, str) and v for v in value) else "must be a list of non-empty strings"
+
+
+def _choice(*choices: str) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        return None if value in choices else f"must be one of {', '.join(choices)}"
+
+    return check
+
+
+def _upstreams(value: Any) -> str | None:
+    for name, entry in value.items():
+        if not isinstance(name, str) or not name or ":" in name:
+            return f"names must be non-empty strings without ':'; {name!r} is not"
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("BACKEND"), str):
+            return f"{name!r} needs a dict with BACKEND (a dotted path) and optional OPTIONS and LABEL"
+        extra = set(entry) - {"BACKEND", "OPTIONS", "LABEL"}
+        if extra:
+            return f"{name!r} has unknown keys {', '.join(sorted(extra))} (known: BACKEND, OPTIONS, LABEL)"
+        if not isinstance(entry.get("OPTIONS", {}), Mapping):
+            return f"{name!r}: OPTIONS must be a dict of keyword arguments"
+    return None
+
+
+NUMBER = (int, float)
+SEQUENCE = (list, tuple)
+
+SETTINGS: dict[str, Spec] = {
+    "UPSTREAM_URL": Spec("Base URL of an OpenAI-compatible server (…/v1); offered as the upstream `openai`.",
+                         str, _url, nullable=True),
+    "UPSTREAM_MODEL": Spec("Model name sent to the `openai` upstream.", str),
+    "UPSTREAM_API_KEY": Spec("API key for the `openai` upstream (never shown, never logged).", str, nullable=True),
+    "UPSTREAM_CALLABLE": Spec("Dotted path to the site's async generator `(request) -> events`; the upstream `custom`.",
+                              str, nullable=True),
+    "UPSTREAM_CONNECT_TIMEOUT": Spec("Seconds to connect to the `openai` upstream.", NUMBER, _positive),
+    "UPSTREAM_IDLE_TIMEOUT": Spec("Seconds without a byte before the `openai` upstream counts as hung.",
+                                  NUMBER, _positive),
+    "UPSTREAM_IMPLIED_THINK": Spec("True: the `openai` model's answer opens inside an implied `<think>` (DeepSeek-R1 "
+                                   "distills without a reasoning parser); text before `</think>` is reasoning.", bool),
+    "UPSTREAMS": Spec("Named upstreams: `{name: {'BACKEND': dotted class, 'OPTIONS': {kwargs}, 'LABEL': text}}`.",
+                      dict, _upstreams),
+    "DEFAULT_UPSTREAM": Spec("The upstream the widget uses; None: `openai` when UPSTREAM_URL is set, else the first of "
+                             "UPSTREAMS, else `custom`, else the simulated model.", str, nullable=True),
+    "SIMULATED_PROFILE": Spec("Timing profile of the simulated model (streamui.testing).", str),
+    "SIMULATED_SPEED": Spec("Speed factor of the simulated model and of trace replays.", NUMBER, _positive),
+    "REPLAY_TRACES": Spec("Trace files (docs/ARCHITECTURE.md) offered as upstreams `trace:<stem>`.",
+                          SEQUENCE, _strings),
+    "MAX_TOKENS": Spec("`max_tokens` sent with every upstream request.", int, _positive),
+    "SYSTEM_PROMPT": Spec("System message sent first in every conversation.", str),
+    "HISTORY_MESSAGES": Spec("Earlier messages sent upstream with each prompt.", int, _not_negative),
+    "INTERRUPTED_NOTE": Spec("Appended to an interrupted answer when it is sent upstream as history.", str),
+    "MAX_PROMPT_CHARS": Spec("Longest prompt accepted, in characters.", int, _positive),
+    "MAX_MESSAGE_BYTES": Spec("Largest client message accepted, in bytes.", int, _positive),
+    "SMOOTHING": Spec("Default smoothing strategy (passthrough, fixed, throttle, adaptive, or one of STRATEGIES).",
+                      str),
+    "AB_ARMS": Spec("A/B experiment over strategies: `{strategy: weight}`; empty: no experiment.", dict, _weights),
+    "STRATEGIES": Spec("Extra smoothing strategies: `{name: dotted path to a SmoothingStrategy factory}`.",
+                       dict, _dotted_paths),
+    "DASHBOARD_PUBLIC": Spec("True opens the A/B dashboard to everyone (default: staff only).", bool),
+    "METRICS_PUBLIC": Spec("True opens /streamui/metrics/ to everyone (default: loopback and staff).", bool),
+    "COMMIT_POLICY": Spec("Default correction policy (replace, annotate, passthrough, or one of POLICIES).", str),
+    "COMMIT_HOLD_MS": Spec("Longest the commit stage holds a phrase, in milliseconds.", NUMBER, _positive),
+    "COMMIT_HOLD_CHARS": Spec("Most characters the commit stage holds back.", int, _positive),
+    "COMMIT_FIRST_HOLD_MS": Spec("Longest the commit stage holds any piece of the answer's first sentence, in "
+                                 "milliseconds.", NUMBER, _positive),
+    "CORRECTION_OPENERS": Spec("Phrases that open a self-correction, matched literally; None: streamui's context "
+                               "rules.", SEQUENCE, _strings,
+                               nullable=True),
+    "POLICY_ARMS": Spec("A/B experiment over correction policies: `{policy: weight}`.", dict, _weights),
+    "POLICIES": Spec("Extra correction policies: `{name: dotted path to a CorrectionPolicy factory}`.",
+                     dict, _dotted_paths),
+    "JSON_SCHEMA": Spec("JSON Schema of JSON-mode answers (a dict, or a dotted path to one); None: the built-in "
+                        "answer schema.", (dict, str), nullable=True),
+    "JSON_WIDGETS": Spec("Dotted path to a `WidgetRegistry` (or a callable returning one) for JSON-mode answers; "
+                         "None: the built-in widgets.", str, nullable=True),
+    "FIGURES_INTERVAL": Spec("Seconds between live-figure updates in the playground.", NUMBER, _positive),
+    "RECORD_TRACES_DIR": Spec("Folder to record every live stream into as a trace file; None: off.",
+                              str, nullable=True),
+    "REDIS_URL": Spec("Redis for stream journals shared by several processes; needs a channels_redis channel layer.",
+                      str, _redis_url, nullable=True),
+    "DISCONNECT_GRACE": Spec("Seconds a stream keeps generating after its last client left.", NUMBER, _not_negative),
+    "MAX_CONCURRENT_STREAMS": Spec("Streams one session may run at once (counted per process).", int, _positive),
+    "MAX_STARTS_PER_MINUTE": Spec("Streams one session may start per minute (counted per process).", int, _positive),
+    "TRANSPORT": Spec("How the widget talks to the server: auto (WebSocket, SSE as fallback), websocket or sse.",
+                      str, _choice(*TRANSPORTS)),
+    "STREAM_LEASE": Spec("Seconds a running stream's record lives unless its worker renews it (every third of it); "
+                         "a follower elsewhere learns of a dead worker within about this long.", NUMBER, _positive),
+    "PERSIST_INTERVAL": Spec("The shown answer is written to the database at least this often (seconds): at most this "
+                             "much shown text is lost when a worker dies.", NUMBER, _positive),
+    "MAX_ANSWER_CHARS": Spec("Local cap on answer, reasoning and tool-call characters; past it (or past MAX_TOKENS) "
+                             "the answer ends cut off and the upstream request is closed.", int, _positive),
+    "HISTORY_MAX_TOKENS": Spec("Earlier turns sent upstream, newest first, up to this many tokens (tiktoken).",
+                               int, _not_negative),
+    "JOURNAL_RETAIN_SECONDS": Spec("Seconds a finished stream stays replayable from this process's memory.",
+                                   NUMBER, _not_negative),
+    "MAX_FRAMES_PER_SECOND": Spec("Incoming WebSocket frames per socket (burst: twice this); a faster client is "
+                                  "disconnected.", NUMBER, _positive),
+    "MAX_SEND_BYTES_PER_10S": Spec("Bytes one socket may be sent in 10 s; a client that far behind is not reading "
+                                   "and is disconnected (it can resume).", int, _positive),
+    "MAX_NEW_PER_MINUTE": Spec("New conversations one session may start per minute.", int, _positive),
+    "MAX_SOCKETS_PER_SESSION": Spec("Open chat sockets per session (counted per process).", int, _positive),
+    "MAX_CONCURRENT_PER_ADDRESS": Spec("Streams one client address may run at once, across sessions (loopback "
+                                       "exempt; behind nginx run Daphne with --proxy-headers).", int, _positive),
+    "ALLOWED_ORIGINS": Spec("Extra WebSocket origins (scheme://host[:port]) besides the page's own.",
+                            (list, tuple), _strings),
 }
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
@@ -136,7 +306,7 @@ def build(user: Mapping[str, Any]) -> Settings:
         if key == "UPSTREAMS":
             value = {n: UpstreamConfig(backend=e["BACKEND"], options=dict(e.get("OPTIONS", {})),
                                        label=e.get("LABEL", "")) for n, e in value.items()}
-        elif key in ("REPLAY_TRACES", "CORRECTION_OPENERS") and value is not None:
+        elif key in ("REPLAY_TRACES", "CORRECTION_OPENERS", "ALLOWED_ORIGINS") and value is not None:
             value = tuple(value)
         elif key in ("AB_ARMS", "POLICY_ARMS", "STRATEGIES", "POLICIES"):
             value = dict(value)

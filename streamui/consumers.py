@@ -43,7 +43,7 @@ _new_limiter: StartRateLimiter | None = None
 
 def new_limiter() -> StartRateLimiter:
     global _new_limiter
-    per_minute = int(get_config()["MAX_NEW_PER_MINUTE"])
+    per_minute = int(get_settings().max_new_per_minute)
     if _new_limiter is None or _new_limiter.per_minute != per_minute:
         _new_limiter = StartRateLimiter(per_minute=per_minute)
     return _new_limiter
@@ -65,7 +65,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     follower: asyncio.Task[None] | None
 
     async def connect(self) -> None:
-        config = get_config()
+        config = get_settings()
         self.widget_id = self.scope["url_route"]["kwargs"]["widget_id"]
         self.owner = Owner.from_scope(self.scope)
         self.stream_id = None
@@ -75,17 +75,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # Browsers always send Origin, so a missing one is not a cross-site page (the demo's outer
         # AllowedHostsOriginValidator refuses it anyway); a present one must match exactly.
         if "origin" in headers and not origin_allowed(headers.get("origin"), scheme=str(self.scope.get("scheme", "ws")),
-                              host=headers.get("host", ""), allowed=config["ALLOWED_ORIGINS"]):
+                              host=headers.get("host", ""), allowed=config.allowed_origins):
             logger.info("widget %s: refused origin %r", self.widget_id, headers.get("origin"))
             await self.close(code=4003)  # review 1.10: scheme, host and port, not the host alone
             return
-        rate = float(config["MAX_FRAMES_PER_SECOND"])
+        rate = float(config.max_frames_per_second)
         self._frames = TokenBucket(rate, 2 * rate)
-        self._sent = ByteWindow(int(config["MAX_SEND_BYTES_PER_10S"]))
+        self._sent = ByteWindow(int(config.max_send_bytes_per_10s))
         self._log = LogLimiter()
         if self.owner is not None:
             key = owner_key(self.owner)
-            if _open_sockets[key] >= int(config["MAX_SOCKETS_PER_SESSION"]):
+            if _open_sockets[key] >= int(config.max_sockets_per_session):
                 await self.close(code=4008)
                 return
             _open_sockets[key] += 1
@@ -111,7 +111,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 logger.warning("widget %s: too many frames; closing the socket", self.widget_id)
             await self.close(code=4029)
             return
-        config = get_config()
+        config = get_settings()
         try:
             message = parse_message(
                 text_data if text_data is not None else bytes_data,

@@ -80,7 +80,7 @@ async def ahistory(conversation: Conversation, *, exclude_id: int | None = None)
             content = f"{content}\n\n{config.interrupted_note}".strip()
         if content:
             messages.append(Message(row.role, content))  # type: ignore[arg-type]
-    return bound_history(messages, int(config["HISTORY_MAX_TOKENS"]))
+    return bound_history(messages, int(config.history_max_tokens))
 
 
 HISTORY_CUT_NOTE = "[earlier part cut]"

@@ -103,6 +103,7 @@ class StreamHub:
         self._control_channel: str | None = None
         self._control_task: asyncio.Task[None] | None = None
         self._lease_task: asyncio.Task[None] | None = None
+        self._forgetting: asyncio.Future[None] | None = None  # keeps the last forget task referenced
 
     # --- admission -----------------------------------------------------------------------
 
@@ -140,7 +141,7 @@ class StreamHub:
                 return
             try:
                 await self._append(live, Entry(seq=0, html=frame.html, figures=frame.figures))
-            except Exception as exc:  # noqa: BLE001  (any journal failure ends the stream)
+            except Exception as exc:
                 # The journal is gone (Redis stopped): nobody can see what is generated, so stop
                 # paying for it (review 4.4).
                 logger.error("stream %s: journal append failed (%r); cancelling", stream_id, exc)
@@ -199,7 +200,7 @@ class StreamHub:
             live.final = dataclasses.replace(final, seq=live.seq)
             try:
                 await self.journal.append(live.stream_id, live.final)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 logger.error("stream %s: the journal did not take the final entry", live.stream_id)
         finally:
             self._cancel_grace(live)
@@ -227,7 +228,7 @@ class StreamHub:
         if live is not None and live.ended.is_set():
             del self.streams[stream_id]
             if isinstance(self.journal, MemoryJournal):
-                asyncio.ensure_future(self.journal.forget(stream_id))
+                self._forgetting = asyncio.ensure_future(self.journal.forget(stream_id))
             if all(other.ended.is_set() for other in self.streams.values()):
                 release_memory()  # the burst is over: give its memory back (review 6.5)
 
@@ -271,7 +272,7 @@ class StreamHub:
                 yield entry
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             logger.error("stream %s: following the journal failed (%r)", stream_id, exc)
             live = self.streams.get(stream_id)
             if live is not None:
@@ -481,19 +482,19 @@ def get_hub() -> StreamHub:
     from .conf import get_settings
 
     if _hub is None:
-        config = get_config()
-        lease = float(config["STREAM_LEASE"])
+        config = get_settings()
+        lease = float(config.stream_lease)
         journal: Journal
         admission: LocalAdmission | RedisAdmission
-        cap = entries_for(int(config["MAX_ANSWER_CHARS"]))
-        if config["REDIS_URL"]:
-            redis_journal = RedisJournal(config["REDIS_URL"], block_ms=int(lease * 1000 / 3), max_entries=cap)
+        cap = entries_for(int(config.max_answer_chars))
+        if config.redis_url:
+            redis_journal = RedisJournal(config.redis_url, block_ms=int(lease * 1000 / 3), max_entries=cap)
             journal, admission = redis_journal, RedisAdmission(redis_journal.client, lease=lease)
         else:
             journal, admission = MemoryJournal(max_entries=cap), LocalAdmission()
-        _hub = StreamHub(journal, grace=lambda: float(get_config()["DISCONNECT_GRACE"]), lease=lease,
-                         retain=float(config["JOURNAL_RETAIN_SECONDS"]),
-                         persist_interval=float(config["PERSIST_INTERVAL"]), admission=admission)
+        _hub = StreamHub(journal, grace=lambda: float(get_settings().disconnect_grace), lease=lease,
+                         retain=float(config.journal_retain_seconds),
+                         persist_interval=float(config.persist_interval), admission=admission)
     return _hub
 
 

@@ -235,4 +235,5 @@ class RedisJournal:
         await self._redis.aclose()
 
 
-__all__ = ["DEFAULT_MAX_ENTRIES", "STATES", "TRIMMED", "Entry", "Journal", "MemoryJournal", "RedisJournal", "entries_for"]
+__all__ = ["DEFAULT_MAX_ENTRIES", "STATES", "TRIMMED", "Entry", "Journal", "MemoryJournal", "RedisJournal",
+           "entries_for"]

@@ -106,7 +106,7 @@ def split_fragments(html: str, limit: int) -> list[str]:
     if len(html.encode("utf-8")) <= limit:
         return [html]
     starts = _top_level_starts(html)
-    pieces = [html[a:b] for a, b in zip(starts, [*starts[1:], len(html)])] or [html]
+    pieces = [html[a:b] for a, b in zip(starts, [*starts[1:], len(html)], strict=True)] or [html]
     parts: list[str] = []
     current, size = [], 0
     for piece in pieces:

@@ -21,9 +21,10 @@ from markupsafe import Markup
 from . import fragments
 from .ab import choose_policy, choose_strategy
 from .admission import AdmissionRefused
-from .answer_schema import ANSWER_SCHEMA, response_format
-from .conf import get_config
+from .answer_schema import response_format
+from .conf import get_settings
 from .conversations import Owner, afind_conversation, ahistory, anew_conversation
+from .extensions import json_schema, json_widgets
 from .generation import Generation, GenerationResult
 from .hub import JOURNAL_FAILED, Finalize, StreamStartError, get_hub
 from .journal import Entry
@@ -93,7 +94,7 @@ async def start_stream(owner: Owner, msg: ClientMessage, *, address: str = "") -
 
     A slot is taken (atomically, per owner and per client `address`) before anything awaits,
     and given back if anything after it fails (review 2.10, 2.11, 4.6)."""
-    config = get_config()
+    config = get_settings()
     prompt = msg.prompt.strip()
     if not prompt:
         raise ProtocolError("Type a message first.")
@@ -102,11 +103,11 @@ async def start_stream(owner: Owner, msg: ClientMessage, *, address: str = "") -
     key = owner_key(owner)
     hub = get_hub()
     stream_id = secrets.token_urlsafe(18)
-    limits = [("owner", key, int(config["MAX_CONCURRENT_STREAMS"]))]
+    limits = [("owner", key, int(config.max_concurrent_streams))]
     if address and not _is_loopback(address):
         # Loopback is exempt: it is nginx's address when Daphne runs without --proxy-headers (a
         # per-address limit would then cap the whole site), and the load generator's.
-        limits.append(("address", f"addr:{address}", int(config["MAX_CONCURRENT_PER_ADDRESS"])))
+        limits.append(("address", f"addr:{address}", int(config.max_concurrent_per_address)))
     try:
         slot = await hub.admit(stream_id, limits)
     except AdmissionRefused as refused:
@@ -130,7 +131,7 @@ def _is_loopback(address: str) -> bool:
 
 async def _start(owner: Owner, msg: ClientMessage, prompt: str, key: str, stream_id: str,
                  slot: object) -> StartedStream:
-    config = get_config()
+    config = get_settings()
     hub = get_hub()
     if not rate_limiter().allow(key):
         raise ProtocolError("Too many messages in a minute: wait a moment and try again.")
@@ -185,13 +186,14 @@ async def _start(owner: Owner, msg: ClientMessage, prompt: str, key: str, stream
                          first_hold_ms=config.commit_first_hold_ms,
                          detector=PhraseDetector(openers) if openers is not None else None) if mode == "chat" else None
 
-    guarded = GuardedUpstream(upstream, max_chars=int(config["MAX_ANSWER_CHARS"]))
+    guarded = GuardedUpstream(upstream, max_chars=int(config.max_answer_chars))
 
     def build(sink: Sink) -> Generation:
         return Generation(
             upstream=guarded, request=request, strategies=strategies, mode=mode, commit=commit,  # type: ignore[arg-type]
-            schema=ANSWER_SCHEMA if mode == "json" else None, message_id=answer.pk, sink=sink,
-            stream_id=stream_id, show_figures=True, figures_interval=float(config["FIGURES_INTERVAL"]),
+            schema=json_schema() if mode == "json" else None, widgets=json_widgets(),
+            message_id=answer.pk, sink=sink,
+            stream_id=stream_id, show_figures=True, figures_interval=config.figures_interval,
             recorder=recorder,
         )
 

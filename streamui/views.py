@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from types import SimpleNamespace
 from typing import Any
 
@@ -55,8 +56,25 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """Per-arm figures with significance tests and server-rendered SVG plots."""
     if not get_settings().dashboard_public and not getattr(request.user, "is_staff", False):
         raise PermissionDenied("the streamui dashboard is for staff")
-    records = list(StreamRecord.objects.order_by("-started_at")[:DASHBOARD_STREAMS])
-    summaries = summarize(records)
+    all_records = StreamRecord.objects.all()
+    choices = {"upstream": sorted(set(all_records.values_list("upstream", flat=True))),
+               "profile": sorted(set(all_records.values_list("profile", flat=True)) - {""})}
+    filters = {name: request.GET.get(name, "") for name in ("upstream", "profile", "since", "until")}
+    query = all_records.select_related("message").order_by("-started_at")
+    if filters["upstream"]:
+        query = query.filter(upstream=filters["upstream"])
+    if filters["profile"]:
+        query = query.filter(profile=filters["profile"])
+    for name, lookup, extra in (("since", "started_at__date__gte", 0), ("until", "started_at__date__lte", 0)):
+        try:
+            day = dt.date.fromisoformat(filters[name]) + dt.timedelta(days=extra) if filters[name] else None
+        except ValueError:
+            day, filters[name] = None, ""
+        if day is not None:
+            query = query.filter(**{lookup: day})
+    records = list(query[:DASHBOARD_STREAMS])
+    by_section = sections(records)
+    summaries = by_section[EXPERIMENT]
     # One stream's timeline (and its id) only for its owner or staff (review 1.12): a public
     # dashboard must not hand out other visitors' stream ids.
     if getattr(request.user, "is_staff", False):

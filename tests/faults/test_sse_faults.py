@@ -8,6 +8,7 @@ ever), 6.4 (each SSE stream kept an OS thread and a SQLite connection).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import sqlite3
@@ -97,10 +98,8 @@ def threads_and_db_fds(pid: int, db: Path) -> tuple[int, int]:
     threads = len(os.listdir(f"/proc/{pid}/task"))
     fds = 0
     for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
+        with contextlib.suppress(OSError):  # an fd closed while we look
             fds += os.readlink(f"/proc/{pid}/fd/{fd}").startswith(str(db))
-        except OSError:
-            pass
     return threads, fds
 
 

@@ -9,15 +9,15 @@ version of streamui does not know are dropped, so the same tests run against old
 import json
 import os
 
-from demo.settings import *
+from demo.settings import *  # noqa: F403
 from demo.settings import STREAMUI as _DEMO
 
 _WANTED = json.loads(os.environ.get("STREAMUI_TEST_SETTINGS", "{}"))
 try:
+    from streamui.conf import SETTINGS as _KNOWN
+except ImportError:  # before the typed Settings: the DEFAULTS dict
     from streamui.conf import DEFAULTS as _KNOWN
 
-    _WANTED = {k: v for k, v in _WANTED.items() if k in _KNOWN}
-except ImportError:  # a settings object without a DEFAULTS dict validates its own keys
-    pass
+_WANTED = {k: v for k, v in _WANTED.items() if k in _KNOWN}
 
 STREAMUI = {**_DEMO, **_WANTED}

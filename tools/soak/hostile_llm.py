@@ -18,6 +18,7 @@ can prove that the server cancelled the upstream. Loopback only, port 0.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import threading
@@ -151,10 +152,8 @@ class HostileLLMServer:
         try:
             for delay, data in scenario_chunks(prompt):
                 if delay:
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(gone.wait(), delay)
-                    except TimeoutError:
-                        pass
                 if gone.is_set():
                     return
                 writer.write(b"%x\r\n%s\r\n" % (len(data), data))

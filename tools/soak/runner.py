@@ -153,7 +153,7 @@ class Soak:
                             and (err := _ERROR.search(frame["content"])) and err.group(1).strip():
                         self.report.refused[visible_text(err.group(1))[:60]] += 1
                         return
-            except Exception:  # noqa: BLE001  (the worker died under us: resume elsewhere)
+            except Exception:
                 if not stream_id:
                     return
                 final = await self._resume_elsewhere(stream_id, session, last, shown)
@@ -176,7 +176,7 @@ class Soak:
                         match = _FINAL.search(frame.get("content", ""))
                         if match:
                             return match.group(1)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 await asyncio.sleep(0.5)
         return "lost"
 
@@ -206,7 +206,7 @@ class Soak:
         while time.monotonic() < deadline:
             try:
                 await self._one_stream(rng)
-            except Exception:  # noqa: BLE001  (a worker restarting: try again)
+            except Exception:
                 await asyncio.sleep(0.3)
 
     # --- faults ---------------------------------------------------------------------------
@@ -245,7 +245,7 @@ class Soak:
                 for _ in range(300):
                     await ws.send(junk)
                 await asyncio.sleep(1)
-        except Exception:  # noqa: BLE001, S110  (closed by the server: that is the point)
+        except Exception:
             pass
 
     # --- the run --------------------------------------------------------------------------

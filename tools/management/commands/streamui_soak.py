@@ -20,7 +20,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--seconds", type=float, default=60.0, help=f"how long to run (max {MAX_SECONDS:g})")
         parser.add_argument("--concurrency", type=int, default=6, help="streams at once (max 50)")
-        parser.add_argument("--fault-every", type=float, default=12.0, help="seconds between injected faults (0: none, for the memory baseline)")
+        parser.add_argument("--fault-every", type=float, default=12.0,
+                            help="seconds between injected faults (0: none, for the memory baseline)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         seconds, concurrency = float(options["seconds"]), int(options["concurrency"])
