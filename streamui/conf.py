@@ -87,7 +87,7 @@ class Settings:
     history_max_tokens: int = 16_000
     journal_retain_seconds: float = 120.0
     max_frames_per_second: float = 20.0
-    max_send_bytes_per_10s: int = 16 * 1024 * 1024
+    max_unread_bytes: int = 16 * 1024 * 1024
     max_new_per_minute: int = 10
     max_sockets_per_session: int = 10
     max_concurrent_per_address: int = 12
@@ -246,7 +246,7 @@ SETTINGS: dict[str, Spec] = {
                                    NUMBER, _not_negative),
     "MAX_FRAMES_PER_SECOND": Spec("Incoming WebSocket frames per socket (burst: twice this); a faster client is "
                                   "disconnected.", NUMBER, _positive),
-    "MAX_SEND_BYTES_PER_10S": Spec("Bytes one socket may be sent in 10 s; a client that far behind is not reading "
+    "MAX_UNREAD_BYTES": Spec("Bytes one socket may be sent in 10 s; a client that far behind is not reading "
                                    "and is disconnected (it can resume).", int, _positive),
     "MAX_NEW_PER_MINUTE": Spec("New conversations one session may start per minute.", int, _positive),
     "MAX_SOCKETS_PER_SESSION": Spec("Open chat sockets per session (counted per process).", int, _positive),

@@ -81,7 +81,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         rate = float(config.max_frames_per_second)
         self._frames = TokenBucket(rate, 2 * rate)
-        self._sent = ByteWindow(int(config.max_send_bytes_per_10s))
+        self._sent = ByteWindow(int(config.max_unread_bytes))
         self._log = LogLimiter()
         if self.owner is not None:
             key = owner_key(self.owner)

@@ -35,7 +35,7 @@ async def test_review_4_10_a_frame_over_the_limit_does_not_freeze_the_widget(
 
 async def test_review_2_8_a_client_that_never_reads_its_replays_is_disconnected(
         tmp_path: Path, hostile: HostileLLMServer) -> None:
-    server = daphne(tmp_path, hostile, settings={**BIG, "MAX_SEND_BYTES_PER_10S": 8 * 1024 * 1024},
+    server = daphne(tmp_path, hostile, settings={**BIG, "MAX_UNREAD_BYTES": 8 * 1024 * 1024},
                     env={"STREAMUI_MAX_TOKENS": "400000"})
     try:
         session, _ = await session_for(server.url)
