@@ -392,14 +392,19 @@ class StreamHub:
     # --- the channel layer: stop and attach from other workers -------------------------
 
     async def _ensure_control(self) -> None:
+        if self._lease_task is None:
+            # Leases are renewed whether or not there is a channel layer: a stream's record that
+            # lapses reads as a dead worker to every follower (review 4.2).
+            self._lease_task = asyncio.create_task(self._lease_loop(), name="streamui-hub-lease",
+                                                   context=contextvars.Context())
         if not self._use_layer or self._control_task is not None:
             return
         layer = get_channel_layer()
         if layer is None:
             return
         self._control_channel = await layer.new_channel("streamui-hub.")
-        self._control_task = asyncio.create_task(self._control_loop(layer), name="streamui-hub-control")
-        self._lease_task = asyncio.create_task(self._lease_loop(), name="streamui-hub-lease")
+        self._control_task = asyncio.create_task(self._control_loop(layer), name="streamui-hub-control",
+                                                 context=contextvars.Context())
         for stream_id in self.streams:
             await layer.group_add(GROUP_PREFIX + stream_id, self._control_channel)
 
