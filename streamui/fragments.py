@@ -84,6 +84,7 @@ def assistant_turn(
     body_html: str = "",
     reasoning: str = "",
     thinking_summary: str = "Thought",
+    tools_html: str = "",
 ) -> Markup:
     """An assistant answer: thinking, tool calls, one output per lane (or the JSON root), the mark.
 
@@ -102,8 +103,9 @@ def assistant_turn(
         )
     return Markup(
         '<article class="streamui-turn streamui-assistant" id="{}" data-role="assistant" data-mode="{}" data-lanes="{}">'
-        '{}<div class="streamui-tools" id="{}"></div><div class="streamui-lanes">{}</div>{}</article>'
+        '{}<div class="streamui-tools" id="{}">{}</div><div class="streamui-lanes">{}</div>{}</article>'
     ).format(tid, mode, len(lanes), _thinking(tid, reasoning, thinking_summary), tools_id(message_id),
+             Markup(tools_html),
              outputs, mark(message_id, status, detail))
 
 

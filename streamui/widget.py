@@ -18,7 +18,7 @@ from .extensions import json_schema, json_widgets
 from .models import ChatMessage, Conversation, StreamRecord
 from .pipeline.corrections import policy_names
 from .pipeline.smoothing import strategy_names
-from .rendering import json_html, markdown_html
+from .rendering import json_html, markdown_html, tool_calls_html
 from .sse import event_source
 from .templating import environment
 from .upstream.registry import available_upstreams, default_upstream_name
@@ -53,8 +53,11 @@ def render_past_turn(message: ChatMessage) -> Markup:
         body = json_html(fragments.json_root_id(message.pk), message.content, json_schema(), json_widgets())
     else:
         body = markdown_html(message.content)
+    tools = tool_calls_html(fragments.tools_id(message.pk), message.tool_calls or [],
+                            failed=message.status == ChatMessage.Status.INTERRUPTED)
     return fragments.assistant_turn(message.pk, status=message.status, detail=message.error, mode=message.mode,
-                                    body_html=body, reasoning=message.reasoning, thinking_summary=summary)
+                                    body_html=body, reasoning=message.reasoning, thinking_summary=summary,
+                                    tools_html=tools)
 
 
 def thought_for(message: ChatMessage) -> str:

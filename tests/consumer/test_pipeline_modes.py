@@ -6,12 +6,15 @@ import json
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.test import override_settings
 
 from streamui.models import ChatMessage, StreamRecord
 from streamui.testing.profiles import correction_rows
 from streamui.testing.simulated import trace_for_request
 from streamui.upstream.base import ChatRequest, Message
+from streamui.widget import render_past_turn
+from tests.support.oob_dom import Page
 
 from .test_consumer import as_shown, connect, frames_until, normalized, receive, send, shown
 
@@ -37,7 +40,7 @@ def expected_answer(profile: str) -> str:
 
 async def test_speculative_drafts_never_show_and_the_confirmed_text_does(session_key: str) -> None:
     frames = await run(session_key, upstream="simulated:speculative")
-    page, text = shown(frames)
+    _page, text = shown(frames)
     assert normalized(text) == as_shown(expected_answer("speculative"))
     message = await ChatMessage.objects.filter(role="assistant").aget()
     assert message.content == expected_answer("speculative")
@@ -45,7 +48,7 @@ async def test_speculative_drafts_never_show_and_the_confirmed_text_does(session
 
 async def test_corrections_are_replaced_with_a_revised_mark(session_key: str) -> None:
     frames = await run(session_key, upstream="simulated:corrections", policy="replace")
-    page, text = shown(frames)
+    _page, _text = shown(frames)
     html = "".join(frames)
     assert "streamui-revised-mark" in html and "streamui-revised-original" in html
     record = await StreamRecord.objects.aget()
@@ -74,7 +77,7 @@ async def test_reasoning_is_kept_apart_with_a_thinking_indicator(session_key: st
     assert "Thinking…" in html and "Thought for" in html
     page, text = shown(frames)
     assert "Let me restate" not in text
-    reasoning = [e for e in page.body.walk() if e.attrs.get("class") == "streamui-reasoning"][0].text()
+    reasoning = next(e for e in page.body.walk() if e.attrs.get("class") == "streamui-reasoning").text()
     assert reasoning.startswith("Let me restate")
     record = await StreamRecord.objects.aget()
     assert record.first_reasoning_ms is not None and record.first_visible_token_ms is not None
@@ -118,12 +121,25 @@ async def test_json_cut_off_keeps_the_valid_fields_with_an_error_badge(session_k
 
 async def test_tool_calls_render_as_a_card(session_key: str) -> None:
     frames = await run(session_key, upstream="simulated:tools")
-    page, text = shown(frames)
+    _page, text = shown(frames)
     assert "search_web" in "".join(frames)
     message = await ChatMessage.objects.filter(role="assistant").aget()
     assert message.tool_calls and message.tool_calls[0]["name"] == "search_web"
     assert json.loads(message.tool_calls[0]["arguments"])["sites"] == ["example.org", "example.com"]
     assert text.startswith("In general")
+
+
+async def test_tool_call_cards_come_back_on_reload(session_key: str) -> None:
+    """Review 4.18: the stored answer re-renders its tool-call cards, not only its text."""
+    frames = await run(session_key, upstream="simulated:tools")
+    live, _ = shown(frames)
+    message = await ChatMessage.objects.filter(role="assistant").aget()
+    again = Page(html=str(await sync_to_async(render_past_turn)(message)))
+    for page in (live, again):
+        card = next(e for e in page.body.walk() if "su-toolcall" in e.attrs.get("class", "").split())
+        assert "search_web" in card.text() and "example.org" in card.text()
+    state = next(e for e in again.body.walk() if "su-toolcall-state" in e.attrs.get("class", "").split())
+    assert state.attrs["data-state"] == "done"
 
 
 async def test_side_by_side_plays_one_stream_through_two_strategies(session_key: str) -> None:
@@ -154,7 +170,7 @@ async def test_a_recorded_trace_replays_and_live_streams_can_be_recorded(session
         await send(comm, prompt="anything", conversation="", upstream="trace:gpt4o-003", strategy="passthrough")
         frames = await frames_until(comm, r'data-state="(done|interrupted)"', timeout=30)
         await comm.disconnect()
-    page, text = shown(frames)
+    _page, text = shown(frames)
     original = load_trace(trace).text
     assert normalized(text) == as_shown(original)
     record = await StreamRecord.objects.aget()
