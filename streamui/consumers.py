@@ -54,7 +54,7 @@ def client_address(scope: dict[str, Any]) -> str:
     return str(client[0]) if client else ""
 
 
-class ChatConsumer(AsyncWebsocketConsumer):
+class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels ships no types
     # No channel-layer channel per socket: cross-worker messages go to the hub, so a socket
     # costs no Redis listener (with channels_redis each one would block on Redis).
     channel_layer_alias = None

@@ -36,7 +36,9 @@ class Owner:
         return cls(None, key) if key else None
 
     def filter(self) -> dict[str, Any]:
-        return {"user_id": self.user_id} if self.user_id is not None else {"user__isnull": True, "session_key": self.session_key}
+        if self.user_id is not None:
+            return {"user_id": self.user_id}
+        return {"user__isnull": True, "session_key": self.session_key}
 
     def stream_filter(self) -> dict[str, Any]:
         """StreamRecord lookups for this owner's streams (a record keeps the session key, or its
@@ -71,7 +73,7 @@ async def ahistory(conversation: Conversation, *, exclude_id: int | None = None)
     limit = config.history_messages
     rows = [
         row
-        async for row in conversation.messages.exclude(pk=exclude_id).order_by("-created_at", "-id")[:limit]
+        async for row in conversation.messages.exclude(pk=exclude_id or 0).order_by("-created_at", "-id")[:limit]
     ]
     messages: list[Message] = []
     for row in reversed(rows):

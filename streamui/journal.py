@@ -13,7 +13,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 Alive = Callable[[], Awaitable[bool]]
 
@@ -81,7 +81,6 @@ class Journal(Protocol):
 class _Log:
     entries: list[Entry] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
-    dropped: int = 0  # entries trimmed from the front by the cap
 
 
 class MemoryJournal:
@@ -99,9 +98,7 @@ class MemoryJournal:
         log = self._log(stream_id)
         log.entries.append(entry)
         if len(log.entries) > self.max_entries:
-            excess = len(log.entries) - self.max_entries
-            del log.entries[:excess]
-            log.dropped += excess
+            del log.entries[: len(log.entries) - self.max_entries]
         log.changed.set()
         log.changed = asyncio.Event()
 
@@ -195,7 +192,7 @@ class RedisJournal:
                 if alive is not None and not await alive():
                     return
                 continue
-            for _key, items in reply:
+            for _key, items in cast("list[tuple[Any, list[tuple[bytes | str, dict[Any, Any]]]]]", reply):
                 for entry_id, fields in items:
                     last = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
                     entry = Entry.from_json(fields[b"e"] if b"e" in fields else fields["e"])
@@ -208,7 +205,8 @@ class RedisJournal:
         if not items:
             return 0
         entry_id = items[0][0]
-        return int((entry_id.decode() if isinstance(entry_id, bytes) else entry_id).split("-")[1])
+        text = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+        return int(text.split("-")[1])
 
     async def forget(self, stream_id: str) -> None:
         await self._redis.delete(self.key(stream_id), self.meta_key(stream_id))
@@ -220,7 +218,7 @@ class RedisJournal:
     async def set_meta(self, stream_id: str, meta: dict[str, str], *, ttl: float) -> None:
         key = self.meta_key(stream_id)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping=meta)
+            pipe.hset(key, mapping=dict(meta))  # type: ignore[arg-type]  # redis-py's Mapping is invariant
             pipe.pexpire(key, int(ttl * 1000))
             await pipe.execute()
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 
 
 class StartRateLimiter:
     """A sliding window of start times per visitor (in this process)."""
 
-    def __init__(self, *, per_minute: int, clock: "type[time.monotonic] | None" = None) -> None:
+    def __init__(self, *, per_minute: int, clock: Callable[[], float] | None = None) -> None:
         self.per_minute = per_minute
         self._clock = clock or time.monotonic
         self._starts: dict[str, deque[float]] = defaultdict(deque)

@@ -27,7 +27,8 @@ import json
 import logging
 import re
 import threading
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -194,7 +195,6 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
 
 event_logger = logging.getLogger("streamui.events")
 _EVENT_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
-KNOWN_EVENTS = ("start", "stop", "cancel", "resume", "failure", "end")
 
 
 def log_stream_event(event: str, stream_id: str, **fields: Any) -> None:
@@ -213,4 +213,4 @@ def log_stream_event(event: str, stream_id: str, **fields: Any) -> None:
                      extra={"stream_event": event, "stream_id": stream_id, "stream_fields": fields})
 
 
-__all__ = ["REGISTRY", "KNOWN_EVENTS", "observe_stream", "metrics_view", "log_stream_event"]
+__all__ = ["REGISTRY", "log_stream_event", "metrics_view", "observe_stream"]

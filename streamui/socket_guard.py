@@ -108,7 +108,8 @@ def split_fragments(html: str, limit: int) -> list[str]:
     starts = _top_level_starts(html)
     pieces = [html[a:b] for a, b in zip(starts, [*starts[1:], len(html)], strict=True)] or [html]
     parts: list[str] = []
-    current, size = [], 0
+    current: list[str] = []
+    size = 0
     for piece in pieces:
         n = len(piece.encode("utf-8"))
         if current and size + n > limit:

@@ -16,6 +16,7 @@ import re
 from collections.abc import AsyncIterator
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from markupsafe import Markup
@@ -101,7 +102,7 @@ async def stop_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-async def events_view(request: HttpRequest, stream_id: str) -> HttpResponse:
+async def events_view(request: HttpRequest, stream_id: str) -> HttpResponseBase:
     owner = await _owner(request)
     try:
         widget_id = _widget(request.GET.get("widget", ""))

@@ -190,7 +190,7 @@ async def _start(owner: Owner, msg: ClientMessage, prompt: str, key: str, stream
 
     def build(sink: Sink) -> Generation:
         return Generation(
-            upstream=guarded, request=request, strategies=strategies, mode=mode, commit=commit,  # type: ignore[arg-type]
+            upstream=guarded, request=request, strategies=strategies, mode=mode, commit=commit,
             schema=json_schema() if mode == "json" else None, widgets=json_widgets(),
             message_id=answer.pk, sink=sink,
             stream_id=stream_id, show_figures=True, figures_interval=config.figures_interval,
@@ -255,10 +255,11 @@ def _finalizer(record: StreamRecord, message: ChatMessage, recorder: TraceRecord
         await record.asave()
         observe_stream(record, widget=message.mode)
         if recorder is not None:
-            recorder.save(Path(get_settings().record_traces_dir) / f"{record.stream_id}.jsonl")
+            recorder.save(Path(get_settings().record_traces_dir or ".") / f"{record.stream_id}.jsonl")
         event = {"done": "end", "stopped": "stop", "disconnected": "cancel", "error": "failure"}[result.end_reason]
-        log_stream_event(event, record.stream_id, end_reason=result.end_reason, tokens_generated=record.tokens_generated,
-                         tokens_shown=record.tokens_shown, error=record.error_message or None)
+        log_stream_event(event, record.stream_id, end_reason=result.end_reason,
+                         tokens_generated=record.tokens_generated, tokens_shown=record.tokens_shown,
+                         error=record.error_message or None)
         state = "interrupted" if message.status == ChatMessage.Status.INTERRUPTED else _END_TO_STATE[result.end_reason]
         # A failed upstream offers Retry: the same prompt again, as a new stream (never a silent re-bill).
         html = str(fragments.replace_mark(message.pk, message.status, message.error))

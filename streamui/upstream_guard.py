@@ -92,8 +92,8 @@ class GuardedUpstream:
         repair = SurrogateRepair()
         source = self._upstream.stream(request)
         async with contextlib.aclosing(source) as events:  # type: ignore[type-var]
-            async for event in events:
-                event = _repaired(event, repair)
+            async for received in events:
+                event = _repaired(received, repair)
                 if event is None:
                     continue
                 if isinstance(event, End):

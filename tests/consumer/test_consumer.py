@@ -17,9 +17,9 @@ from django.test import override_settings
 
 from streamui.hub import get_hub
 from streamui.models import ChatMessage, Conversation, StreamRecord
+from streamui.rendering import markdown_html
 from streamui.routing import websocket_urlpatterns
 from streamui.testing.fake_server import FakeLLMServer
-from streamui.rendering import markdown_html
 from tests.support.oob_dom import Page, parse_html
 
 pytestmark = pytest.mark.django_db(transaction=True)

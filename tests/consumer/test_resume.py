@@ -69,7 +69,7 @@ async def test_a_dropped_socket_resumes_without_losing_or_duplicating(slow_upstr
     assert record.end_reason == "done"  # it kept generating while the socket was away
     assert slow_upstream.records[0].disconnected_at is None
     html = [f["content"] for f in frames + rest]
-    page, text = shown([_turn_shell(message.pk)] + html)
+    _page, text = shown([_turn_shell(message.pk), *html])
     assert normalized(text) == as_shown(message.content)
 
 
@@ -81,7 +81,7 @@ def _turn_shell(message_id: int) -> str:
 
 async def test_a_refresh_replays_from_the_start(slow_upstream: FakeLLMServer, session_key: str) -> None:
     first = await connect(session_key)
-    stream_id, frames = await start(first)
+    stream_id, _frames = await start(first)
     await first.disconnect()
     second = await connect(session_key)
     await send(second, action="resume", stream=stream_id, after=0)
@@ -155,7 +155,7 @@ async def test_concurrent_streams_and_start_rate_are_capped(slow_upstream: FakeL
     with override_settings(STREAMUI={"UPSTREAM_URL": slow_upstream.base_url, "UPSTREAM_MODEL": "steady",
                                      "MAX_TOKENS": 400, "MAX_CONCURRENT_STREAMS": 1, "MAX_STARTS_PER_MINUTE": 2}):
         tab_a = await connect(session_key)
-        stream_id, _ = await start(tab_a)
+        _stream_id, _ = await start(tab_a)
         tab_b = await connect(session_key)
         await send(tab_b, prompt="another one", conversation="")
         assert "Too many answers are streaming at once" in await receive(tab_b)

@@ -14,22 +14,24 @@ from __future__ import annotations
 
 import asyncio
 import http.server
+import itertools
 import json
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Protocol
 
 import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tools.loadgen.frames import html_of, read_frame
-from tools.loadgen.runner import choose_prompts
 from tests.support import processes
 from tests.support.processes import DaphneProcess, NginxProcess, start_daphne, start_nginx
+from tools.loadgen.frames import html_of, read_frame
+from tools.loadgen.runner import choose_prompts
 
 pytestmark = pytest.mark.nginx
 
@@ -134,7 +136,7 @@ async def test_fragments_arrive_one_by_one_through_nginx(nginx: NginxProcess, da
     # Held back and released at the end, most would land in the last moments.
     early = sum(1 for t in arrivals if t < arrivals[0] + span / 2)
     assert early >= len(arrivals) // 4, (early, len(arrivals))
-    gaps = sorted(b - a for a, b in zip(arrivals, arrivals[1:]))
+    gaps = sorted(b - a for a, b in itertools.pairwise(arrivals))
     assert gaps[len(gaps) // 2] > 0.010, f"median gap {gaps[len(gaps) // 2] * 1000:.1f} ms"
 
     # The same stream straight from Daphne: nginx passes every frame, at its pace.
