@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tools.bench.metrics import contract_violations, measure
-from tools.bench.pipeline_sim import ReplayUpstream
+from tools.bench.visible import ReplayUpstream
 from streamui.pipeline.smoothing import (
     Arrival,
     Passthrough,
