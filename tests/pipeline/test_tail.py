@@ -56,7 +56,7 @@ def play(text: str, seed: int) -> tuple[Page, Lane, list[str]]:
     return page, lane, sent + out
 
 
-ANSWERS = [a.text if hasattr(a, "text") else str(a) for a in answer_corpus()][:40]
+ANSWERS = [a.answer for a in answer_corpus()][:40]
 
 
 @pytest.mark.parametrize("index", range(0, len(ANSWERS), 3))
@@ -86,8 +86,9 @@ def test_bytes_grow_with_the_answer_not_its_square() -> None:
     assert blocks is not None
     final = len(blocks[1].html())
     # Every reveal re-sending the whole open block would be many times the answer (41-115x measured).
-    # Appends send each block once while it is open; it goes once more when it freezes.
-    assert payload <= 2.1 * final, (payload, final)
+    # Appends send each block once while it is open; it goes once more when it freezes, and a
+    # list re-renders whole when it turns loose (its items get paragraphs): a few times, not per reveal.
+    assert payload <= 3.5 * final, (payload, final)
 
 
 def test_tail_append_cases() -> None:
