@@ -91,16 +91,17 @@ class Page:
     def _swap(self, top: Element, fragment: str) -> None:
         swap = top.attrs.pop("hx-swap-oob") or ""
         swap, _, selector = swap.partition(":")
-        found = self.find(top.attrs["id"] or "")
-        assert found is not None, f"fragment aimed at a missing id: {fragment}"
-        parent, target = found
         if selector:
-            target = self._select(selector, fragment)
+            parent, target = None, self._select(selector, fragment)
+        else:
+            found = self.find(top.attrs["id"] or "")
+            assert found is not None, f"fragment aimed at a missing id: {fragment}"
+            parent, target = found
         if swap == "beforeend":
             target.children.extend(top.children)
         elif swap == "innerHTML":
             target.children = list(top.children)
-        elif swap == "outerHTML":
+        elif swap == "outerHTML" and parent is not None:
             parent.children[parent.children.index(target)] = top
         else:
             raise AssertionError(f"unexpected swap {swap}")
