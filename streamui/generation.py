@@ -130,6 +130,7 @@ class Generation:
             self.outbox.close()
             await sender
         finally:
+            self.pipeline.compact()  # kept for resume a while: only what result() reads
             self._ticker.cancel(self._service)
             if not sender.done():
                 sender.cancel()

@@ -30,6 +30,7 @@ from .outbox import Sink
 from .pipeline.commit import CommitStage
 from .pipeline.corrections import PhraseDetector
 from .pipeline.smoothing import make_strategy, strategy_names
+from .overload import refuse_when_busy
 from .protocol import ClientMessage, ProtocolError
 from .stats import percentile
 from .upstream.base import ChatRequest, Message
@@ -86,6 +87,7 @@ async def start_stream(owner: Owner, msg: ClientMessage) -> StartedStream:
         raise ProtocolError(f"That message is {len(prompt)} characters; the limit is {config.max_prompt_chars}.")
     key = owner_key(owner)
     hub = get_hub()
+    refuse_when_busy(hub)  # MAX_STREAMS_PER_PROCESS (issue 9): before any database work
     if hub.active_for(key) >= config.max_concurrent_streams:
         raise ProtocolError("Too many answers are streaming at once: stop one or wait for it to finish.")
     if not rate_limiter().allow(key):

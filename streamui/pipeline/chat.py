@@ -296,9 +296,24 @@ class ChatPipeline:
 
     @property
     def shown_text(self) -> str:
-        if self.json is not None:
+        if self.mode == "json":
             return "".join(self.json_text)
         return self.lanes[0].text if self.lanes else ""
+
+    def compact(self) -> None:
+        """The stream is over: keep what it showed and its figures, drop the working state.
+
+        A finished stream stays in memory for resume a while; its markdown parser state
+        (token caches, the open tail's HTML) and the JSON renderer are what it cost while
+        live, and nothing reads them any more."""
+        self.done = True
+        self.json = None
+        self._out = []
+        for lane in self.lanes:
+            lane.markdown = None
+            lane.shown = [lane.text]
+            lane._tail_html = ""
+        self.json_text = ["".join(self.json_text)] if self.json_text else []
 
 
 __all__ = ["ChatPipeline", "Step", "StepClock"]
