@@ -65,13 +65,17 @@ class FloorFigures:
     baseline: GapFigures = field(default_factory=GapFigures)
     server_cpu_s: float | None = None
     stream_seconds: float | None = None
-    cpu_ms_per_stream_second: float | None = None
+    single_stream_s: float | None = None
+    cpu_ms_per_stream_second: float | None = None  # as LoadReport's
+    cpu_us_per_frame: float | None = None
     p99_excess_ms: float | None = None
     bytes_per_stream: float | None = None
 
     def finish(self) -> None:
-        if self.server_cpu_s is not None and self.stream_seconds:
-            self.cpu_ms_per_stream_second = round(self.server_cpu_s * 1000 / self.stream_seconds, 3)
+        if self.server_cpu_s is not None and self.single_stream_s and self.completed:
+            self.cpu_ms_per_stream_second = round(self.server_cpu_s * 1000 / self.completed / self.single_stream_s, 3)
+        if self.server_cpu_s is not None and self.load.reveals:
+            self.cpu_us_per_frame = round(self.server_cpu_s * 1e6 / self.load.reveals, 1)
         if self.load.gap_p99_ms is not None and self.baseline.gap_p99_ms is not None:
             self.p99_excess_ms = round(self.load.gap_p99_ms - self.baseline.gap_p99_ms, 2)
 
@@ -110,6 +114,9 @@ class LoadReport:
     client_loop_lag_p99_ms: float | None = None
     errors: list[str] = field(default_factory=list)  # the first few distinct ones
     stream_seconds: float | None = None  # summed over completed streams, prompt sent to final status
+    single_stream_s: float | None = None  # a single stream's length, prompt to final status (baseline mean)
+    # CPU per completed stream over a single stream's length: what one second of a stream costs at
+    # the unloaded schedule (under load streams queue and stretch, which would flatter a per-wall-second figure).
     cpu_ms_per_stream_second: float | None = None
     bytes_per_stream: float | None = None  # every frame's payload, mean over completed streams
     answer_html_bytes: float | None = None  # the finished answer's HTML, mean over completed streams
@@ -146,8 +153,9 @@ class LoadReport:
                 self.cpu_us_per_reveal = round(self.server_cpu_s * 1e6 / self.load.reveals, 1)
             if self.tokens_shown:
                 self.cpu_us_per_token = round(self.server_cpu_s * 1e6 / self.tokens_shown, 1)
-        if self.server_cpu_s is not None and self.stream_seconds:
-            self.cpu_ms_per_stream_second = round(self.server_cpu_s * 1000 / self.stream_seconds, 3)
+        if self.server_cpu_s is not None and self.single_stream_s and self.streams_completed:
+            self.cpu_ms_per_stream_second = round(
+                self.server_cpu_s * 1000 / self.streams_completed / self.single_stream_s, 3)
         if self.bytes_per_stream and self.answer_html_bytes:
             self.bytes_over_answer_html = round(self.bytes_per_stream / self.answer_html_bytes, 2)
         if self.rss_after_mb is not None and self.idle_rss_mb is not None and self.streams_completed:
@@ -213,6 +221,7 @@ def render_table(report: LoadReport) -> str:
             ("floor: p99 excess over single stream", _fmt(f.p99_excess_ms, "ms"), ""),
             ("floor: first reveal p50", _fmt(f.load.first_reveal_p50_ms, "ms"), _fmt(f.baseline.first_reveal_p50_ms, "ms")),
             ("floor: server CPU per stream-second", _fmt(f.cpu_ms_per_stream_second, "ms"), _fmt(f.server_cpu_s, "s")),
+            ("floor: server CPU per frame", _fmt(f.cpu_us_per_frame, "µs"), ""),
             ("streamui CPU over the floor", f"{_fmt(r.cpu_over_floor)}x", "per stream-second"),
         ]
     widths = [max(len(row[i]) for row in rows + [("figure", "under load", "single stream")]) for i in range(3)]

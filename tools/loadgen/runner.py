@@ -266,6 +266,7 @@ def _measure(options: LoadOptions, server: DaphneProcess | None, log: Log) -> Lo
         report.client_cpu_share = round(run.client_cpu_s / run.window_s, 3)
     lag = percentile(run.result["loop_lag_ms"], 99)
     report.client_loop_lag_p99_ms = None if lag is None else round(lag, 2)
+    report.single_stream_s = _mean_duration_s(baseline)
     report.stream_seconds = round(sum((s["duration_ms"] or 0) for s in streams if s["end"] == "done") / 1000, 3)
     done = [s for s in streams if s["end"] == "done"]
     if done:
@@ -280,6 +281,11 @@ def _measure(options: LoadOptions, server: DaphneProcess | None, log: Log) -> Lo
         report.floor = _floor(options, base_url, pid, done, prompts, log)
     report.finish()
     return report
+
+
+def _mean_duration_s(streams: list[dict[str, Any]]) -> float | None:
+    durations = [s["duration_ms"] for s in streams if s["end"] == "done" and s["duration_ms"]]
+    return round(sum(durations) / len(durations) / 1000, 3) if durations else None
 
 
 def _answer_html_bytes(db: Path, after_id: int) -> float | None:
@@ -322,6 +328,7 @@ def _floor(options: LoadOptions, base_url: str, pid: int, done: list[dict[str, A
     if run.server_before is not None and run.server_after is not None:
         figures.server_cpu_s = round(run.server_after.cpu_seconds - run.server_before.cpu_seconds, 3)
     figures.stream_seconds = round(sum((s["duration_ms"] or 0) for s in streams) / 1000, 3)
+    figures.single_stream_s = _mean_duration_s(single)
     figures.bytes_per_stream = round(sum(s["bytes"] for s in streams) / len(streams), 1) if streams else None
     figures.finish()
     return figures
