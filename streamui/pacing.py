@@ -29,6 +29,7 @@ class Ticker:
         self._slack = slack
         self._heap: list[tuple[float, int, Callback]] = []
         self._live: dict[Callback, int] = {}  # callback -> the sequence number of its current entry
+        self._when: dict[Callback, float] = {}  # callback -> the time of that entry
         self._seq = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
         self._armed_at: float | None = None
@@ -38,6 +39,10 @@ class Ticker:
 
     def schedule(self, callback: Callback, at: float) -> None:
         """Call `callback` at `at` (loop time), instead of whenever it was due before."""
+        current = self._when.get(callback)
+        if current is not None and current == at and callback in self._live:
+            return  # already due then: no second heap entry
+        self._when[callback] = at
         seq = next(self._seq)
         self._live[callback] = seq
         heapq.heappush(self._heap, (at, seq, callback))
@@ -46,6 +51,7 @@ class Ticker:
 
     def cancel(self, callback: Callback) -> None:
         self._live.pop(callback, None)  # its heap entry is skipped when it comes up
+        self._when.pop(callback, None)
         if not self._live and self._timer is not None:
             self._timer.cancel()  # nothing left to pace: no timer outlives the last stream
             self._timer = self._armed_at = None
@@ -66,6 +72,7 @@ class Ticker:
             _, seq, callback = heapq.heappop(heap)
             if self._live.get(callback) == seq:
                 del self._live[callback]
+                del self._when[callback]
                 due.append(callback)
         for callback in due:
             try:

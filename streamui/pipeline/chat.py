@@ -185,13 +185,19 @@ class ChatPipeline:
         """When the pipeline next needs a poll (None: only after the next event)."""
         if self.done:
             return None
+        now = self.clock.t
         if self._out or self._figures_due or (self.ended_at is not None and not self._finished):
-            return self.clock.t
-        wakes = [t for t in (self._commit_wake, *(lane.wake_at for lane in self.lanes if not lane.done))
-                 if t is not None]
-        if any(lane._due for lane in self.lanes):
-            wakes.append(self.clock.t)
-        return min(wakes) if wakes else None
+            return now
+        best = self._commit_wake
+        for lane in self.lanes:  # a plain loop: this runs several times per upstream token
+            if lane.done:
+                continue
+            if lane._due:
+                return now if best is None or best >= now else best
+            wake = lane.wake_at
+            if wake is not None and (best is None or wake < best):
+                best = wake
+        return best
 
     def poll(self, now: float) -> Step:
         if self.done:
