@@ -142,7 +142,7 @@ class Generation:
         """The pacing clock's callback: a failure ends this stream (run() raises it), not the clock."""
         try:
             self._pump()
-        except Exception as exc:  # noqa: BLE001 (handed to run(), which raises it)
+        except Exception as exc:  # handed to run(), which raises it
             self._failure = exc
             self._done.set()
 

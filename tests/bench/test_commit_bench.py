@@ -29,6 +29,7 @@ from tools.bench.commit_bench import (
 )
 from tools.bench.metrics import percentile
 from tools.bench.optimum import FRAME
+from tools.bench.trace_bench import DEFAULT_CORPUS, main, trace_paths
 from tools.bench.visible import (
     PlacedMark,
     ReplayUpstream,
@@ -36,7 +37,6 @@ from tools.bench.visible import (
     retracted_chars,
     visible_states,
 )
-from tools.bench.trace_bench import DEFAULT_CORPUS, main, trace_paths
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 

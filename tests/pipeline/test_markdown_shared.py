@@ -31,8 +31,8 @@ def test_interleaved_streams_render_as_each_alone() -> None:
     got: list[list[object]] = [[] for _ in answers]
     rng = random.Random(7)
     cursors = [0] * len(answers)
-    while any(c <= len(p) for c, p in zip(cursors, parts)):
-        k = rng.choice([i for i, (c, p) in enumerate(zip(cursors, parts)) if c <= len(p)])
+    while any(c <= len(p) for c, p in zip(cursors, parts, strict=True)):
+        k = rng.choice([i for i, (c, p) in enumerate(zip(cursors, parts, strict=True)) if c <= len(p)])
         if cursors[k] < len(parts[k]):
             got[k].append(streams[k].append(parts[k][cursors[k]]))
         else:

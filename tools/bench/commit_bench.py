@@ -41,16 +41,15 @@ from typing import IO, Any
 from streamui.pipeline.commit import CommitStage
 from streamui.pipeline.corrections import Struck, make_policy
 from streamui.pipeline.smoothing import Arrival, make_strategy, simulate
+from streamui.pipeline.virtual import PipelineRun, run_pipeline
 from streamui.upstream.events import DraftDelta, ReasoningDelta, TextDelta
 from streamui.upstream.tokens import split_tokens
 from streamui.upstream.traces import TimedEvent, Trace, TraceFormatError, load_trace
 
 from . import corrections_bench
 from .metrics import STALL_THRESHOLD, ScheduleMetrics, contract_violations, measure, percentile
-from streamui.pipeline.virtual import PipelineRun, run_pipeline
-
-from .visible import PlacedMark, naive_states, retracted_chars, visible_states
 from .trace_bench import text_arrivals
+from .visible import PlacedMark, naive_states, retracted_chars, visible_states
 
 DEFAULT_POLICIES = ("replace", "annotate", "passthrough")
 DEFAULT_STRATEGIES = ("adaptive",)

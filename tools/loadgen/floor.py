@@ -29,7 +29,7 @@ def _status(widget: str, state: str, stream: str) -> str:
             f'hx-swap-oob="outerHTML"></div>')
 
 
-class FloorConsumer(AsyncWebsocketConsumer):
+class FloorConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
     async def connect(self) -> None:
         query = parse_qs(self.scope.get("query_string", b"").decode())
         self.frames = max(1, min(MAX_FRAMES, int(query.get("frames", ["150"])[0])))
