@@ -144,3 +144,20 @@ def test_ticker_serves_every_due_callback_once_in_time_order() -> None:
         return calls
 
     assert asyncio.run(scenario()) == ["b", "c", "a"]
+
+
+async def test_under_load_frames_are_coalesced_and_the_text_is_intact(
+        timers: TimerLog, monkeypatch: pytest.MonkeyPatch) -> None:
+    import streamui.generation as generation_module
+
+    monkeypatch.setattr(generation_module, "COALESCE_FROM", 1)  # "load" from the first stream on
+    frames: list[tuple[float, Frame]] = []
+    gen = generation("passthrough", frames, gap=0.005)
+    result = await asyncio.wait_for(gen.run(), 5)
+    assert result.shown == "".join(TOKENS)
+    times = [t for t, frame in frames if "-out-" in frame.html]
+    # Passthrough reveals every 5 ms token; the frames go at most 15 a second, several reveals each.
+    assert gen.metrics.reveals > 2 * len(times) > 4
+    # (the last frame goes when the stream is done, without waiting out the spacing)
+    assert min(b - a for a, b in pairwise(times[:-1])) >= generation_module.COALESCED_FRAME - 0.004
+    assert timers.pending() == []
