@@ -122,6 +122,7 @@ class Generation:
         _running += 1
         sender = asyncio.create_task(self.outbox.run(), name=f"streamui-send-{self.stream_id}")
         try:
+            self._pump()  # the live figures from the start
             async with contextlib.aclosing(self.upstream.stream(self.request)) as events:  # type: ignore[type-var]
                 async for event in events:
                     now = self.clock.now()

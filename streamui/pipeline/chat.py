@@ -120,6 +120,7 @@ class ChatPipeline:
         self._thinking_done = False
         self._last_figures = float("-inf")
         self._figures_due = False
+        self._figures_forced = show_figures  # this answer's figures from the start, not the previous answer's
 
     # --- input -----------------------------------------------------------------------
 
@@ -145,6 +146,9 @@ class ChatPipeline:
             if self.tools is None:
                 self.tools = ToolCallsRenderer(fragments.tools_id(self.message_id))
             self._out.extend(self.tools.feed(event.index, event.call_id, event.name, event.arguments))
+            if self.metrics.first_visible is None:  # the tool card is the first thing the user sees
+                self.metrics.first_visible = now
+                self._figures_forced = True
             return False
         elif isinstance(event, Usage):
             if event.completion_tokens is not None:
@@ -186,7 +190,9 @@ class ChatPipeline:
         if self.done:
             return None
         now = self.clock.t
-        if self._out or self._figures_due or (self.ended_at is not None and not self._finished):
+        if self._out or self._figures_due or self._figures_forced:
+            return now
+        if self.ended_at is not None and not self._finished:
             return now
         best = self._commit_wake
         for lane in self.lanes:  # a plain loop: this runs several times per upstream token
@@ -218,7 +224,7 @@ class ChatPipeline:
             if self.json is not None:
                 self._out.extend(self.json.close())
             if self.tools is not None:
-                self._out.extend(self.tools.close())
+                self._out.extend(self.tools.close(failed=self.error is not None))
             self.done = True
         html = "".join(self._out)
         self._out = []
@@ -271,13 +277,16 @@ class ChatPipeline:
             self.shown_reasoning.append(Arrival(now, text))
         if self.metrics.first_reasoning_shown is None:
             self.metrics.first_reasoning_shown = now
-            self._out.append(str(fragments.thinking_started(self.message_id)))
+            # The panel opens with its first text inside (an append in the same frame would be lost).
+            self._out.append(str(fragments.thinking_started(self.message_id, text)))
+            return
         self._out.append(str(fragments.reasoning_append(self.message_id, text)))
 
     # --- figures and what was shown ----------------------------------------------------
 
     def _figures(self, now: float, *, force: bool) -> dict[str, str] | None:
         due, self._figures_due = self._figures_due, False
+        force, self._figures_forced = force or self._figures_forced, False
         if not self.show_figures or not (due or force):
             return None
         if not force and now - self._last_figures < self.figures_interval:
