@@ -79,6 +79,7 @@ class Settings:
     disconnect_grace: float = 15.0
     max_concurrent_streams: int = 3
     max_starts_per_minute: int = 30
+    max_streams_per_process: int = 0
     transport: str = "auto"
     # Reliability (issue 13): crash-safety, liveness and resource bounds.
     stream_lease: float = 6.0
@@ -232,6 +233,9 @@ SETTINGS: dict[str, Spec] = {
     "DISCONNECT_GRACE": Spec("Seconds a stream keeps generating after its last client left.", NUMBER, _not_negative),
     "MAX_CONCURRENT_STREAMS": Spec("Streams one session may run at once (counted per process).", int, _positive),
     "MAX_STARTS_PER_MINUTE": Spec("Streams one session may start per minute (counted per process).", int, _positive),
+    "MAX_STREAMS_PER_PROCESS": Spec("Most streams this process runs at once; a new one past it is refused with "
+                                    "\"busy, try again\" while running ones keep their pace (0: no limit).",
+                                    int, _not_negative),
     "TRANSPORT": Spec("How the widget talks to the server: auto (WebSocket, SSE as fallback), websocket or sse.",
                       str, _choice(*TRANSPORTS)),
     "STREAM_LEASE": Spec("Seconds a running stream's record lives unless its worker renews it (every third of it); "

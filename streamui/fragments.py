@@ -118,6 +118,16 @@ def replace_tail(out_id: str, html: str) -> Markup:
     return Markup('<div id="{}-tail" hx-swap-oob="innerHTML">{}</div>').format(out_id, Markup(html))
 
 
+def append_tail(out_id: str, path: tuple[str, ...], html: str) -> Markup:
+    """Trusted HTML appended to the element at `path` (tag names, each the last element
+    child of the one before) inside the open tail; see streamui.pipeline.tail."""
+    if not path:
+        return Markup('<div id="{}-tail" hx-swap-oob="beforeend">{}</div>').format(out_id, Markup(html))
+    target = " > ".join([f"#{out_id}-tail", *(f"{tag}:last-child" for tag in path)])
+    # The selector names the target; the wrapper needs no id (a few bytes on every frame).
+    return Markup('<div hx-swap-oob="beforeend:{}">{}</div>').format(target, Markup(html))
+
+
 def thinking_started(message_id: int, text: str = "") -> Markup:
     """The reasoning panel, opened with its first text inside: an append in the same frame would land in the
     panel this one replaces (htmx swaps the outerHTML after the append), and the first token was lost."""
@@ -206,6 +216,7 @@ __all__ = [
     "append_to_log",
     "append_block",
     "replace_tail",
+    "append_tail",
     "thinking_started",
     "reasoning_append",
     "thinking_done",

@@ -1,20 +1,23 @@
-"""One generation: upstream events in, committed, paced, rendered and escaped fragments out.
+"""One generation: the asyncio driver of the chat pipeline (streamui.pipeline.chat).
 
-    upstream ──▶ commit stage ──▶ lane(s): pacer ▶ markdown ──▶ outbox ──▶ transport
-                    │ reasoning ─────────────────────────────────▶ outbox
-    (json mode) text ──▶ partial-JSON widgets ───────────────────▶ outbox
-    tool calls ──▶ tool-call cards ─────────────────────────────▶ outbox
+    upstream ──▶ ChatPipeline.push ─┐
+    one shared pacing clock ────────┴▶ ChatPipeline.poll ──▶ frames ──▶ sink (the journal)
 
-It runs inside the asyncio task the consumer owns. Cancelling that task is how Stop,
+The pipeline does everything but wait: this driver reads the upstream, pushes each
+event with the loop's time, polls the pipeline when its `wake_at` comes (at once
+after an event that made something due, otherwise through the process's one pacing
+clock, streamui.pacing) and hands each frame to the sink from one sender coroutine,
+in order.
+
+It runs inside the asyncio task the hub owns. Cancelling that task is how Stop,
 a closed tab and a dropped socket end a generation:
 
 - the task is almost always suspended inside `async for` over the upstream, so the
   CancelledError surfaces there and unwinds through the upstream's `async with`
   blocks, which close the HTTP response and its socket: the model server sees the
   client leave at once and stops generating (and billing);
-- the pacers and the sender are child tasks, cancelled with it in `finally`, and
-  the commit stage's hold timer is a timer handle cancelled there too, so nothing
-  outlives the generation;
+- the sender is a child task, cancelled with it in `finally`, and the pacing clock's
+  entry for this stream is cancelled there too, so nothing outlives the generation;
 - the caller reads `result()` afterwards; it describes what the user saw, whatever
   the ending.
 """
@@ -24,27 +27,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from collections.abc import Mapping
-from typing import Any, Sequence
+from typing import Any
 
-from . import fragments
-from .lanes import Lane
-from .outbox import Outbox, Sink
+from .outbox import Frame, Outbox, Sink
+from .pacing import Ticker, ticker
+from .pipeline.chat import ChatPipeline
 from .pipeline.clock import Clock, LoopClock
-from .pipeline.commit import CommitStage, Reasoning
-from .pipeline.corrections import Committed, Revision, Struck
+from .pipeline.commit import CommitStage
 from .pipeline.metrics import StreamMetrics
 from .pipeline.smoothing import SmoothingStrategy
 from .upstream.base import ChatRequest, Upstream
-from .upstream.events import DraftDelta, End, Event, ReasoningDelta, TextDelta, ToolCallDelta, UpstreamError, Usage
+from .upstream.events import UpstreamError
 from .upstream.tokens import count_tokens
-from .widgets.registry import WidgetRegistry
 from .upstream.traces import TraceRecorder
-from .widgets.render import JSONWidgetRenderer
-from .widgets.tools import ToolCallsRenderer
+from .widgets.registry import WidgetRegistry
 
 logger = logging.getLogger("streamui.stream")
+
+_MAX_POLLS = 64  # polls due at once in one pass before the loop gets a turn
+# Under load, fewer frames: from this many streams pacing in the process, each stream's reveals are
+# sent at most COALESCED_FRAME apart (several reveals in one frame), which cuts the per-frame cost
+# (journal, follow, JSON, socket write) while every reveal still happens at its time.
+COALESCE_FROM = 150
+COALESCED_FRAME = 1 / 15
+_running = 0  # generations running in this process
 
 
 @dataclass(slots=True)
@@ -81,230 +89,138 @@ class Generation:
     recorder: TraceRecorder | None = None
     cancel_reason: str = "stopped"
     stop_received_at: float | None = None  # epoch seconds the Stop reached a server, for cancel latency
+    render: bool = True  # markdown (off: tools measuring the pacing alone)
 
-    metrics: StreamMetrics = field(init=False)
+    pipeline: ChatPipeline = field(init=False)
     outbox: Outbox = field(init=False)
-    lanes: list[Lane] = field(init=False, default_factory=list)
-    _json: JSONWidgetRenderer | None = field(init=False, default=None)
-    _tools: ToolCallsRenderer | None = field(init=False, default=None)
-    _received: list[str] = field(init=False, default_factory=list)
-    _reasoning: list[str] = field(init=False, default_factory=list)
-    _json_text: list[str] = field(init=False, default_factory=list)
-    _usage_tokens: int | None = field(init=False, default=None)
-    _error: UpstreamError | None = field(init=False, default=None)
-    _finish_reason: str | None = field(init=False, default=None)
-    _commit_timer: asyncio.TimerHandle | None = field(init=False, default=None)
-    _thinking_done: bool = field(init=False, default=False)
-    _last_figures: float = field(init=False, default=float("-inf"))
+    _ticker: Ticker | None = field(init=False, default=None)
+    _done: asyncio.Event = field(init=False, default_factory=asyncio.Event)
+    _failure: BaseException | None = field(init=False, default=None)
+    _held: list[str] = field(init=False, default_factory=list)  # revealed, not yet sent (coalescing)
+    _held_figures: dict[str, str] | None = field(init=False, default=None)
+    _last_frame: float = field(init=False, default=float("-inf"))
 
     def __post_init__(self) -> None:
-        self.metrics = StreamMetrics(self.clock)
+        self.pipeline = ChatPipeline(
+            message_id=self.message_id, strategies=self.strategies, start=self.clock.now(), mode=self.mode,
+            commit=self.commit, schema=self.schema, widgets=self.widgets, show_figures=self.show_figures,
+            figures_interval=self.figures_interval, render=self.render,
+        )
         self.outbox = Outbox(self.sink)
-        if self.mode == "json":
-            self._json = JSONWidgetRenderer(fragments.json_root_id(self.message_id), self.widgets,
-                                            schema=self.schema)
-        else:
-            for i, strategy in enumerate(self.strategies):
-                out = fragments.lane_output_id(self.message_id, i)
-                metrics = self.metrics if i == 0 else StreamMetrics(self.clock)
-                self.lanes.append(Lane(strategy, out, self.outbox, self.clock, metrics,
-                                       after_reveal=self._put_figures if i == 0 else None))
+
+    @property
+    def metrics(self) -> StreamMetrics:
+        return self.pipeline.metrics
 
     @property
     def strategy_name(self) -> str:
         return self.strategies[0].name if self.strategies else ""
 
     async def run(self) -> GenerationResult:
+        global _running
+        self._ticker = ticker()
+        _running += 1
         sender = asyncio.create_task(self.outbox.run(), name=f"streamui-send-{self.stream_id}")
-        pacers = [asyncio.create_task(lane.pacer.run(), name=f"streamui-pace-{self.stream_id}-{i}")
-                  for i, lane in enumerate(self.lanes)]
-        self._put_figures(force=True)  # this answer's figures from the start, not the previous answer's
         try:
+            self._pump()  # the live figures from the start
             async with contextlib.aclosing(self.upstream.stream(self.request)) as events:  # type: ignore[type-var]
                 async for event in events:
-                    if self._handle(event):
+                    now = self.clock.now()
+                    if self.recorder is not None:
+                        self.recorder.record(event, now)
+                    over = self.pipeline.push(event, now)
+                    if isinstance(event, UpstreamError):
+                        logger.warning("stream %s upstream error (%s): %s", self.stream_id, event.kind, event.message)
+                    self._pump()
+                    if over:
                         break
-            self._end_commit()
-            for lane in self.lanes:
-                lane.finish()
-            await asyncio.gather(*pacers)
-            for lane in self.lanes:
-                lane.close()
-            self._close_widgets()
-            self._put_figures(force=True)
+            self.pipeline.end(self.clock.now())
+            self._pump()
+            await self._done.wait()
+            if self._failure is not None:
+                raise self._failure
             self.outbox.close()
             await sender
         finally:
-            if self._commit_timer is not None:
-                self._commit_timer.cancel()
-            for task in (*pacers, sender):
-                if not task.done():
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
-        return self.result("error" if self._error else "done")
+            _running -= 1
+            self.pipeline.compact()  # kept for resume a while: only what result() reads
+            self._ticker.cancel(self._service)
+            if not sender.done():
+                sender.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sender
+        return self.result("error" if self.pipeline.error else "done")
 
-    # --- upstream events -----------------------------------------------------------
+    def _service(self) -> None:
+        """The pacing clock's callback: a failure ends this stream (run() raises it), not the clock."""
+        try:
+            self._pump()
+        except Exception as exc:  # handed to run(), which raises it
+            self._failure = exc
+            self._done.set()
 
-    def _handle(self, event: Event) -> bool:
-        """Feed one upstream event; True when the stream is over."""
-        if self.recorder is not None:
-            self.recorder.record(event, self.clock.now())
-        if isinstance(event, (TextDelta, DraftDelta)) and self.commit is not None:
-            # The model's pace, as it produced text (drafts included), for the strategies behind the commit stage.
-            now = self.clock.now()
-            for lane in self.lanes:
-                lane.strategy.observe_upstream(len(event.text), now)
-        if isinstance(event, TextDelta):
-            self.metrics.on_arrival(event.text)
-            self._received.append(event.text)
-        elif isinstance(event, ReasoningDelta):
-            self.metrics.on_reasoning()
-            self._reasoning.append(event.text)
-        elif isinstance(event, ToolCallDelta):
-            self._tool_call(event)
-            return False
-        elif isinstance(event, Usage):
-            if event.completion_tokens is not None:
-                self._usage_tokens = event.completion_tokens
-            return False
-        elif isinstance(event, UpstreamError):
-            self._error = event
-            logger.warning("stream %s upstream error (%s): %s", self.stream_id, event.kind, event.message)
-            return True
-        elif isinstance(event, End):
-            self._finish_reason = event.reason
-            return True
-        if self._json is not None and isinstance(event, TextDelta):
-            self._json_text.append(event.text)
-            self.outbox.put(*self._json.feed(event.text))
-            self.metrics.on_reveal(event.text)
-            self._put_figures()
-        elif self._json is None and self.commit is not None:
-            self.commit.push(event, self.clock.now())
-            self._drain_commit()
-        elif self._json is None and isinstance(event, TextDelta):
-            self._committed(event.text)
-        if isinstance(event, ReasoningDelta) and self.commit is None:
-            self._show_reasoning(event.text)
-        return False
-
-    # --- the commit stage ----------------------------------------------------------
-
-    def _drain_commit(self) -> None:
-        assert self.commit is not None
-        if self._commit_timer is not None:
-            self._commit_timer.cancel()
-            self._commit_timer = None
-        output = self.commit.poll(self.clock.now())
-        for piece in output.pieces:
-            if isinstance(piece, Committed):
-                self._committed(piece.text)
-            elif isinstance(piece, Reasoning):
-                self._show_reasoning(piece.text)
-            elif isinstance(piece, (Struck, Revision)):
-                for lane in self.lanes:
-                    lane.add_mark(piece)
-        if output.wake_at is not None:
-            # A timer handle, not a task: the hold limit fires even if the upstream goes quiet.
-            delay = max(0.0, output.wake_at - self.clock.now())
-            self._commit_timer = asyncio.get_running_loop().call_later(delay, self._drain_commit)
-
-    def _end_commit(self) -> None:
-        if self.commit is not None and self._json is None:
-            self.commit.finish(self.clock.now())
-            self._drain_commit()
-
-    def _committed(self, text: str) -> None:
-        if not text:
-            return
-        if not self._thinking_done and self._reasoning:
-            self._thinking_done = True
-            seconds = self.clock.now() - (self.metrics.first_reasoning or self.metrics.started_at)
-            self.outbox.put(str(fragments.thinking_done(self.message_id, seconds)))
-        for lane in self.lanes:
-            lane.pacer.push(text)
-
-    def _show_reasoning(self, text: str) -> None:
-        if not text:
-            return
-        if self.metrics.first_reasoning_shown is None:
-            self.metrics.first_reasoning_shown = self.clock.now()
-            self.outbox.put(str(fragments.thinking_started(self.message_id, text)))
-            return
-        self.outbox.put(str(fragments.reasoning_append(self.message_id, text)))
-
-    # --- widgets -------------------------------------------------------------------
-
-    def _tool_call(self, event: ToolCallDelta) -> None:
-        if self._tools is None:
-            self._tools = ToolCallsRenderer(fragments.tools_id(self.message_id))
-        self.outbox.put(*self._tools.feed(event.index, event.call_id, event.name, event.arguments))
-        if self.metrics.first_visible is None:  # the tool card is the first thing the user sees
-            self.metrics.first_visible = self.clock.now()
-            self._put_figures(force=True)
-
-    def _close_widgets(self) -> None:
-        if self._json is not None:
-            self.outbox.put(*self._json.close())
-        if self._tools is not None:
-            self.outbox.put(*self._tools.close(failed=self._error is not None))
-
-    # --- figures and result --------------------------------------------------------
-
-    def _put_figures(self, *, force: bool = False) -> None:
-        if not self.show_figures:
-            return
+    def _pump(self) -> None:
+        """Poll the pipeline while it is due; hand on one frame; arm the pacing clock for the next wake."""
         now = self.clock.now()
-        if not force and now - self._last_figures < self.figures_interval:
-            return
-        self._last_figures = now
-        self.outbox.put_figures(self.figures())
+        for _ in range(_MAX_POLLS):
+            now = self.clock.now()
+            wake = self.pipeline.wake_at
+            if wake is None or wake > now:
+                break
+            step = self.pipeline.poll(now)
+            if step.html:
+                self._held.append(step.html)
+            self._held_figures = step.figures or self._held_figures
+            if step.done:
+                break
+        else:
+            wake = self.pipeline.wake_at  # due again at once: let the loop breathe, poll on the next pass
+        assert self._ticker is not None
+        if self._held or self._held_figures:
+            spacing = COALESCED_FRAME if _running >= COALESCE_FROM else 0.0
+            send_at = self._last_frame + spacing
+            if now >= send_at or self.pipeline.done:
+                self.outbox.put_frame(Frame("".join(self._held), self._held_figures))
+                self._held, self._held_figures, self._last_frame = [], None, now
+            else:
+                wake = send_at if wake is None else min(wake, send_at)
+        if self.pipeline.done:
+            self._done.set()
+        elif wake is not None:
+            self._ticker.schedule(self._service, wake)
 
     def figures(self) -> dict[str, str]:
-        ttft = self.metrics.ms_since_start(self.metrics.first_visible)
-        received = len(self._received)  # one text event is about one token
-        # Live, tokens shown are estimated from characters at the stream's own chars-per-token
-        # (exact once everything is shown); the StreamRecord gets a tiktoken count at the end.
-        shown = round(self.metrics.chars_shown * received / self.metrics.chars_received) if received else 0
-        return {
-            "ttft": "–" if ttft is None else f"{ttft:.0f} ms",
-            "shown": str(shown),
-            "generated": str(self._usage_tokens if self._usage_tokens is not None
-                             else len(self._received) + len(self._reasoning)),
-            "elapsed": f"{self.metrics.elapsed():.1f} s",
-            "strategy": " | ".join(s.name for s in self.strategies) if self.mode == "chat" else "json",
-        }
+        return self.pipeline.figures()
 
     @property
     def shown_text(self) -> str:
-        if self._json is not None:
-            return "".join(self._json_text)
-        return self.lanes[0].text if self.lanes else ""
+        return self.pipeline.shown_text
 
     def result(self, end_reason: str | None = None) -> GenerationResult:
-        shown = self.shown_text
-        reasoning = "".join(self._reasoning)
-        if self._usage_tokens is not None:
-            generated, source = self._usage_tokens, "usage"
+        p = self.pipeline
+        p.clock.t = max(p.clock.t, self.clock.now())  # the figures' "elapsed" runs to the end
+        shown = p.shown_text
+        reasoning = "".join(p.reasoning)
+        if p.usage_tokens is not None:
+            generated, source = p.usage_tokens, "usage"
         else:
-            generated, source = count_tokens("".join(self._received)) + count_tokens(reasoning), "tiktoken"
+            generated, source = count_tokens("".join(p.received)) + count_tokens(reasoning), "tiktoken"
         tool_calls = [
             {"index": index, "name": call.name, "arguments": call.arguments.raw if call.arguments else ""}
-            for index, call in sorted((self._tools.calls if self._tools else {}).items())
+            for index, call in sorted((p.tools.calls if p.tools else {}).items())
         ]
         return GenerationResult(
             shown=shown,
             reasoning=reasoning,
             end_reason=end_reason or self.cancel_reason,
-            error=self._error,
+            error=p.error,
             tokens_generated=generated,
             tokens_generated_source=source,
             tokens_shown=count_tokens(shown),
-            metrics=self.metrics,
+            metrics=p.metrics,
             commit=self.commit,
             tool_calls=tool_calls,
-            finish_reason=self._finish_reason,
+            finish_reason=p.finish_reason,
             stop_received_at=self.stop_received_at,
         )
 

@@ -1,16 +1,16 @@
-"""One ordered channel of fragments per stream.
+"""One ordered channel of frames per stream.
 
-Every producer (the pacers, reasoning, JSON widgets, tool calls) puts fragments here
-without awaiting; one sender coroutine hands them on in order. Fragments put in the
-same step of the event loop go out as one frame, so a frozen markdown block and the
-tail it leaves behind are swapped together. Live figures ride along, latest wins.
+The pipeline's driver puts each frame here without awaiting; one sender coroutine
+hands them to the sink (the journal) in order. Frames put before the sender got a
+turn go out as one, so a frozen markdown block and the tail it leaves behind are
+always swapped together; the live figures ride along, latest wins.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,19 +31,18 @@ class Outbox:
         self._closed = False
         self.frames_sent = 0
 
-    def put(self, *fragments: str) -> None:
+    def put_frame(self, frame: Frame) -> None:
         if self._closed:
             raise RuntimeError("outbox closed")
-        self._queue.extend(f for f in fragments if f)
-        if self._queue:
+        if frame.html:
+            self._queue.append(frame.html)
+        if frame.figures:
+            self._figures = frame.figures
+        if self._queue or self._figures:
             self._ready.set()
 
-    def put_figures(self, figures: dict[str, str]) -> None:
-        self._figures = figures
-        self._ready.set()
-
     def close(self) -> None:
-        """No more fragments; `run` returns once the queue is flushed."""
+        """No more frames; `run` returns once the queue is flushed."""
         self._closed = True
         self._ready.set()
 

@@ -32,6 +32,7 @@ from .limits import StartRateLimiter
 from .models import ChatMessage, Conversation, StreamRecord
 from .observability import log_stream_event, observe_stream
 from .outbox import Sink
+from .overload import refuse_when_busy
 from .pipeline.commit import CommitStage
 from .pipeline.corrections import PhraseDetector
 from .pipeline.smoothing import make_strategy, strategy_names
@@ -102,6 +103,7 @@ async def start_stream(owner: Owner, msg: ClientMessage, *, address: str = "") -
         raise ProtocolError(f"That message is {len(prompt)} characters; the limit is {config.max_prompt_chars}.")
     key = owner_key(owner)
     hub = get_hub()
+    refuse_when_busy(hub)  # MAX_STREAMS_PER_PROCESS (issue 9): before any database work
     stream_id = secrets.token_urlsafe(18)
     limits = [("owner", key, int(config.max_concurrent_streams))]
     if address and not _is_loopback(address):

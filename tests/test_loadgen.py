@@ -101,8 +101,12 @@ STATUS = ('<div id="su-wx-status" class="streamui-status" data-streamui="status"
           'data-stream="abc" role="status" hx-swap-oob="outerHTML"></div>')
 
 
+APPEND_REVEAL = '<div hx-swap-oob="beforeend:#su-m12-out-tail &gt; p:last-child"> world</div>'
+
+
 @pytest.mark.parametrize("frame", [json.dumps({"content": NEW_REVEAL, "seq": 3, "stream": "s"}),
-                                   json.dumps({"content": OLD_REVEAL, "seq": 4}).encode()])
+                                   json.dumps({"content": OLD_REVEAL, "seq": 4}).encode(),
+                                   json.dumps({"content": APPEND_REVEAL, "seq": 5, "stream": "s"})])
 def test_a_reveal_is_recognised_in_text_or_bytes(frame: str | bytes) -> None:
     info = read_frame(frame)
     assert info.reveal and info.end_state is None and info.error is None

@@ -3,8 +3,8 @@
 A strategy is a plain object driven by two kinds of input, arrivals (`push`) and the
 end of the upstream (`finish`), and polled for what to reveal (`poll`). It never
 sleeps and never reads a clock of its own: the caller passes `now`. The live pacer
-(streamui.pipeline.pacing.Pacer) and the benchmark (`simulate` below) drive the very
-same objects, so benchmark figures describe what users get.
+(streamui.generation) and the benchmark (`simulate` below) drive the very
+same chat pipeline (streamui.pipeline.chat), so benchmark figures describe what users get.
 
 Contract every strategy keeps:
 - the concatenation of everything revealed equals the concatenation of everything
@@ -95,8 +95,8 @@ class SpinGuard:
     """The next time to poll a strategy, failing one that keeps asking to be polled at once.
 
     A strategy that asks again and again to be polled now, revealing nothing, would spin
-    forever on a virtual clock, and spin the event loop live: every virtual-clock driver
-    (`simulate` here, the commit pipeline's in tools.bench) runs its polls through this.
+    forever on a virtual clock, and spin the event loop live: every lane of the chat
+    pipeline (streamui.pipeline.lane) runs its polls through this.
     """
 
     def __init__(self, strategy: SmoothingStrategy) -> None:
@@ -128,34 +128,13 @@ def simulate(
     """Run `strategy` on a virtual clock over timed arrivals; return the reveal schedule.
 
     Each arrival is pushed at its time, the end at `end_t`, and the strategy is polled
-    after every input and at every time it asked to be woken.
+    after every input and at every time it asked to be woken: the chat pipeline's
+    virtual-clock driver (`streamui.pipeline.virtual`) with this one strategy, no
+    commit stage and no rendering.
     """
-    schedule: list[Arrival] = []
-    i = 0
-    n = len(arrivals)
-    finished = False
-    wake_at: float | None = None
-    now = 0.0
-    guard = SpinGuard(strategy)
-    for _ in range(max_steps):
-        next_input = arrivals[i].t if i < n else (end_t if not finished else None)
-        candidates = [t for t in (next_input, wake_at) if t is not None]
-        if not candidates:
-            raise RuntimeError(f"{strategy!r} is idle but not done after the upstream ended")
-        now = max(now, min(candidates))
-        while i < n and arrivals[i].t <= now:
-            strategy.push(arrivals[i].text, now)
-            i += 1
-        if i >= n and not finished and end_t <= now:
-            strategy.finish(now)
-            finished = True
-        reveal = strategy.poll(now)
-        if reveal.text:
-            schedule.append(Arrival(now, reveal.text))
-        if reveal.done:
-            return schedule
-        wake_at = guard.next_wake(reveal, now)
-    raise RuntimeError(f"{strategy!r} did not finish within {max_steps} steps")
+    from .virtual import simulate as drive  # the driver builds on this module
+
+    return drive(strategy, arrivals, end_t, max_steps=max_steps)
 
 
 def revealed_text(schedule: Iterable[Arrival]) -> str:

@@ -15,6 +15,7 @@ import pytest
 from streamui.pipeline.commit import CommitStage
 from streamui.pipeline.corrections import LateRevision, Revision, Struck
 from streamui.pipeline.smoothing import Arrival, Passthrough, make_strategy, simulate
+from streamui.pipeline.virtual import run_pipeline as simulate_pipeline
 from streamui.upstream.events import Confirm, DraftDelta, Rollback, TextDelta
 from streamui.upstream.traces import Trace, event_to_json, load_trace, parse_trace
 from tools.bench.commit_bench import (
@@ -28,15 +29,14 @@ from tools.bench.commit_bench import (
 )
 from tools.bench.metrics import percentile
 from tools.bench.optimum import FRAME
-from tools.bench.pipeline_sim import (
+from tools.bench.trace_bench import DEFAULT_CORPUS, main, trace_paths
+from tools.bench.visible import (
     PlacedMark,
     ReplayUpstream,
     naive_states,
     retracted_chars,
-    simulate_pipeline,
     visible_states,
 )
-from tools.bench.trace_bench import DEFAULT_CORPUS, main, trace_paths
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 

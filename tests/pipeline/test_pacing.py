@@ -1,20 +1,25 @@
-"""The live Pacer on a real event loop: text intact, one timer, nothing left behind."""
+"""The live driver on a real event loop: text intact, one pacing clock for all streams, nothing left behind."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from itertools import pairwise
 from typing import Any
 
 import pytest
 import pytest_asyncio
 
-from streamui.pipeline.pacing import Pacer
+from streamui.generation import Generation
+from streamui.outbox import Frame
+from streamui.pacing import Ticker, ticker
 from streamui.pipeline.smoothing import make_strategy
+from streamui.upstream.base import ChatRequest, Message
+from streamui.upstream.events import End, Event, TextDelta
 
 ALL = ["passthrough", "fixed", "throttle", "adaptive"]
 TOKENS = ["Stre", "aming", " text", " arrives", " in", " pieces", ",", " some", " mid", "-word", "."] * 6
+REQUEST = ChatRequest(messages=[Message("user", "hi")], max_tokens=0)
 
 
 class TimerLog:
@@ -23,10 +28,10 @@ class TimerLog:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.handles: list[asyncio.TimerHandle] = []
-        self._call_later = loop.call_later
+        self._call_at = loop.call_at
 
-    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        handle = self._call_later(delay, callback, *args, **kwargs)
+    def call_at(self, when: float, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        handle = self._call_at(when, callback, *args, **kwargs)
         self.handles.append(handle)
         return handle
 
@@ -38,80 +43,121 @@ class TimerLog:
 @pytest_asyncio.fixture
 async def timers(monkeypatch: pytest.MonkeyPatch) -> TimerLog:
     log = TimerLog(asyncio.get_running_loop())
-    monkeypatch.setattr(log.loop, "call_later", log.call_later)
+    monkeypatch.setattr(log.loop, "call_at", log.call_at)  # call_later goes through call_at
     return log
 
 
-async def produce(pacer: Pacer, tokens: list[str], gap: float) -> None:
-    for token in tokens:
-        await asyncio.sleep(gap)
-        pacer.push(token)
-    pacer.finish()
+class Tokens:
+    name = "tokens"
+
+    def __init__(self, tokens: list[str], gap: float) -> None:
+        self.tokens, self.gap = tokens, gap
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[Event]:
+        for token in self.tokens:
+            await asyncio.sleep(self.gap)
+            yield TextDelta(token)
+        yield End("stop")
+
+
+def generation(name: str, frames: list[tuple[float, Frame]], tokens: list[str] = TOKENS,
+               gap: float = 0.002) -> Generation:
+    loop = asyncio.get_running_loop()
+
+    async def sink(frame: Frame) -> None:
+        frames.append((loop.time(), frame))
+
+    return Generation(Tokens(tokens, gap), REQUEST, [make_strategy(name)], 7, sink, f"s-{name}")
 
 
 @pytest.mark.parametrize("name", ALL)
 async def test_text_arrives_intact_and_no_timer_is_left(name: str, timers: TimerLog) -> None:
-    shown: list[str] = []
-
-    async def emit(text: str) -> None:
-        shown.append(text)
-
-    pacer = Pacer(make_strategy(name), emit)
-    runner = asyncio.ensure_future(pacer.run())
-    await produce(pacer, TOKENS, 0.002)
-    await asyncio.wait_for(runner, 5)
-    assert "".join(shown) == "".join(TOKENS)
+    frames: list[tuple[float, Frame]] = []
+    gen = generation(name, frames)
+    result = await asyncio.wait_for(gen.run(), 5)
+    assert result.shown == "".join(TOKENS) and result.end_reason == "done"
+    assert frames and "su-m7-out" in frames[-1][1].html
     assert timers.pending() == []
+    assert len(ticker()) == 0
 
 
 async def test_adaptive_paces_live_within_frames(timers: TimerLog) -> None:
-    loop = asyncio.get_running_loop()
-    times: list[float] = []
-
-    async def emit(text: str) -> None:
-        times.append(loop.time())
-
-    pacer = Pacer(make_strategy("adaptive"), emit)
-    runner = asyncio.ensure_future(pacer.run())
-    await produce(pacer, TOKENS, 0.002)
-    await asyncio.wait_for(runner, 5)
+    frames: list[tuple[float, Frame]] = []
+    await asyncio.wait_for(generation("adaptive", frames).run(), 5)
+    times = [t for t, frame in frames if "-out-" in frame.html]
     assert len(times) > 3
-    # Coalesced to frames on the loop's clock (timer resolution allows a little slack).
-    assert min(b - a for a, b in pairwise(times)) >= 1 / 60 - 0.002
+    # At most a frame apart on the loop's clock (the pacing clock's slack allows a little).
+    assert min(b - a for a, b in pairwise(times)) >= 1 / 60 - 0.004
 
 
 @pytest.mark.parametrize("name", ALL)
 async def test_cancel_mid_stream_leaves_no_pending_timer(name: str, timers: TimerLog) -> None:
-    shown: list[str] = []
-
-    async def emit(text: str) -> None:
-        shown.append(text)
-
-    pacer = Pacer(make_strategy(name), emit)
-    runner = asyncio.ensure_future(pacer.run())
-    for token in TOKENS[:30]:
-        pacer.push(token)
-        await asyncio.sleep(0.001)
-    runner.cancel()
+    frames: list[tuple[float, Frame]] = []
+    gen = generation(name, frames, gap=0.001)
+    task = asyncio.ensure_future(gen.run())
+    await asyncio.sleep(0.02)
+    task.cancel()
     with pytest.raises(asyncio.CancelledError):
-        await runner
+        await task
     assert timers.pending() == []
-    assert "".join(TOKENS).startswith("".join(shown))
+    assert len(ticker()) == 0
+    assert "".join(TOKENS).startswith(gen.result().shown)
 
 
-async def test_push_during_emit_is_not_missed(timers: TimerLog) -> None:
-    shown: list[str] = []
-    pacer: Pacer
+async def test_many_streams_share_one_pacing_timer(timers: TimerLog) -> None:
+    frames: list[tuple[float, Frame]] = []
+    gens = [generation("adaptive", frames) for _ in range(20)]
+    tasks = [asyncio.ensure_future(g.run()) for g in gens]
+    await asyncio.sleep(0.03)
+    # Twenty streams pacing at once: one armed pacing timer, not one per stream.
+    armed = [h for h in timers.pending() if getattr(h._callback, "__func__", None) is Ticker._fire]
+    assert len(ticker()) >= 2 and len(armed) == 1
+    results = await asyncio.wait_for(asyncio.gather(*tasks), 10)
+    assert all(r.shown == "".join(TOKENS) for r in results)
+    assert timers.pending() == []
 
-    async def emit(text: str) -> None:
-        shown.append(text)
-        if len(shown) == 1:
-            pacer.push(" more")
-            pacer.finish()
-        await asyncio.sleep(0)
 
-    pacer = Pacer(make_strategy("passthrough"), emit)
-    runner = asyncio.ensure_future(pacer.run())
-    pacer.push("first")
-    await asyncio.wait_for(runner, 1)
-    assert "".join(shown) == "first more"
+def test_ticker_serves_every_due_callback_once_in_time_order() -> None:
+    async def scenario() -> list[str]:
+        loop = asyncio.get_running_loop()
+        clock = Ticker(loop, slack=0.0)
+        calls: list[str] = []
+        done = asyncio.Event()
+        t0 = loop.time()
+
+        def make(name: str) -> Callable[[], None]:
+            def call() -> None:
+                calls.append(name)
+                if len(calls) == 3:
+                    done.set()
+            return call
+
+        a, b, c = make("a"), make("b"), make("c")
+        clock.schedule(a, t0 + 0.03)
+        clock.schedule(b, t0 + 0.01)
+        clock.schedule(c, t0 + 0.02)
+        clock.schedule(a, t0 + 0.04)  # moved later: served once, at the new time
+        clock.schedule(c, t0 + 0.025)
+        clock.cancel(c)
+        clock.schedule(c, t0 + 0.035)
+        await asyncio.wait_for(done.wait(), 2)
+        return calls
+
+    assert asyncio.run(scenario()) == ["b", "c", "a"]
+
+
+async def test_under_load_frames_are_coalesced_and_the_text_is_intact(
+        timers: TimerLog, monkeypatch: pytest.MonkeyPatch) -> None:
+    import streamui.generation as generation_module
+
+    monkeypatch.setattr(generation_module, "COALESCE_FROM", 1)  # "load" from the first stream on
+    frames: list[tuple[float, Frame]] = []
+    gen = generation("passthrough", frames, gap=0.005)
+    result = await asyncio.wait_for(gen.run(), 5)
+    assert result.shown == "".join(TOKENS)
+    times = [t for t, frame in frames if "-out-" in frame.html]
+    # Passthrough reveals every 5 ms token; the frames go at most 15 a second, several reveals each.
+    assert gen.metrics.reveals > 2 * len(times) > 4
+    # (the last frame goes when the stream is done, without waiting out the spacing)
+    assert min(b - a for a, b in pairwise(times[:-1])) >= generation_module.COALESCED_FRAME - 0.004
+    assert timers.pending() == []

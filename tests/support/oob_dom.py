@@ -89,20 +89,38 @@ class Page:
         self.apply(frame, single=False)
 
     def _swap(self, top: Element, fragment: str) -> None:
-        swap = top.attrs.pop("hx-swap-oob")
-        found = self.find(top.attrs["id"] or "")
-        assert found is not None, f"fragment aimed at a missing id: {fragment}"
-        parent, target = found
+        swap = top.attrs.pop("hx-swap-oob") or ""
+        swap, _, selector = swap.partition(":")
+        if selector:
+            parent, target = None, self._select(selector, fragment)
+        else:
+            found = self.find(top.attrs["id"] or "")
+            assert found is not None, f"fragment aimed at a missing id: {fragment}"
+            parent, target = found
         if swap == "beforeend":
             target.children.extend(top.children)
         elif swap == "innerHTML":
             target.children = list(top.children)
-        elif swap == "outerHTML":
+        elif swap == "outerHTML" and parent is not None:
             parent.children[parent.children.index(target)] = top
         else:
             raise AssertionError(f"unexpected swap {swap}")
         ids = [e.attrs["id"] for e in self.body.walk() if "id" in e.attrs]
         assert len(ids) == len(set(ids)), "duplicate ids on the page"
+
+    def _select(self, selector: str, fragment: str) -> Element:
+        """The one selector form the server sends: `#id > tag:last-child > ...` (the last element child, of that tag)."""
+        first, *steps = selector.split(" > ")
+        found = self.find(first.removeprefix("#"))
+        assert first.startswith("#") and found is not None, f"fragment aimed at a missing id: {fragment}"
+        target = found[1]
+        for step in steps:
+            tag, _, pseudo = step.partition(":")
+            elements = [c for c in target.children if isinstance(c, Element)]
+            assert pseudo == "last-child" and elements and elements[-1].tag == tag, (
+                f"{selector} matches nothing: {fragment}")
+            target = elements[-1]
+        return target
 
     def apply_all(self, fragments: list[str]) -> Page:
         for fragment in fragments:

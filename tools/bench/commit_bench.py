@@ -1,11 +1,12 @@
 """The commit stage on the trace corpus: retractions, hold delay, and the whole pipeline's pace.
 
 Each trace is run through the live chat pipeline on a virtual clock
-(`pipeline_sim.simulate_pipeline`: commit stage, then a smoothing strategy) once
+(`streamui.pipeline.virtual.run_pipeline`: the chat pipeline's commit stage, then a
+smoothing strategy, on its virtual-clock driver) once
 per correction policy and strategy, and measured:
 
 - visible retractions: characters that were on screen and later removed or
-  changed (`pipeline_sim.retracted_chars` over the answer text after every reveal
+  changed (`visible.retracted_chars` over the answer text after every reveal
   and mark), for our pipeline and for a naive renderer without a commit stage that
   shows drafts as they arrive and removes them on rollback (`naive_states`);
 - the hold the commit stage added (`CommitStats.hold_delays`: commit time minus
@@ -40,21 +41,15 @@ from typing import IO, Any
 from streamui.pipeline.commit import CommitStage
 from streamui.pipeline.corrections import Struck, make_policy
 from streamui.pipeline.smoothing import Arrival, make_strategy, simulate
+from streamui.pipeline.virtual import PipelineRun, run_pipeline
 from streamui.upstream.events import DraftDelta, ReasoningDelta, TextDelta
 from streamui.upstream.tokens import split_tokens
 from streamui.upstream.traces import TimedEvent, Trace, TraceFormatError, load_trace
 
 from . import corrections_bench
 from .metrics import STALL_THRESHOLD, ScheduleMetrics, contract_violations, measure, percentile
-from .pipeline_sim import (
-    PipelineRun,
-    PlacedMark,
-    naive_states,
-    retracted_chars,
-    simulate_pipeline,
-    visible_states,
-)
 from .trace_bench import text_arrivals
+from .visible import PlacedMark, naive_states, retracted_chars, visible_states
 
 DEFAULT_POLICIES = ("replace", "annotate", "passthrough")
 DEFAULT_STRATEGIES = ("adaptive",)
@@ -173,7 +168,7 @@ def bench_trace(
     if baseline_stall is None:
         baseline_stall = measure(arrivals, simulate(make_strategy(BASELINE), arrivals, end_t)).stall_time
     stage = CommitStage(policy)
-    run = simulate_pipeline(stage, make_strategy(strategy), trace.events, end_t=end_t)
+    run = run_pipeline(stage, make_strategy(strategy), trace.events, end_t=end_t)
     metrics = measure(arrivals, run.schedule)
     first_commit = _first_visible(run.commits)
     first_reveal = _first_visible(run.schedule)

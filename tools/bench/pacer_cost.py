@@ -1,10 +1,11 @@
 """What live pacing costs: CPU per revealed token with many concurrent streams.
 
 Runs `streams` concurrent synthetic upstreams on the real event loop, each pushing
-`tokens` one-word tokens at `rate` tokens per second into its own Pacer, and
-measures the process's CPU time. The same run with the producers emitting directly
-(no pacer) is the baseline; the difference per token is the pacing overhead: the
-strategy, its one timer per stream and the wake-ups. Wall-clock bound: about
+`tokens` one-word tokens at `rate` tokens per second through its own live
+`Generation` (the asyncio driver of the chat pipeline, markdown off), and measures
+the process's CPU time. The same run with the producers emitting directly (no
+pipeline) is the baseline; the difference per token is the pacing overhead: the
+strategy, the driver, the process's one pacing clock and the sender. Wall-clock bound: about
 tokens / rate seconds per strategy.
 
     python -m tools.bench.pacer_cost [--streams 200] [--tokens 100] [--rate 100]
@@ -15,11 +16,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
-from streamui.pipeline.pacing import Pacer
+from streamui.generation import Generation
+from streamui.outbox import Frame
 from streamui.pipeline.smoothing import make_strategy
+from streamui.upstream.base import ChatRequest, Message
+from streamui.upstream.events import End, Event, TextDelta
 
 WORDS = ("the", "stream", "reveals", "whole", "words", "at", "a", "steady", "pace", "now")
 
@@ -51,14 +55,29 @@ async def _one(strategy: str | None, tokens: list[str], gap: float, phase: float
             await asyncio.sleep(gap)
             await emit(token)
         return len(out), "".join(out) == "".join(tokens)
-    pacer = Pacer(make_strategy(strategy), emit)
-    runner = asyncio.ensure_future(pacer.run())
-    for token in tokens:
-        await asyncio.sleep(gap)
-        pacer.push(token)
-    pacer.finish()
-    await runner
-    return len(out), "".join(out) == "".join(tokens)
+    async def sink(frame: Frame) -> None:
+        pass  # markdown off: the frames are empty; the reveals are counted below
+
+    generation = Generation(_Tokens(tokens, gap), _REQUEST, [make_strategy(strategy)], 0, sink, "cost",
+                            render=False)
+    await generation.run()
+    return generation.metrics.reveals, generation.shown_text == "".join(tokens)
+
+
+_REQUEST = ChatRequest(messages=[Message("user", "pace")], max_tokens=0)
+
+
+class _Tokens:
+    name = "tokens"
+
+    def __init__(self, tokens: list[str], gap: float) -> None:
+        self.tokens, self.gap = tokens, gap
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[Event]:
+        for token in self.tokens:
+            await asyncio.sleep(self.gap)
+            yield TextDelta(token)
+        yield End("stop")
 
 
 async def measure(strategy: str | None, *, streams: int, tokens: int, rate: float) -> Cost:

@@ -33,7 +33,6 @@ from .config import ClientConfig
 from .frames import read_frame
 from .server import raise_fd_limit
 
-WS_PATH = "/ws/streamui/chat/{widget}/"
 SESSION_WORKERS = 8
 CONNECT_CONCURRENCY = 64
 LAG_PROBE_INTERVAL = 0.01
@@ -49,13 +48,16 @@ class StreamLog:
     ended_at: float | None = None
     stream_id: str = ""
     error: str = ""
+    bytes: int = 0  # payload of every frame of the stream, as the socket carried it
 
     def summary(self) -> dict[str, Any]:
         first = None if self.sent_at is None or not self.arrivals else self.arrivals[0] - self.sent_at
         gaps = [round((b - a) * 1000, 3) for a, b in zip(self.arrivals, self.arrivals[1:])]
         return {"index": self.index, "end": self.end or "cut", "stream_id": self.stream_id, "error": self.error,
                 "reveals": len(self.arrivals), "first_reveal_ms": None if first is None else round(first * 1000, 3),
-                "gaps_ms": gaps}
+                "gaps_ms": gaps, "bytes": self.bytes,
+                "duration_ms": None if self.sent_at is None or self.ended_at is None
+                else round((self.ended_at - self.sent_at) * 1000, 3)}
 
 
 class _Socket(asyncio.Protocol):
@@ -125,6 +127,7 @@ class _Socket(asyncio.Protocol):
         data, self._parts = b"".join(self._parts), []
         info = read_frame(data)
         log = self.log
+        log.bytes += len(data)
         if info.stream_id and not log.stream_id:
             log.stream_id = info.stream_id
         if info.reveal:
@@ -237,7 +240,7 @@ async def run(config: ClientConfig) -> dict[str, Any]:
     async def one(log: StreamLog) -> None:
         if log.end == "failed":
             return
-        uri = f"ws://{host}:{port}{WS_PATH.format(widget=f'{config.widget_prefix}-{log.index}')}"
+        uri = f"ws://{host}:{port}{config.ws_path.format(widget=f'{config.widget_prefix}-{log.index}')}"
         sock = _Socket(uri, config.base_url, log.session, log, tracker)
         sockets.append(sock)
         try:

@@ -3,7 +3,8 @@
 A frame is JSON, `{"content": "<html>"}` with `"seq": N, "stream": "<id>"` on journal frames;
 its content is a string of htmx out-of-band swaps. A *reveal* is a frame that swaps
 anything into an answer's output region (`<widget>-m<id>-out`, or a part of it such as
-`-out-tail`): one visible update, however many elements it touches.
+`-out-tail`, or an element inside it named by the swap's selector): one visible update,
+however many elements it touches.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 
-_OUTPUT_SWAP = re.compile(r'id="[^"]*-m\d+-out(?:-[\w-]+)?"[^>]*\bhx-swap-oob="')
+_OUTPUT_SWAP = re.compile(r'id="[^"]*-m\d+-out(?:-[\w-]+)?"[^>]*\bhx-swap-oob="|hx-swap-oob="\w+:#[^"]*-m\d+-out\b')
 _END_STATE = re.compile(r'data-streamui="status"[^>]*\bdata-state="(done|stopped|interrupted)"')
 _STREAMING = re.compile(r'data-state="streaming"[^>]*\bdata-stream="([^"]*)"')
 _ERROR = re.compile(r'data-streamui="error"[^>]*>([^<]+)<')

@@ -54,6 +54,33 @@ class GapFigures:
 
 
 @dataclass(slots=True)
+class FloorFigures:
+    """The floor consumer's run: the same clients, frames of streamui's size, count and rate."""
+
+    frames: int
+    frame_bytes: int
+    hz: float
+    completed: int = 0
+    load: GapFigures = field(default_factory=GapFigures)
+    baseline: GapFigures = field(default_factory=GapFigures)
+    server_cpu_s: float | None = None
+    stream_seconds: float | None = None
+    single_stream_s: float | None = None
+    cpu_ms_per_stream_second: float | None = None  # as LoadReport's
+    cpu_us_per_frame: float | None = None
+    p99_excess_ms: float | None = None
+    bytes_per_stream: float | None = None
+
+    def finish(self) -> None:
+        if self.server_cpu_s is not None and self.single_stream_s and self.completed:
+            self.cpu_ms_per_stream_second = round(self.server_cpu_s * 1000 / self.completed / self.single_stream_s, 3)
+        if self.server_cpu_s is not None and self.load.reveals:
+            self.cpu_us_per_frame = round(self.server_cpu_s * 1e6 / self.load.reveals, 1)
+        if self.load.gap_p99_ms is not None and self.baseline.gap_p99_ms is not None:
+            self.p99_excess_ms = round(self.load.gap_p99_ms - self.baseline.gap_p99_ms, 2)
+
+
+@dataclass(slots=True)
 class LoadReport:
     clients: int
     duration_limit_s: float
@@ -86,6 +113,18 @@ class LoadReport:
     client_cpu_share: float | None = None
     client_loop_lag_p99_ms: float | None = None
     errors: list[str] = field(default_factory=list)  # the first few distinct ones
+    stream_seconds: float | None = None  # summed over completed streams, prompt sent to final status
+    single_stream_s: float | None = None  # a single stream's length, prompt to final status (baseline mean)
+    # CPU per completed stream over a single stream's length: what one second of a stream costs at
+    # the unloaded schedule (under load streams queue and stretch, which would flatter a per-wall-second figure).
+    cpu_ms_per_stream_second: float | None = None
+    bytes_per_stream: float | None = None  # every frame's payload, mean over completed streams
+    answer_html_bytes: float | None = None  # the finished answer's HTML, mean over completed streams
+    bytes_over_answer_html: float | None = None
+    rss_after_mb: float | None = None  # when the last stream ended (all kept for resume)
+    memory_per_finished_stream_kb: float | None = None  # upper bound: RSS keeps the allocator's high water
+    floor: FloorFigures | None = None
+    cpu_over_floor: float | None = None  # CPU per stream-second, streamui / the floor consumer
 
     def count_streams(self, streams: Iterable[dict[str, Any]]) -> None:
         ends: dict[str, int] = {}
@@ -114,6 +153,16 @@ class LoadReport:
                 self.cpu_us_per_reveal = round(self.server_cpu_s * 1e6 / self.load.reveals, 1)
             if self.tokens_shown:
                 self.cpu_us_per_token = round(self.server_cpu_s * 1e6 / self.tokens_shown, 1)
+        if self.server_cpu_s is not None and self.single_stream_s and self.streams_completed:
+            self.cpu_ms_per_stream_second = round(
+                self.server_cpu_s * 1000 / self.streams_completed / self.single_stream_s, 3)
+        if self.bytes_per_stream and self.answer_html_bytes:
+            self.bytes_over_answer_html = round(self.bytes_per_stream / self.answer_html_bytes, 2)
+        if self.rss_after_mb is not None and self.idle_rss_mb is not None and self.streams_completed:
+            self.memory_per_finished_stream_kb = round(
+                (self.rss_after_mb - self.idle_rss_mb) * 1024 / self.streams_completed, 1)
+        if self.floor is not None and self.floor.cpu_ms_per_stream_second and self.cpu_ms_per_stream_second:
+            self.cpu_over_floor = round(self.cpu_ms_per_stream_second / self.floor.cpu_ms_per_stream_second, 2)
         if self.peak_rss_mb is not None and self.idle_rss_mb is not None and self.peak_concurrent:
             self.memory_per_stream_kb = round((self.peak_rss_mb - self.idle_rss_mb) * 1024 / self.peak_concurrent, 1)
 
@@ -158,7 +207,24 @@ def render_table(report: LoadReport) -> str:
         ("server RSS idle / peak", f"{_fmt(r.idle_rss_mb, 'MB')} / {_fmt(r.peak_rss_mb, 'MB')}", ""),
         ("memory per stream", _fmt(r.memory_per_stream_kb, "KB"), ""),
         ("client CPU share / loop lag p99", f"{_fmt(r.client_cpu_share)} / {_fmt(r.client_loop_lag_p99_ms, 'ms')}", ""),
+        ("server CPU per stream-second", _fmt(r.cpu_ms_per_stream_second, "ms"), ""),
+        ("bytes per stream / answer HTML", f"{_fmt(r.bytes_per_stream, 'B')} / {_fmt(r.answer_html_bytes, 'B')}",
+         f"{_fmt(r.bytes_over_answer_html)}x"),
+        ("memory per finished stream (upper bound)", _fmt(r.memory_per_finished_stream_kb, "KB"), ""),
     ]
+    f = r.floor
+    if f is not None:
+        rows += [
+            ("floor: frames / bytes / rate", f"{f.frames} / {f.frame_bytes} B / {f.hz:g} Hz", "as streamui's run"),
+            ("floor: streams completed", _fmt(f.completed), _fmt(f.baseline.streams)),
+            ("floor: reveal gap p99", _fmt(f.load.gap_p99_ms, "ms"), _fmt(f.baseline.gap_p99_ms, "ms")),
+            ("floor: p99 excess over single stream", _fmt(f.p99_excess_ms, "ms"), ""),
+            ("floor: first reveal p50", _fmt(f.load.first_reveal_p50_ms, "ms"),
+             _fmt(f.baseline.first_reveal_p50_ms, "ms")),
+            ("floor: server CPU per stream-second", _fmt(f.cpu_ms_per_stream_second, "ms"), _fmt(f.server_cpu_s, "s")),
+            ("floor: server CPU per frame", _fmt(f.cpu_us_per_frame, "µs"), ""),
+            ("streamui CPU over the floor", f"{_fmt(r.cpu_over_floor)}x", "per stream-second"),
+        ]
     widths = [max(len(row[i]) for row in rows + [("figure", "under load", "single stream")]) for i in range(3)]
     lines = [" | ".join(h.ljust(w) for h, w in zip(("figure", "under load", "single stream"), widths)),
              "-+-".join("-" * w for w in widths)]
@@ -168,4 +234,4 @@ def render_table(report: LoadReport) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["TARGET_P99_EXCESS_MS", "GapFigures", "LoadReport", "render_table"]
+__all__ = ["TARGET_P99_EXCESS_MS", "FloorFigures", "GapFigures", "LoadReport", "render_table"]

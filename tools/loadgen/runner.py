@@ -24,10 +24,13 @@ from typing import Any, Callable, Sequence
 from urllib.parse import urlsplit
 
 from streamui.stats import percentile
+
+from .asgi_paths import FLOOR_PATH
 from .config import ClientConfig
-from .report import GapFigures, LoadReport
+from .report import FloorFigures, GapFigures, LoadReport
 from .server import ROOT, DaphneProcess, ProcStat, proc_stat, start_daphne
 
+LOAD_ASGI = "tools.loadgen.asgi:application"  # the demo site plus the floor consumer
 MAX_CLIENTS = 2000
 MAX_DURATION = 300.0
 RSS_SAMPLE_INTERVAL = 0.1
@@ -50,6 +53,7 @@ class LoadOptions:
     url: str | None = None  # an already running server on loopback instead of starting one
     pid: int | None = None  # that server's process, for CPU and memory figures
     daphne_args: Sequence[str] = ()
+    floor: bool = True  # then the same clients against the floor consumer, same Daphne, same run
 
     def validate(self) -> None:
         if not 1 <= self.clients <= MAX_CLIENTS:
@@ -207,7 +211,7 @@ def run_load(options: LoadOptions, log: Log = lambda message: None) -> LoadRepor
         server: DaphneProcess | None = None
         if options.url is None:
             log("starting Daphne")
-            server = start_daphne(Path(tmp), args=options.daphne_args, env={
+            server = start_daphne(Path(tmp), args=options.daphne_args, asgi=LOAD_ASGI, env={
                 "STREAMUI_SIMULATED_SPEED": str(options.speed), "STREAMUI_MAX_TOKENS": str(options.max_tokens),
                 "DJANGO_DEBUG": "0",
             })
@@ -262,10 +266,72 @@ def _measure(options: LoadOptions, server: DaphneProcess | None, log: Log) -> Lo
         report.client_cpu_share = round(run.client_cpu_s / run.window_s, 3)
     lag = percentile(run.result["loop_lag_ms"], 99)
     report.client_loop_lag_p99_ms = None if lag is None else round(lag, 2)
+    report.single_stream_s = _mean_duration_s(baseline)
+    report.stream_seconds = round(sum((s["duration_ms"] or 0) for s in streams if s["end"] == "done") / 1000, 3)
+    done = [s for s in streams if s["end"] == "done"]
+    if done:
+        report.bytes_per_stream = round(sum(s["bytes"] for s in done) / len(done), 1)
+    if run.server_after is not None and report.streams_completed:
+        # Every finished stream is still kept for resume; RSS also keeps the allocator's high-water mark.
+        report.rss_after_mb = round(run.server_after.rss_bytes / 2**20, 1)
     if server is not None:
         report.tokens_shown = _tokens_shown(server.db, first_record, report.streams_started)
+        report.answer_html_bytes = _answer_html_bytes(server.db, first_record)
+    if options.floor and done and pid is not None:
+        report.floor = _floor(options, base_url, pid, done, prompts, log)
     report.finish()
     return report
+
+
+def _mean_duration_s(streams: list[dict[str, Any]]) -> float | None:
+    durations = [s["duration_ms"] for s in streams if s["end"] == "done" and s["duration_ms"]]
+    return round(sum(durations) / len(durations) / 1000, 3) if durations else None
+
+
+def _answer_html_bytes(db: Path, after_id: int) -> float | None:
+    """Mean size of the finished answers' HTML (what the page holds at the end), from the database."""
+    from streamui.pipeline.markdown import MarkdownStream
+
+    with sqlite3.connect(db, timeout=20) as conn:
+        rows = conn.execute(
+            "SELECT m.content FROM streamui_streamrecord r JOIN streamui_chatmessage m ON r.message_id = m.id "
+            "WHERE r.id > ? AND r.end_reason = 'done'", (after_id,)).fetchall()
+    sizes = []
+    for (content,) in rows:
+        md = MarkdownStream()
+        updates = md.append(content) + md.finish()
+        sizes.append(sum(len(getattr(u, "html", "")) for u in updates if type(u).__name__ == "FrozenBlock"))
+    return round(sum(sizes) / len(sizes), 1) if sizes else None
+
+
+def _floor(options: LoadOptions, base_url: str, pid: int, done: list[dict[str, Any]], prompts: list[str],
+           log: Log) -> FloorFigures:
+    """The floor consumer with streamui's frame count, size and rate, same clients and ramp."""
+    frames = max(1, round(sum(s["reveals"] for s in done) / len(done)))
+    frame_bytes = max(64, round(sum(s["bytes"] for s in done) / max(1, sum(s["reveals"] for s in done))))
+    spans = sum(sum(s["gaps_ms"]) for s in done) / 1000
+    gaps = sum(max(0, s["reveals"] - 1) for s in done)
+    hz = round(gaps / spans, 2) if spans > 0 else 20.0
+    path = f"{FLOOR_PATH}?frames={frames}&bytes={frame_bytes}&hz={hz}"
+
+    def config(clients: int, prefix: str) -> ClientConfig:
+        return ClientConfig(base_url=base_url, clients=clients, prompts=prompts, upstream="floor", strategy="floor",
+                            ramp=options.ramp if clients > 1 else 0.0, duration=options.duration,
+                            widget_prefix=prefix, ws_path=path)
+
+    log(f"floor: single stream, then {options.clients} clients ({frames} frames of {frame_bytes} B at {hz:g} Hz)")
+    single = run_clients(config(1, "su-wfloorbase"), None).result["streams"]
+    run = run_clients(config(options.clients, "su-wfloor"), pid)
+    streams = [s for s in run.result["streams"] if s["end"] == "done"]
+    figures = FloorFigures(frames=frames, frame_bytes=frame_bytes, hz=hz, completed=len(streams),
+                           load=GapFigures.from_streams(streams), baseline=GapFigures.from_streams(single))
+    if run.server_before is not None and run.server_after is not None:
+        figures.server_cpu_s = round(run.server_after.cpu_seconds - run.server_before.cpu_seconds, 3)
+    figures.stream_seconds = round(sum((s["duration_ms"] or 0) for s in streams) / 1000, 3)
+    figures.single_stream_s = _mean_duration_s(single)
+    figures.bytes_per_stream = round(sum(s["bytes"] for s in streams) / len(streams), 1) if streams else None
+    figures.finish()
+    return figures
 
 
 __all__ = ["MAX_CLIENTS", "MAX_DURATION", "LoadOptions", "run_load", "require_loopback", "choose_prompts"]

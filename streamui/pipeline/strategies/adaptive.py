@@ -63,8 +63,9 @@ WORDS_PER_CHAR = 1 / 5.5
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AdaptiveConfig:
-    frame: float = 1 / 60
-    """At most one reveal per frame."""
+    frame: float = 1 / 30
+    """At most one reveal per frame: 30 a second (every frame costs the server a render and a
+    socket write; 60 a second doubled that cost, bench/README.md has the figures of both)."""
     floor_gap: float = 0.2
     """The floor pace: at least one word per `floor_gap` while words wait (300 words a minute)."""
     cover: float = 2.25
@@ -112,7 +113,7 @@ class Adaptive(SmoothingStrategy):
         # up to a whole word, so a word arriving after a wait shows at once, a wait
         # never earns a burst, and no fraction of the pace is lost to rounding), and
         # characters at the burst cap spread evenly over the frames of its window
-        # (one frame's share deep: 41 characters at 250 per 100 ms and 60 fps).
+        # (one frame's share deep: 84 characters at 250 per 100 ms and 30 fps).
         self._credit = 0.0
         self._credit_at = 0.0
         self._pace_now = 1 / cfg.floor_gap

@@ -34,6 +34,8 @@ class Command(BaseCommand):
         parser.add_argument("--pid", type=int, default=None, help="that server's process id, for CPU and memory")
         parser.add_argument("--daphne-arg", action="append", default=[], dest="daphne_args",
                             help="extra argument for the Daphne started here (repeatable)")
+        parser.add_argument("--no-floor", action="store_true",
+                            help="skip the floor run (a minimal Channels consumer sending streamui's frames)")
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -41,7 +43,7 @@ class Command(BaseCommand):
             clients=options["clients"], duration=options["duration"], ramp=options["ramp"],
             baseline_streams=options["baseline_streams"], profile=options["profile"], strategy=options["strategy"],
             speed=options["speed"], max_tokens=options["max_tokens"], url=options["url"], pid=options["pid"],
-            daphne_args=tuple(options["daphne_args"]),
+            daphne_args=tuple(options["daphne_args"]), floor=not options["no_floor"],
         )
         try:
             load.validate()

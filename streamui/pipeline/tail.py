@@ -1,0 +1,86 @@
+"""What changed in the open markdown tail, as the smallest out-of-band swap that makes it.
+
+The tail (`<div id="OUT-tail">`) is re-rendered on every reveal, but usually the new
+HTML is the old with text (or whole elements) inserted before the closing tags at
+its end: `<p>Hello wor</p>` becomes `<p>Hello world</p>`, a list gains an item. Such
+a change goes out as an append into the innermost open element that still holds
+(`hx-swap-oob="beforeend:#OUT-tail > ol:last-child > li:last-child"`), so bytes per
+stream grow with the answer, not with the square of its open block. Anything else
+(the block changed shape, froze, a mark landed inside it) is a full replace, as before.
+
+Every element on that path is the last element child of its parent, because only
+closing tags and whitespace follow it in the old HTML. Table parts are never on a path
+nor in an append: the HTML parser moves them about (implicit tbody, foster parenting),
+so the DOM would not mirror the string.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+_CLOSE_TAG: Final = re.compile(r"</([a-z][a-z0-9]*)>")
+_TAG: Final = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^>]*?(/?)>")
+_VOID: Final = frozenset({"br", "hr", "img", "input", "wbr"})
+_NO_PATH: Final = frozenset({"table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption", "colgroup", "col"})
+
+
+def _closers(html: str) -> list[tuple[int, str]]:
+    """The closing tags at the very end of `html`, outermost first: (start offset, tag)."""
+    out: list[tuple[int, str]] = []
+    end = _rstrip_at(html, len(html))
+    while end and html[end - 1] == ">":
+        start = html.rfind("</", 0, end)
+        m = _CLOSE_TAG.fullmatch(html, start, end) if start >= 0 else None
+        if m is None:
+            break
+        out.append((start, m.group(1)))
+        end = _rstrip_at(html, start)
+    return out
+
+
+def _rstrip_at(html: str, end: int) -> int:
+    while end and html[end - 1] in " \t\r\n":
+        end -= 1
+    return end
+
+
+def _balanced(fragment: str) -> bool:
+    """Every element opened in `fragment` is closed in it, in order, and none is a table part."""
+    stack: list[str] = []
+    for m in _TAG.finditer(fragment):
+        closing, tag, self_closing = m.group(1), m.group(2).lower(), m.group(3)
+        if tag in _NO_PATH:
+            return False
+        if tag in _VOID or self_closing:
+            continue
+        if not closing:
+            stack.append(tag)
+        elif not stack or stack.pop() != tag:
+            return False
+    return not stack and "<" not in _TAG.sub("", fragment)
+
+
+def tail_append(old: str, new: str) -> tuple[tuple[str, ...], str] | None:
+    """(the path of tags to the element to append into, the HTML to append), or None.
+
+    `new` must be `old` with the appended HTML inserted just before the closing tags of
+    that element (the empty path: at the end of the tail itself)."""
+    if len(new) <= len(old) or not old:
+        return None
+    closers = _closers(old)
+    # Deepest first: the smallest insertion (text into the open paragraph) wins.
+    for depth in range(len(closers), -1, -1):
+        path = tuple(tag for _, tag in closers[:depth])
+        if any(tag in _NO_PATH for tag in path):
+            continue
+        at = closers[depth - 1][0] if depth else len(old)
+        if not (new.startswith(old[:at]) and new.endswith(old[at:])):
+            continue
+        added = new[at: len(new) - (len(old) - at)]
+        if added and _balanced(added):
+            return path, added
+    return None
+
+
+__all__ = ["tail_append"]

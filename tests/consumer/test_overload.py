@@ -1,0 +1,42 @@
+"""Past MAX_STREAMS_PER_PROCESS a new stream is refused with "busy, try again"; running ones go on."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+
+from streamui.models import ChatMessage
+from streamui.overload import BUSY
+
+from .test_consumer import connect, frames_until, send
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SLOW = {"SIMULATED_SPEED": 2.0, "MAX_TOKENS": 400}
+
+
+@pytest.mark.parametrize("limit", [1])
+async def test_a_stream_past_the_limit_is_refused_and_the_running_one_finishes(session_key: str, limit: int) -> None:
+    with override_settings(STREAMUI={**SLOW, "MAX_STREAMS_PER_PROCESS": limit, "MAX_CONCURRENT_STREAMS": 5}):
+        first = await connect(session_key)
+        await send(first, prompt="Why is the sky blue?", conversation="", upstream="simulated:steady")
+        await frames_until(first, r"-out-", timeout=15)  # revealing
+        second = await connect(session_key)
+        await send(second, prompt="Can a minor sue or be sued?", conversation="", upstream="simulated:steady")
+        refused = await frames_until(second, r'data-streamui="error"[^>]*>[^<]', timeout=10)
+        assert BUSY in "".join(refused)
+        done = await frames_until(first, r'data-state="done"', timeout=60)
+        assert done
+        await first.disconnect()
+        await second.disconnect()
+    # Refused before any database work: one answer, not two.
+    assert await ChatMessage.objects.filter(role="assistant").acount() == 1
+
+
+async def test_no_limit_by_default(session_key: str) -> None:
+    with override_settings(STREAMUI={**SLOW, "SIMULATED_SPEED": 25.0}):
+        comm = await connect(session_key)
+        await send(comm, prompt="Why is the sky blue?", conversation="", upstream="simulated:steady")
+        frames = await frames_until(comm, r'data-state="done"', timeout=30)
+        assert BUSY not in "".join(frames)
+        await comm.disconnect()
