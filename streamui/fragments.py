@@ -65,13 +65,15 @@ def _thinking(tid: str, reasoning: str, summary: str, *, oob: bool = False) -> M
 def _lane(out_id: str, body: Markup, label: str) -> Markup:
     return Markup(
         '<div class="streamui-lane" data-strategy="{}"><div class="streamui-lane-label">{}</div>'
-        '<div class="streamui-text" data-streamui="output" id="{}" aria-live="polite" aria-atomic="false">{}</div></div>'
+        '<div class="streamui-text" data-streamui="output" id="{}" aria-live="polite" aria-atomic="false">{}'
+        '</div></div>'
     ).format(label, label, out_id, body)
 
 
 def markdown_body(out_id: str, blocks_html: str = "") -> Markup:
-    return Markup('<div class="streamui-md" id="{}-blocks">{}</div><div class="streamui-md" id="{}-tail"></div>').format(
-        out_id, Markup(blocks_html), out_id)
+    return Markup(
+        '<div class="streamui-md" id="{}-blocks">{}</div><div class="streamui-md" id="{}-tail"></div>'
+    ).format(out_id, Markup(blocks_html), out_id)
 
 
 def assistant_turn(
@@ -102,7 +104,8 @@ def assistant_turn(
             for i, label in enumerate(lanes)
         )
     return Markup(
-        '<article class="streamui-turn streamui-assistant" id="{}" data-role="assistant" data-mode="{}" data-lanes="{}">'
+        '<article class="streamui-turn streamui-assistant" id="{}" data-role="assistant" data-mode="{}" '
+        'data-lanes="{}">'
         '{}<div class="streamui-tools" id="{}">{}</div><div class="streamui-lanes">{}</div>{}</article>'
     ).format(tid, mode, len(lanes), _thinking(tid, reasoning, thinking_summary), tools_id(message_id),
              Markup(tools_html),
@@ -164,7 +167,8 @@ def error(widget_id: str, message: str, *, retry_prompt: str = "") -> Markup:
     retry = Markup(' <button type="button" data-streamui="retry" data-prompt="{}">Retry</button>').format(
         retry_prompt) if retry_prompt else ""
     return Markup(
-        '<div id="{}-error" class="streamui-error" data-streamui="error" role="alert" hx-swap-oob="outerHTML">{}{}</div>'
+        '<div id="{}-error" class="streamui-error" data-streamui="error" role="alert" hx-swap-oob="outerHTML">'
+        '{}{}</div>'
     ).format(widget_id, message, retry)
 
 
@@ -208,28 +212,28 @@ def figures(widget_id: str, values: dict[str, str]) -> Markup:
 
 
 __all__ = [
-    "escape",
-    "turn_id",
-    "output_id",
-    "user_turn",
-    "assistant_turn",
-    "append_to_log",
     "append_block",
-    "replace_tail",
     "append_tail",
-    "thinking_started",
-    "reasoning_append",
-    "thinking_done",
-    "lane_output_id",
-    "json_root_id",
-    "tools_id",
-    "markdown_body",
-    "replace_mark",
-    "status",
-    "error",
+    "append_to_log",
+    "assistant_turn",
     "clear_error",
-    "conversation_input",
-    "stream_input",
     "clear_log",
+    "conversation_input",
+    "error",
+    "escape",
     "figures",
+    "json_root_id",
+    "lane_output_id",
+    "markdown_body",
+    "output_id",
+    "reasoning_append",
+    "replace_mark",
+    "replace_tail",
+    "status",
+    "stream_input",
+    "thinking_done",
+    "thinking_started",
+    "tools_id",
+    "turn_id",
+    "user_turn",
 ]

@@ -89,9 +89,10 @@ from __future__ import annotations
 import html
 import re
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Final, Sequence, Union, cast
+from typing import Any, Final, cast
 
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import MD_TRIM_CHARS
@@ -135,8 +136,8 @@ class TailBlock:
     html: str
 
 
-BlockUpdate = Union[FrozenBlock, TailBlock]
-Mark = Union[Struck, Revision]
+BlockUpdate = FrozenBlock | TailBlock
+Mark = Struck | Revision
 
 # --- the parser ---------------------------------------------------------------------
 
@@ -436,9 +437,9 @@ class InlineAnalyser:
     def _wrap_autolink(state: StateInline, silent: bool) -> bool:
         start = state.pos
         ok = autolink(state, silent)
-        if not ok and not silent and state.src[start] == "<":
-            if _AUTOLINK_PREFIX.fullmatch(state.src, start + 1):
-                state.env["starts"].append(start)
+        if (not ok and not silent and state.src[start] == "<"
+                and _AUTOLINK_PREFIX.fullmatch(state.src, start + 1)):
+            state.env["starts"].append(start)
         return ok
 
     @staticmethod
@@ -894,9 +895,8 @@ def _possible_table_header(complete: str, line: str, context: list[Token]) -> in
         return None
     last = complete.count("\n") - 1
     for token in context:
-        if token.type in ("table_open", "fence", "code_block") and token.map:
-            if token.map[0] <= last < token.map[1]:
-                return None
+        if token.type in ("table_open", "fence", "code_block") and token.map and token.map[0] <= last < token.map[1]:
+            return None
     return pipe.end() - 1
 
 
@@ -936,13 +936,13 @@ def _fence_around(tokens: list[Token], line: int) -> Token | None:
 
 
 __all__ = [
-    "FrozenBlock",
-    "TailBlock",
+    "SAFE_SCHEMES",
     "BlockUpdate",
+    "FrozenBlock",
+    "InlineAnalyser",
     "Mark",
     "MarkdownStream",
-    "InlineAnalyser",
-    "SAFE_SCHEMES",
-    "safe_url",
+    "TailBlock",
     "build_markdown",
+    "safe_url",
 ]

@@ -51,6 +51,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeAlias
 
 __all__ = [
+    "DEFAULT_MAX_DEPTH",
     "ContainerClosed",
     "Event",
     "ItemAppended",
@@ -63,7 +64,6 @@ __all__ = [
     "ScalarCompleted",
     "StringGrew",
     "ValueStarted",
-    "DEFAULT_MAX_DEPTH",
 ]
 
 Path: TypeAlias = tuple[str | int, ...]
@@ -190,7 +190,7 @@ _NUM_TABLE, _NUM_FINAL = _number_dfa()
 class _Frame:
     """An open array or object."""
 
-    __slots__ = ("container", "path", "is_object", "key", "index")
+    __slots__ = ("container", "index", "is_object", "key", "path")
 
     def __init__(self, container: dict[str, Any] | list[Any], path: Path, is_object: bool) -> None:
         self.container = container
@@ -381,13 +381,13 @@ class PartialJSONParser:
                         "Expecting ',' delimiter or '" + ("}" if frame.is_object else "]") + "'", base + i
                     )
                 i += 1
-            elif state == _VALUE or state == _VALUE_OR_CLOSE:
+            elif state in (_VALUE, _VALUE_OR_CLOSE):
                 if c == "]" and state == _VALUE_OR_CLOSE:
                     self._close_container(events)
                     i += 1
                 else:
                     i = self._start_value(s, i, c, events, base)
-            elif state == _KEY_OR_CLOSE or state == _KEY:
+            elif state in (_KEY_OR_CLOSE, _KEY):
                 if c == '"':
                     self._begin_string(True, self._stack[-1].path)
                 elif c == "}" and state == _KEY_OR_CLOSE:
@@ -412,7 +412,7 @@ class PartialJSONParser:
         if stack and not stack[-1].is_object:
             frame = stack[-1]
             frame.index += 1
-            path = frame.path + (frame.index,)
+            path = (*frame.path, frame.index)
             events.append(ItemAppended(path))
         else:
             path = self._child_path()
@@ -553,7 +553,7 @@ class PartialJSONParser:
         if self._is_key:
             frame = self._stack[-1]
             frame.key = text
-            events.append(KeyCompleted(frame.path + (text,)))
+            events.append(KeyCompleted((*frame.path, text)))
             self._state = _COLON
             return
         self._flush(events)
@@ -601,7 +601,7 @@ class PartialJSONParser:
         want = self._lit[self._lit_pos :]
         got = s[i : i + len(want)]
         if not want.startswith(got):
-            k = next(k for k, (a, b) in enumerate(zip(want, got)) if a != b)
+            k = next(k for k, (a, b) in enumerate(zip(want, got, strict=False)) if a != b)
             raise PartialJSONError("Expecting value", self._offset + i + k)
         self._lit_pos += len(got)
         if self._lit_pos == len(self._lit):

@@ -16,9 +16,11 @@ Contract every strategy keeps:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
+
 from .registry import Registry
-from typing import Callable, ClassVar, Iterable, Sequence
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,7 @@ class SmoothingStrategy(ABC):
         estimates the model's pace should learn it from these raw arrivals instead.
         Without a commit stage this is never called. The default ignores it.
         """
+        return
 
 
 class Passthrough(SmoothingStrategy):
@@ -146,16 +149,16 @@ def revealed_text(schedule: Iterable[Arrival]) -> str:
 from . import strategies as _builtin  # noqa: E402,F401
 
 __all__ = [
+    "STRATEGIES",
+    "Arrival",
+    "Passthrough",
     "Reveal",
     "SmoothingStrategy",
-    "Passthrough",
-    "StrategyFactory",
-    "STRATEGIES",
-    "register_strategy",
-    "make_strategy",
-    "strategy_names",
-    "Arrival",
-    "simulate",
     "SpinGuard",
+    "StrategyFactory",
+    "make_strategy",
+    "register_strategy",
     "revealed_text",
+    "simulate",
+    "strategy_names",
 ]

@@ -148,4 +148,4 @@ def _merge(segments: list[Segment]) -> list[Segment]:
     return merged
 
 
-__all__ = ["Channel", "Segment", "ThinkSplitter", "OPEN_TAG", "CLOSE_TAG"]
+__all__ = ["CLOSE_TAG", "OPEN_TAG", "Channel", "Segment", "ThinkSplitter"]

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from streamui.pipeline.smoothing import Arrival, make_strategy, simulate
+from streamui.upstream.traces import parse_trace
 from tools.bench import pacer_cost
 from tools.bench.metrics import contract_violations, max_in_window, measure, percentile
 from tools.bench.optimum import FRAME, Unit, deadlines, offline_optimum, units_of
@@ -23,8 +25,6 @@ from tools.bench.trace_bench import (
     text_arrivals,
     trace_paths,
 )
-from streamui.pipeline.smoothing import Arrival, make_strategy, simulate
-from streamui.upstream.traces import parse_trace
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -32,7 +33,7 @@ def same(a: Any, b: Any) -> bool:
         elif isinstance(x, list):
             if len(x) != len(y):
                 return False
-            todo.extend(zip(x, y))
+            todo.extend(zip(x, y, strict=False))
         elif isinstance(x, dict):
             if list(x) != list(y):
                 return False
@@ -158,7 +159,7 @@ def chunked(text: str, size: int) -> Iterator[str]:
 
 def cut(text: str, points: Iterable[int]) -> list[str]:
     bounds = sorted({0, len(text), *(p for p in points if 0 <= p <= len(text))})
-    return [text[a:b] for a, b in zip(bounds, bounds[1:])]
+    return [text[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 def check_stream(chunks: Iterable[str]) -> Any:

@@ -107,7 +107,7 @@ def test_registry() -> None:
     assert set(POLICIES) == {"replace", "annotate", "passthrough"}
     for name in policy_names():
         assert make_policy(name).name == name
-    with pytest.raises(ValueError, match="unknown correction policy 'nope'.*annotate, passthrough, replace"):
+    with pytest.raises(ValueError, match=r"unknown correction policy 'nope'.*annotate, passthrough, replace"):
         make_policy("nope")
 
 

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import itertools
+import typing
+from collections.abc import Sequence
 from html.parser import HTMLParser
-from typing import Sequence
 
 import pytest
 from hypothesis import given, settings
@@ -53,7 +55,7 @@ def snapshots(text: str, chunks: Sequence[str] | None = None) -> list[str]:
 class _Flatten(HTMLParser):
     """Visible characters, each with the elements it sits in (whitespace ignored)."""
 
-    VOID = {"br", "hr", "img"}
+    VOID: typing.ClassVar[set[str]] = {"br", "hr", "img"}
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -345,4 +347,4 @@ def test_random_markdown_never_flickers(parts: list[str], data: st.DataObject) -
     assert_never_flickers(text)
     cuts = data.draw(st.lists(st.integers(0, len(text)), max_size=6))
     bounds = sorted({0, len(text), *cuts})
-    assert_never_flickers(text, [text[a:b] for a, b in zip(bounds, bounds[1:])])
+    assert_never_flickers(text, [text[a:b] for a, b in itertools.pairwise(bounds)])

@@ -22,13 +22,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tools.bench.markdown_bench import normalize, synthetic_documents, word_reveals
 from streamui.pipeline.corrections import Revision, Struck
 from streamui.pipeline.markdown import MarkdownStream
 from streamui.testing.simulated import answer_corpus
 from streamui.upstream.tokens import split_tokens
-
 from tests.oracles import markdown_reference as reference
+from tools.bench.markdown_bench import normalize, synthetic_documents, word_reveals
+
 from .test_markdown import CONSTRUCTS, TOKENS
 
 FULL = os.environ.get("STREAMUI_FULL_EQUIVALENCE") == "1"
@@ -51,7 +51,7 @@ def assert_same(events: Sequence[Event], *, allow_images: bool = False) -> None:
     expected = run(reference.MarkdownStream(allow_images=allow_images), events)
     actual = run(MarkdownStream(allow_images=allow_images), events)
     if actual != expected:
-        first = next((i for i, (a, b) in enumerate(zip(expected, actual)) if a != b), len(expected))
+        first = next((i for i, (a, b) in enumerate(zip(expected, actual, strict=False)) if a != b), len(expected))
         text_so_far = "".join(e for e in events[: first + 1] if isinstance(e, str))
         pytest.fail(
             f"call {first} differs after {text_so_far!r}\n"

@@ -47,7 +47,7 @@ PATTERNS: dict[str, list[Arrival]] = {
     "steady": steady(120),
     "stall": with_stall(80, 2.5, 40),
     "one dump": [Arrival(0.5, "word " * 400)],
-    "dump mid-stream": steady(30) + [Arrival(1.2, " burst" * 300)] + [Arrival(1.3, " tail end")],
+    "dump mid-stream": [*steady(30), Arrival(1.2, " burst" * 300), Arrival(1.3, " tail end")],
     "whitespace first": [Arrival(0.2, "\n\n"), Arrival(0.25, "  Hi"), Arrival(0.3, " there\n")],
     "no spaces (CJK)": [Arrival(0.1 + i * 0.02, "流式文本") for i in range(60)],
     "long url": [Arrival(0.1, "see https://example.org/" + "a" * 300), Arrival(0.2, " ok")],
@@ -190,7 +190,7 @@ def test_adaptive_does_not_slow_a_slow_model() -> None:
 
 
 def test_adaptive_catches_up_after_a_burst() -> None:
-    arrivals = steady(40) + [Arrival(1.5, " burst" * 200)] + steady(200, start=1.6)[1:]
+    arrivals = [*steady(40), Arrival(1.5, " burst" * 200), *steady(200, start=1.6)[1:]]
     schedule = run("adaptive", arrivals)
     revealed = 0
     pending_at: dict[float, int] = {}

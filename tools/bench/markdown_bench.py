@@ -209,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     mismatches += 1
                     calls = outputs["current"]
                     first = next(
-                        (i for i, (a, b) in enumerate(zip(golden, calls)) if a != b),
+                        (i for i, (a, b) in enumerate(zip(golden, calls, strict=False)) if a != b),
                         min(len(golden), len(calls)),
                     )
                     print(f"MISMATCH {set_name}[{doc_index}] at call {first}", file=sys.stderr)
@@ -218,10 +218,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{set_name:<11} {impl_name:<9} {n:>7} {mean:>9.1f} {p50:>8.1f} {p99:>9.1f} {doc_ms:>8.1f}")
         if "original" in results:
             old, new = _stats(results["original"]), _stats(results["current"])
-            ratios = [o / n if n else float("inf") for o, n in zip(old[:4], new[:4])]
+            ratios = [o / n if n else float("inf") for o, n in zip(old[:4], new[:4], strict=False)]
             print(
                 f"{set_name:<11} {'speedup':<9} {'':>7} "
-                + " ".join(f"{r:>{w}.1f}x" for r, w in zip(ratios, (8, 7, 8, 7)))
+                + " ".join(f"{r:>{w}.1f}x" for r, w in zip(ratios, (8, 7, 8, 7), strict=False))
             )
     if reference is not None:
         print("golden equality:", "OK" if not mismatches else f"{mismatches} document(s) differ")

@@ -146,13 +146,13 @@ def contract_violations(arrivals: Sequence[Arrival], schedule: Sequence[Arrival]
 
 
 __all__ = [
-    "STALL_THRESHOLD",
     "BURST_WINDOW",
+    "STALL_THRESHOLD",
     "ScheduleMetrics",
-    "visible_times",
-    "reveal_gaps",
-    "percentile",
+    "contract_violations",
     "max_in_window",
     "measure",
-    "contract_violations",
+    "percentile",
+    "reveal_gaps",
+    "visible_times",
 ]

@@ -182,4 +182,4 @@ def offline_optimum(
     return Optimum(hi, lo_why == "late")
 
 
-__all__ = ["Unit", "Optimum", "units_of", "deadlines", "feasible", "offline_optimum", "FRAME", "FRAME_CHARS"]
+__all__ = ["FRAME", "FRAME_CHARS", "Optimum", "Unit", "deadlines", "feasible", "offline_optimum", "units_of"]

@@ -388,20 +388,20 @@ def cli(argv: Sequence[str] | None = None) -> int:
 
 
 __all__ = [
-    "text_arrivals",
-    "trace_paths",
-    "Result",
     "Report",
-    "run",
-    "write_schedule",
+    "Result",
     "Totals",
-    "totals",
-    "grouped_totals",
-    "write_text",
-    "to_json",
     "add_arguments",
-    "main",
     "cli",
+    "grouped_totals",
+    "main",
+    "run",
+    "text_arrivals",
+    "to_json",
+    "totals",
+    "trace_paths",
+    "write_schedule",
+    "write_text",
 ]
 
 

@@ -52,7 +52,7 @@ class StreamLog:
 
     def summary(self) -> dict[str, Any]:
         first = None if self.sent_at is None or not self.arrivals else self.arrivals[0] - self.sent_at
-        gaps = [round((b - a) * 1000, 3) for a, b in zip(self.arrivals, self.arrivals[1:])]
+        gaps = [round((b - a) * 1000, 3) for a, b in zip(self.arrivals, self.arrivals[1:], strict=False)]
         return {"index": self.index, "end": self.end or "cut", "stream_id": self.stream_id, "error": self.error,
                 "reveals": len(self.arrivals), "first_reveal_ms": None if first is None else round(first * 1000, 3),
                 "gaps_ms": gaps, "bytes": self.bytes,

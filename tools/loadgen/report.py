@@ -19,8 +19,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from streamui.stats import percentile
 
@@ -184,6 +185,10 @@ def _fmt(value: object, unit: str = "") -> str:
     return f"{text} {unit}".rstrip()
 
 
+def _verdict(met: bool | None) -> str:
+    return "met" if met else "NOT met" if met is False else "–"
+
+
 def render_table(report: LoadReport) -> str:
     r, load, base = report, report.load, report.baseline
     rows: list[tuple[str, str, str]] = [
@@ -197,7 +202,7 @@ def render_table(report: LoadReport) -> str:
         ("reveal gap p99", _fmt(load.gap_p99_ms, "ms"), _fmt(base.gap_p99_ms, "ms")),
         ("reveal gap max", _fmt(load.gap_max_ms, "ms"), _fmt(base.gap_max_ms, "ms")),
         ("p99 excess over single stream", _fmt(r.p99_excess_ms, "ms"),
-         f"target <= {r.target_p99_excess_ms:g} ms: {'met' if r.target_met else 'NOT met' if r.target_met is False else '–'}"),
+         f"target <= {r.target_p99_excess_ms:g} ms: {_verdict(r.target_met)}"),
         ("first reveal p50 / p99", f"{_fmt(load.first_reveal_p50_ms, 'ms')} / {_fmt(load.first_reveal_p99_ms, 'ms')}",
          f"{_fmt(base.first_reveal_p50_ms, 'ms')} / {_fmt(base.first_reveal_p99_ms, 'ms')}"),
         ("server CPU (share of one core)", f"{_fmt(r.server_cpu_s, 's')} ({_fmt(r.server_cpu_share)})",
@@ -225,10 +230,10 @@ def render_table(report: LoadReport) -> str:
             ("floor: server CPU per frame", _fmt(f.cpu_us_per_frame, "µs"), ""),
             ("streamui CPU over the floor", f"{_fmt(r.cpu_over_floor)}x", "per stream-second"),
         ]
-    widths = [max(len(row[i]) for row in rows + [("figure", "under load", "single stream")]) for i in range(3)]
-    lines = [" | ".join(h.ljust(w) for h, w in zip(("figure", "under load", "single stream"), widths)),
+    widths = [max(len(row[i]) for row in [*rows, ("figure", "under load", "single stream")]) for i in range(3)]
+    lines = [" | ".join(h.ljust(w) for h, w in zip(("figure", "under load", "single stream"), widths, strict=False)),
              "-+-".join("-" * w for w in widths)]
-    lines += [" | ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows]
+    lines += [" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) for row in rows]
     if r.errors:
         lines.append("errors: " + "; ".join(r.errors))
     return "\n".join(lines)

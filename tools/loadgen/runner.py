@@ -18,9 +18,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from streamui.stats import percentile
@@ -334,4 +335,4 @@ def _floor(options: LoadOptions, base_url: str, pid: int, done: list[dict[str, A
     return figures
 
 
-__all__ = ["MAX_CLIENTS", "MAX_DURATION", "LoadOptions", "run_load", "require_loopback", "choose_prompts"]
+__all__ = ["MAX_CLIENTS", "MAX_DURATION", "LoadOptions", "choose_prompts", "require_loopback", "run_load"]

@@ -11,9 +11,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Mapping, Sequence
+from typing import IO
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_ASGI = "demo.asgi:application"

@@ -73,4 +73,4 @@ class RateEstimator:
         return self._chars / span
 
 
-__all__ = ["GapEstimator", "RateEstimator", "MEAN_GAIN", "DEV_GAIN"]
+__all__ = ["DEV_GAIN", "MEAN_GAIN", "GapEstimator", "RateEstimator"]

@@ -50,4 +50,4 @@ class FixedDelay(SmoothingStrategy):
         return f"FixedDelay(delay={self.delay!r})"
 
 
-__all__ = ["FixedDelay", "DEFAULT_DELAY"]
+__all__ = ["DEFAULT_DELAY", "FixedDelay"]

@@ -20,10 +20,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         defaults = LoadOptions()
-        parser.add_argument("--clients", type=int, default=defaults.clients, help=f"concurrent clients (max {MAX_CLIENTS})")
+        parser.add_argument("--clients", type=int, default=defaults.clients,
+                            help=f"concurrent clients (max {MAX_CLIENTS})")
         parser.add_argument("--duration", type=float, default=defaults.duration,
                             help=f"hard cap on the load run, seconds (max {MAX_DURATION:g})")
-        parser.add_argument("--ramp", type=float, default=defaults.ramp, help="send the prompts evenly over this many seconds")
+        parser.add_argument("--ramp", type=float, default=defaults.ramp,
+                            help="send the prompts evenly over this many seconds")
         parser.add_argument("--baseline-streams", type=int, default=defaults.baseline_streams,
                             help="single streams, one after another, measured first as the baseline")
         parser.add_argument("--profile", default=defaults.profile, help="simulated upstream profile")
