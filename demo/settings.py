@@ -110,6 +110,10 @@ STREAMUI = {
                       for name in ("gpt4o-129", "gpt4o-174", "gpt4o-003")],
 }
 
+# The load generator caps a process's streams through the environment (MAX_STREAMS_PER_PROCESS).
+if os.environ.get("STREAMUI_MAX_STREAMS_PER_PROCESS"):
+    STREAMUI["MAX_STREAMS_PER_PROCESS"] = int(os.environ["STREAMUI_MAX_STREAMS_PER_PROCESS"])
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -33,11 +33,10 @@ from typing import IO
 from streamui.pipeline.commit import CommitStage, Reasoning, TimedPiece, simulate_commit
 from streamui.pipeline.corrections import Committed, LateRevision, Revision, Struck
 from streamui.pipeline.smoothing import make_strategy
+from streamui.pipeline.virtual import run_pipeline as simulate_pipeline
 from streamui.upstream.events import End, TextDelta
 from streamui.upstream.tokens import split_tokens
 from streamui.upstream.traces import TimedEvent
-
-from .pipeline_sim import simulate_pipeline
 
 CORPUS = Path(__file__).resolve().parents[2] / "bench" / "corrections" / "corpus.jsonl"
 TIMINGS = ("once", "words", "20", "50", "100")
