@@ -68,6 +68,7 @@ class GenerationResult:
     commit: CommitStage | None
     tool_calls: list[dict[str, Any]]
     finish_reason: str | None  # the upstream's, when it ended normally ("stop", "length", ...)
+    refusal: str  # the provider's refusal text, when the model declined
     stop_received_at: float | None
 
 
@@ -221,6 +222,7 @@ class Generation:
             commit=self.commit,
             tool_calls=tool_calls,
             finish_reason=p.finish_reason,
+            refusal="".join(p.refusal),
             stop_received_at=self.stop_received_at,
         )
 

@@ -40,11 +40,18 @@ from .protocol import ClientMessage, ProtocolError
 from .rendering import markdown_html
 from .stats import percentile
 from .upstream.base import ChatRequest, Message
+from .upstream.events import end_state
 from .upstream.registry import default_upstream_name, get_upstream
 from .upstream.traces import TraceRecorder
 from .upstream_guard import GuardedUpstream, clean_text
 
 CUT_OFF = "The answer reached the token limit (max_tokens) and was cut off."
+CUT_OFF_BY = {
+    "length": CUT_OFF,
+    "content_filter": "The provider's content filter stopped the answer: what you see is cut off.",
+    "pause_turn": "The provider paused the answer before it finished: what you see is cut off.",
+}
+REFUSED = "The model declined to answer"
 
 _END_TO_STATUS = {
     "done": ChatMessage.Status.COMPLETE,
@@ -225,10 +232,15 @@ def _finalizer(record: StreamRecord, message: ChatMessage, recorder: TraceRecord
         message.tool_calls = _clean_json(result.tool_calls)
         message.status = _END_TO_STATUS[result.end_reason]
         message.error = result.error.message if result.error else ""
-        if result.end_reason == "done" and result.finish_reason == "length":
-            # Cut off by max_tokens: as complete as the server went, not a complete answer.
+        finish = result.finish_reason or ""
+        if result.end_reason == "done" and (result.refusal or end_state(finish) == "refused"):
+            # A refusal is said as one, in the provider's words, never stored as an empty complete answer.
             message.status = ChatMessage.Status.INTERRUPTED
-            message.error = CUT_OFF
+            message.error = f"{REFUSED}: {result.refusal.strip()}" if result.refusal.strip() else f"{REFUSED}."
+        elif result.end_reason == "done" and end_state(finish) == "cut_off":
+            # Cut off by max_tokens, a content filter or a pause: as far as the server went, not complete.
+            message.status = ChatMessage.Status.INTERRUPTED
+            message.error = CUT_OFF_BY.get(finish, CUT_OFF)
         record.end_reason = result.end_reason
         record.stop_received_at = result.stop_received_at
         record.first_upstream_token_ms = metrics.ms_since_start(metrics.first_upstream_token)
@@ -251,8 +263,10 @@ def _finalizer(record: StreamRecord, message: ChatMessage, recorder: TraceRecord
             record.corrections = result.commit.stats.corrections
         if result.error:
             record.error_kind, record.error_message = result.error.kind, result.error.message
-        elif message.error == CUT_OFF:
-            record.error_kind, record.error_message = "length", CUT_OFF
+        elif message.error.startswith(REFUSED):
+            record.error_kind, record.error_message = "refused", message.error
+        elif message.error in CUT_OFF_BY.values():
+            record.error_kind, record.error_message = finish or "length", message.error
         await message.asave()
         await record.asave()
         observe_stream(record, widget=message.mode)

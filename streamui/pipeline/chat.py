@@ -30,6 +30,7 @@ from ..upstream.events import (
     End,
     Event,
     ReasoningDelta,
+    RefusalDelta,
     TextDelta,
     ToolCallDelta,
     UpstreamError,
@@ -107,6 +108,7 @@ class ChatPipeline:
         self.usage_tokens: int | None = None
         self.error: UpstreamError | None = None
         self.finish_reason: str | None = None
+        self.refusal: list[str] = []  # the provider's refusal text: never part of the answer
         self.ended_at: float | None = None
         self.done = False
         # With `record`: (what the virtual driver reports) committed text and reasoning as
@@ -149,6 +151,9 @@ class ChatPipeline:
             if self.metrics.first_visible is None:  # the tool card is the first thing the user sees
                 self.metrics.first_visible = now
                 self._figures_forced = True
+            return False
+        elif isinstance(event, RefusalDelta):
+            self.refusal.append(event.text)
             return False
         elif isinstance(event, Usage):
             if event.completion_tokens is not None:
