@@ -142,6 +142,9 @@ class Generation:
                 raise self._failure
             self.outbox.close()
             await sender
+        except asyncio.CancelledError:
+            await self._flush_on_stop(sender)
+            raise
         finally:
             _running -= 1
             self.pipeline.compact()  # kept for resume a while: only what result() reads
@@ -151,6 +154,19 @@ class Generation:
                 with contextlib.suppress(asyncio.CancelledError):
                     await sender
         return self.result("error" if self.pipeline.error else "done")
+
+    async def _flush_on_stop(self, sender: asyncio.Task[None]) -> None:
+        """Stopped: the committed cushion and a finished document go out as one last frame, before the
+        hub writes the end (bounded: a journal that is failing must not hold the stop up)."""
+        try:
+            html = "".join(self._held) + self.pipeline.stop(self.clock.now())
+            self._held, self._held_figures = [], None
+            if html:
+                self.outbox.put_frame(Frame(html, self.pipeline.figures()))
+            self.outbox.close()
+            await asyncio.wait_for(asyncio.shield(sender), 1.0)
+        except Exception:
+            logger.warning("stream %s: the last frame after Stop was not sent", self.stream_id, exc_info=True)
 
     def _service(self) -> None:
         """The pacing clock's callback: a failure ends this stream (run() raises it), not the clock."""

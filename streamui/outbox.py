@@ -29,7 +29,6 @@ class Outbox:
         self._figures: dict[str, str] | None = None
         self._ready = asyncio.Event()
         self._closed = False
-        self.frames_sent = 0
 
     def put_frame(self, frame: Frame) -> None:
         if self._closed:
@@ -52,7 +51,6 @@ class Outbox:
                 frame = Frame("".join(self._queue), self._figures)
                 self._queue, self._figures = [], None
                 await self._sink(frame)
-                self.frames_sent += 1
                 continue
             if self._closed:
                 return

@@ -26,6 +26,7 @@ from typing import Any
 
 from .. import fragments
 from ..upstream.events import (
+    CUT_OFF_REASONS,
     DraftDelta,
     End,
     Event,
@@ -224,8 +225,9 @@ class ChatPipeline:
         if revealed:
             self._figures_due = True
         if self._finished and all(lane.done for lane in self.lanes):
+            cut_short = self.error is not None or self.finish_reason in CUT_OFF_REASONS
             for lane in self.lanes:
-                lane.close(now, self._out)
+                (lane.close_cut_short if cut_short else lane.close)(now, self._out)
             if self.json is not None:
                 self._out.extend(self.json.close())
             if self.tools is not None:
@@ -234,6 +236,36 @@ class ChatPipeline:
         html = "".join(self._out)
         self._out = []
         return Step(html, self._figures(now, force=self.done), self.wake_at, self.done)
+
+    def stop(self, now: float) -> str:
+        """Stopped (Stop, a closed tab, a lost journal): show at once what was already committed but
+        still in the smoothing cushion, the user paid for it; held text and drafts stay hidden.
+        The answer then ends as a finished document (no literal `**`, no empty list item). Returns
+        the last frame's fragments."""
+        if self.done:
+            return ""
+        self.clock.t = now
+        self._fire_commit_timer(now)  # what the commit stage has released by now, nothing it holds
+        for lane in self.lanes:
+            if not lane.done:
+                lane.finish(now)
+                # The strategy's whole cushion, revealed now: its own schedule, run ahead on its clock.
+                at = now
+                for _ in range(10_000):
+                    lane.poll(at, self._out)
+                    if lane.done:
+                        break
+                    at = max(at + 0.001, lane.wake_at or at + 1.0)
+            lane.close_cut_short(now, self._out)
+        if self.json is not None:
+            self._out.extend(self.json.close())
+        if self.tools is not None:
+            self._out.extend(self.tools.close(failed=True))
+        self.ended_at = self.ended_at if self.ended_at is not None else now
+        self.done = True
+        html = "".join(self._out)
+        self._out = []
+        return html
 
     # --- the commit stage ------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from .. import fragments
 from .corrections import Revision, Struck
 from .markdown import BlockUpdate, FrozenBlock, MarkdownStream
+from .markdown_close import closing
 from .metrics import StreamMetrics
 from .smoothing import Arrival, SmoothingStrategy, SpinGuard
 from .tail import tail_append
@@ -90,6 +91,17 @@ class Lane:
         self._place_marks(now, out, final=True)
         if self.markdown is not None:
             self._emit(self.markdown.finish(), out)
+
+    def close_cut_short(self, now: float, out: list[str]) -> None:
+        """`close` for an answer that was stopped or cut off: the open constructs are closed first, so
+        the page and the stored text read as a finished document (`markdown_close`)."""
+        shown = self.text
+        end = closing(shown)
+        if end.drop or end.append:
+            self.shown = [shown[: len(shown) - end.drop] + end.append]
+            if end.append and self.markdown is not None:
+                self._emit(self.markdown.append(end.append), out)
+        self.close(now, out)
 
     def _reveal(self, text: str, now: float, out: list[str]) -> None:
         if self.schedule is not None:
