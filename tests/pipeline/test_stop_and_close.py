@@ -14,8 +14,7 @@ from streamui.pipeline.markdown_close import closing
 from streamui.pipeline.smoothing import make_strategy
 from streamui.upstream.events import DraftDelta, TextDelta, UpstreamError
 
-WORDS = ("The **capital** of France is Paris. It sits on the Seine, and about two million people "
-         "live there. A list:\n\n- one\n- two **bold and").split(" ")
+WORDS = ["The", "**capital**", "of", "France", "is", "Paris.", "It", "sits", "on", "the", "Seine,", "and", "about", "two", "million", "people", "live", "there.", "A", "list:\n\n-", "one\n-", "two", "**bold", "and"]
 
 
 def streamed(pipeline: ChatPipeline, words: list[str], *, rate: float = 50.0) -> float:
