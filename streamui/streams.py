@@ -183,7 +183,8 @@ async def _start(owner: Owner, msg: ClientMessage, prompt: str, key: str, stream
     record = await StreamRecord.objects.acreate(
         stream_id=stream_id, conversation=conversation, message=answer,
         session_key=owner.session_key or "", upstream=upstream_name, profile=profile,
-        model=str(getattr(upstream, "model", "")), strategy=assignment.strategy, arm=assignment.arm,
+        model=str(getattr(upstream, "model", "")), strategy=assignment.strategy if mode == "chat" else "",
+        arm=assignment.arm if mode == "chat" else "json",  # JSON mode is not smoothed: in no strategy's arm
         commit_policy=policy if mode == "chat" else "", policy_arm=policy_choice.arm if mode == "chat" else "",
         started_at=timezone.now(),
     )

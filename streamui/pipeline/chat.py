@@ -118,6 +118,8 @@ class ChatPipeline:
         self.shown_reasoning: list[Arrival] | None = [] if record else None
         self.upstream: list[Arrival] | None = [] if record else None
         self._out: list[str] = []
+        self._arrived_events = 0
+        self._arrived_chars = 0
         self._commit_wake: float | None = None
         self._finished = False
         self._thinking_done = False
@@ -139,6 +141,9 @@ class ChatPipeline:
                 self.upstream.append(Arrival(now, event.text))
             for lane in self.lanes:
                 lane.strategy.observe_upstream(len(event.text), now)
+        if isinstance(event, (TextDelta, DraftDelta)):
+            self._arrived_events += 1
+            self._arrived_chars += len(event.text)
         if isinstance(event, TextDelta):
             self.metrics.on_arrival(event.text)
             self.received.append(event.text)
@@ -333,10 +338,11 @@ class ChatPipeline:
 
     def figures(self) -> dict[str, str]:
         ttft = self.metrics.ms_since_start(self.metrics.first_visible)
-        received = len(self.received)  # one text event is about one token
-        # Live, tokens shown are estimated from characters at the stream's own chars-per-token
-        # (exact once everything is shown); the StreamRecord gets a tiktoken count at the end.
-        shown = round(self.metrics.chars_shown * received / self.metrics.chars_received) if received else 0
+        # One text or draft event is about one token. Live, tokens shown are estimated from characters at
+        # the stream's own chars-per-token (drafts count: a speculative stream's confirmed text is
+        # shown); the StreamRecord gets a tiktoken count at the end.
+        received, chars = self._arrived_events, self._arrived_chars
+        shown = round(self.metrics.chars_shown * received / chars) if received and chars else 0
         return {
             "ttft": "–" if ttft is None else f"{ttft:.0f} ms",
             "shown": str(shown),

@@ -86,3 +86,17 @@ def test_closing_never_raises_and_leaves_no_literal_double_star(text: str) -> No
     html = rendered(text[: len(text) - end.drop] + end.append)
     if "`" not in text and "*" * 3 not in text and "_" not in text:
         assert "**" not in html.replace("<strong>", "").replace("</strong>", "")
+
+
+def test_live_tokens_shown_count_a_speculative_streams_confirmed_text() -> None:
+    from streamui.upstream.events import Confirm, End
+
+    pipeline = ChatPipeline(message_id=1, strategies=[make_strategy("passthrough")], start=0.0, commit=CommitStage())
+    for i, word in enumerate(["Paris ", "is ", "the ", "capital. "]):
+        pipeline.push(DraftDelta(word), 0.1 * i)
+    pipeline.push(Confirm(), 0.5)
+    pipeline.push(End("stop"), 0.6)
+    while not pipeline.done:
+        pipeline.poll(1.0)
+    assert pipeline.shown_text.strip() == "Paris is the capital."
+    assert pipeline.figures()["shown"] == "4"  # was 0: only plain text events were counted
