@@ -233,6 +233,10 @@ def _finalizer(record: StreamRecord, message: ChatMessage, recorder: TraceRecord
         message.tool_calls = _clean_json(result.tool_calls)
         message.status = _END_TO_STATUS[result.end_reason]
         message.error = result.error.message if result.error else ""
+        if result.end_reason == "disconnected" and not message.error:
+            # The grace period ran out with no client: say so, so the reload shows why it stopped.
+            message.error = (f"The answer was stopped after no one was watching it for "
+                             f"{get_settings().disconnect_grace:g} s.")
         finish = result.finish_reason or ""
         if result.end_reason == "done" and (result.refusal or end_state(finish) == "refused"):
             # A refusal is said as one, in the provider's words, never stored as an empty complete answer.
@@ -278,14 +282,14 @@ def _finalizer(record: StreamRecord, message: ChatMessage, recorder: TraceRecord
                          tokens_generated=record.tokens_generated, tokens_shown=record.tokens_shown,
                          error=record.error_message or None)
         state = "interrupted" if message.status == ChatMessage.Status.INTERRUPTED else _END_TO_STATE[result.end_reason]
-        # A failed upstream offers Retry: the same prompt again, as a new stream (never a silent re-bill).
+        # Every interruption offers Retry: the same prompt again, as a new stream (never a silent re-bill).
         html = str(fragments.replace_mark(message.pk, message.status, message.error))
         if result.error is not None and result.error.message == JOURNAL_FAILED:
             # Followers get this end from memory, not from the journal that failed: it carries the
             # answer as stored, so what they show is what was kept (the soak's shown == stored).
             html = restore_html(message) + html
         return Entry(seq=0, state=state, error=message.error,
-                     retry=prompt if result.error or result.end_reason == "error" else "", html=html)
+                     retry=prompt if state == "interrupted" else "", html=html)
 
     return finalize
 

@@ -105,6 +105,14 @@ async def test_the_grace_period_then_cancels_upstream(fake_llm: FakeLLMServer, s
     assert record.end_reason == "disconnected"
     assert fake_llm.records[0].disconnected_at is not None
     assert fake_llm.records[0].tokens_after_disconnect <= 1
+    # The reload says why it stopped, and offers Retry like any other interruption.
+    message = await ChatMessage.objects.filter(role="assistant").aget()
+    assert message.status == "interrupted" and "no one was watching it for 0.6 s" in message.error
+    comm = await connect(session_key)
+    await send(comm, action="resume", stream=stream_id, after="0")
+    replay = await journal_frames(comm, until='data-state="interrupted"')
+    await comm.disconnect()
+    assert 'data-streamui="retry"' in replay[-1]["content"]
 
 
 async def test_stop_from_another_tab(slow_upstream: FakeLLMServer, session_key: str) -> None:
