@@ -70,7 +70,7 @@ def parse_message(raw: str | bytes | None, *, max_bytes: int, max_prompt_chars: 
     action = _field(data, "action", 20) or ("send" if "prompt" in data else "")
     if action not in ACTIONS:
         raise ProtocolError(f"unknown action {action!r}")
-    # The prompt is checked against the user-facing limit by the consumer (inline error), so allow
+    # The prompt is checked against the user-facing limit by streams.start_stream (inline error), so allow
     # a little over it here and only reject what cannot be a prompt at all.
     prompt = _field(data, "prompt", max_prompt_chars * 4)
     return ClientMessage(
