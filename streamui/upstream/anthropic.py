@@ -167,6 +167,7 @@ class MessagesParser:
 
 
 class AnthropicUpstream(HTTPUpstream):
+    name = "anthropic"
     endpoint = "/messages"
 
     def __init__(
@@ -183,7 +184,6 @@ class AnthropicUpstream(HTTPUpstream):
         super().__init__(base_url=base_url, model=model, api_key=api_key, connect_timeout=connect_timeout,
                          idle_timeout=idle_timeout, transport=transport)
         self.anthropic_version = anthropic_version
-        self.name = "anthropic"
 
     def payload(self, request: ChatRequest) -> dict[str, Any]:
         system = "\n\n".join(m.content for m in request.messages if m.role == "system" and m.content)

@@ -53,26 +53,10 @@ class OpenAIChunkParser(ChunkParser):
 
 
 class OpenAICompatibleUpstream(HTTPUpstream):
+    """`OpenAICompatibleUpstream(base_url=, model=, api_key=, ...)`: the keyword arguments of HTTPUpstream."""
+
+    name = "openai"
     endpoint = "/chat/completions"
-
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        model: str,
-        api_key: str | None = None,
-        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
-        implied_think: bool = False,
-        transport: Any = None,
-    ) -> None:
-        super().__init__(base_url=base_url, model=model, api_key=api_key, connect_timeout=connect_timeout,
-                         idle_timeout=idle_timeout, implied_think=implied_think, transport=transport)
-        self.name = "openai"
-
-    @property
-    def completions_url(self) -> str:
-        return self.url
 
     def payload(self, request: ChatRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
