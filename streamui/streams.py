@@ -238,14 +238,17 @@ def _finalizer(record: StreamRecord, message: ChatMessage, recorder: TraceRecord
             message.error = (f"The answer was stopped after no one was watching it for "
                              f"{get_settings().disconnect_grace:g} s.")
         finish = result.finish_reason or ""
+        short_kind = ""  # the record's error kind for an answer that ended normally but short of complete
         if result.end_reason == "done" and (result.refusal or end_state(finish) == "refused"):
             # A refusal is said as one, in the provider's words, never stored as an empty complete answer.
             message.status = ChatMessage.Status.INTERRUPTED
             message.error = f"{REFUSED}: {result.refusal.strip()}" if result.refusal.strip() else f"{REFUSED}."
+            short_kind = "refused"
         elif result.end_reason == "done" and end_state(finish) == "cut_off":
             # Cut off by max_tokens, a content filter or a pause: as far as the server went, not complete.
             message.status = ChatMessage.Status.INTERRUPTED
             message.error = CUT_OFF_BY.get(finish, CUT_OFF)
+            short_kind = finish
         record.end_reason = result.end_reason
         record.stop_received_at = result.stop_received_at
         record.first_upstream_token_ms = metrics.ms_since_start(metrics.first_upstream_token)
@@ -268,10 +271,8 @@ def _finalizer(record: StreamRecord, message: ChatMessage, recorder: TraceRecord
             record.corrections = result.commit.stats.corrections
         if result.error:
             record.error_kind, record.error_message = result.error.kind, result.error.message
-        elif message.error.startswith(REFUSED):
-            record.error_kind, record.error_message = "refused", message.error
-        elif message.error in CUT_OFF_BY.values():
-            record.error_kind, record.error_message = finish or "length", message.error
+        elif short_kind:
+            record.error_kind, record.error_message = short_kind, message.error
         await message.asave()
         await record.asave()
         observe_stream(record, widget=message.mode)
