@@ -68,8 +68,32 @@ def register_from_settings() -> None:
             _registered[kind].add(name)
 
 
+# Resolved once per Settings object (every stream start and reloaded JSON turn asks): a new
+# object after `setting_changed` resolves again.
+_resolved: dict[str, tuple[Settings, Any]] = {}
+
+
+def _once(key: str, current: Settings, resolve: Callable[[Settings], Any]) -> Any:
+    cached = _resolved.get(key)
+    if cached is None or cached[0] is not current:
+        cached = _resolved[key] = (current, resolve(current))
+    return cached[1]
+
+
 def json_schema(current: Settings | None = None) -> Mapping[str, Any]:
-    value = (current or get_settings()).json_schema
+    """The JSON Schema of JSON-mode answers (JSON_SCHEMA, else the built-in answer schema)."""
+    schema: Mapping[str, Any] = _once("schema", current or get_settings(), _resolve_schema)
+    return schema
+
+
+def json_widgets(current: Settings | None = None) -> WidgetRegistry | None:
+    """The widget registry of JSON-mode answers (JSON_WIDGETS, else None: the built-in widgets)."""
+    widgets: WidgetRegistry | None = _once("widgets", current or get_settings(), _resolve_widgets)
+    return widgets
+
+
+def _resolve_schema(current: Settings) -> Mapping[str, Any]:
+    value = current.json_schema
     if value is None:
         return _builtin_schema()
     loaded = _load(value) if isinstance(value, str) else value
@@ -80,8 +104,8 @@ def json_schema(current: Settings | None = None) -> Mapping[str, Any]:
     return loaded
 
 
-def json_widgets(current: Settings | None = None) -> WidgetRegistry | None:
-    path = (current or get_settings()).json_widgets
+def _resolve_widgets(current: Settings) -> WidgetRegistry | None:
+    path = current.json_widgets
     if path is None:
         return None
     loaded = _load(path)
