@@ -6,6 +6,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from asgiref.sync import sync_to_async
+
 from .conf import get_settings
 from .models import ChatMessage, Conversation
 from .upstream.base import Message
@@ -55,26 +57,23 @@ def latest_conversation(owner: Owner) -> Conversation | None:
     return Conversation.objects.filter(**owner.filter()).first()
 
 
-async def afind_conversation(owner: Owner, public_id: str) -> Conversation | None:
+def find_conversation(owner: Owner, public_id: str) -> Conversation | None:
     try:
         uuid.UUID(public_id)
     except (ValueError, AttributeError, TypeError):
         return None
-    return await Conversation.objects.filter(public_id=public_id, **owner.filter()).afirst()
+    return Conversation.objects.filter(public_id=public_id, **owner.filter()).first()
 
 
-async def anew_conversation(owner: Owner, title: str = "") -> Conversation:
-    return await Conversation.objects.acreate(title=title[:200], **owner.fields())
+def new_conversation(owner: Owner, title: str = "") -> Conversation:
+    return Conversation.objects.create(title=title[:200], **owner.fields())
 
 
-async def ahistory(conversation: Conversation, *, exclude_id: int | None = None) -> list[Message]:
+def history(conversation: Conversation, *, exclude_id: int | None = None) -> list[Message]:
     """The earlier turns to send upstream: interrupted answers are marked as such, never passed off as complete."""
     config = get_settings()
     limit = config.history_messages
-    rows = [
-        row
-        async for row in conversation.messages.exclude(pk=exclude_id or 0).order_by("-created_at", "-id")[:limit]
-    ]
+    rows = list(conversation.messages.exclude(pk=exclude_id or 0).order_by("-created_at", "-id")[:limit])
     messages: list[Message] = []
     for row in reversed(rows):
         content = row.content
@@ -83,6 +82,18 @@ async def ahistory(conversation: Conversation, *, exclude_id: int | None = None)
         if content:
             messages.append(Message(row.role, content))  # type: ignore[arg-type]
     return bound_history(messages, int(config.history_max_tokens))
+
+
+async def afind_conversation(owner: Owner, public_id: str) -> Conversation | None:
+    return await sync_to_async(find_conversation)(owner, public_id)
+
+
+async def anew_conversation(owner: Owner, title: str = "") -> Conversation:
+    return await Conversation.objects.acreate(title=title[:200], **owner.fields())
+
+
+async def ahistory(conversation: Conversation, *, exclude_id: int | None = None) -> list[Message]:
+    return await sync_to_async(history)(conversation, exclude_id=exclude_id)
 
 
 HISTORY_CUT_NOTE = "[earlier part cut]"
@@ -111,4 +122,5 @@ def bound_history(messages: list[Message], max_tokens: int) -> list[Message]:
     return list(reversed(kept))
 
 
-__all__ = ["Owner", "afind_conversation", "ahistory", "anew_conversation", "bound_history", "latest_conversation"]
+__all__ = ["Owner", "afind_conversation", "ahistory", "anew_conversation", "bound_history", "find_conversation",
+           "history", "latest_conversation", "new_conversation"]
