@@ -87,10 +87,12 @@ def assistant_turn(
     reasoning: str = "",
     thinking_summary: str = "Thought",
     tools_html: str = "",
+    oob: bool = False,
 ) -> Markup:
     """An assistant answer: thinking, tool calls, one output per lane (or the JSON root), the mark.
 
     `body_html` is trusted, server-rendered HTML of a finished answer (markdown or JSON widgets).
+    `oob`: swapped over the answer already on the page (a finished stream's snapshot).
     """
     tid = turn_id(message_id)
     if mode == "json":
@@ -104,11 +106,11 @@ def assistant_turn(
             for i, label in enumerate(lanes)
         )
     return Markup(
-        '<article class="streamui-turn streamui-assistant" id="{}" data-role="assistant" data-mode="{}" '
+        '<article class="streamui-turn streamui-assistant" id="{}"{} data-role="assistant" data-mode="{}" '
         'data-lanes="{}">'
         '{}<div class="streamui-tools" id="{}">{}</div><div class="streamui-lanes">{}</div>{}</article>'
-    ).format(tid, mode, len(lanes), _thinking(tid, reasoning, thinking_summary), tools_id(message_id),
-             Markup(tools_html),
+    ).format(tid, Markup(' hx-swap-oob="outerHTML"') if oob else "", mode, len(lanes),
+             _thinking(tid, reasoning, thinking_summary), tools_id(message_id), Markup(tools_html),
              outputs, mark(message_id, status, detail))
 
 

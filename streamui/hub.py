@@ -41,10 +41,22 @@ logger = logging.getLogger("streamui.hub")
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 GROUP_PREFIX = "streamui-stream-"
 RETAIN_SECONDS = 120.0  # default of JOURNAL_RETAIN_SECONDS: a finished stream stays replayable this long
+COMPACT_AFTER = 5.0  # seconds after its end a finished stream's journal becomes one snapshot entry
 START_GRACE = 1.0  # seconds: the least a new stream waits for its first follower
 JOURNAL_FAILED = "The server lost its connection to the stream's journal (Redis)."
 
-Finalize = Callable[[GenerationResult], Awaitable[Entry]]
+
+
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """What `Finalize` gives back: the final entry followers get, and the answer as stored, as
+    HTML that replaces the whole message (what the journal keeps of a finished stream)."""
+
+    final: Entry
+    snapshot_html: str = ""
+
+
+Finalize = Callable[[GenerationResult], Awaitable[Ending]]
 Checkpoint = Callable[[Generation], Awaitable[None]]
 
 
@@ -61,7 +73,7 @@ class LiveStream:
     stream_id: str
     owner: str
     finalize: Finalize
-    generation: Generation = field(init=False)
+    generation: Generation | None = field(init=False)  # None once ended: a finished stream keeps no state
     task: asyncio.Task[None] | None = None
     local_followers: int = 0
     # Followers on other workers, each a lease (loop time it expires) renewed by their worker:
@@ -91,7 +103,8 @@ class LiveStream:
 class StreamHub:
     def __init__(self, journal: Journal, *, grace: Callable[[], float], lease: float = 6.0,
                  use_channel_layer: bool = True, retain: float = RETAIN_SECONDS,
-                 persist_interval: float = 1.0, admission: LocalAdmission | RedisAdmission | None = None) -> None:
+                 persist_interval: float = 1.0, admission: LocalAdmission | RedisAdmission | None = None,
+                 compact_after: float = COMPACT_AFTER) -> None:
         self.journal = journal
         self._grace = grace
         self.lease = lease
@@ -105,6 +118,8 @@ class StreamHub:
         self._lease_task: asyncio.Task[None] | None = None
         self._forgetting: asyncio.Future[None] | None = None  # keeps the last forget task referenced
         self._saver: asyncio.Task[None] | None = None  # the one checkpoint loop of every running stream
+        self.compact_after = compact_after
+        self._compacting: set[asyncio.Future[None]] = set()
 
     # --- admission -----------------------------------------------------------------------
 
@@ -174,6 +189,7 @@ class StreamHub:
 
     async def _run(self, live: LiveStream) -> None:
         generation = live.generation
+        assert generation is not None
         if live.checkpoint is not None:
             self._ensure_saver()
         try:
@@ -190,23 +206,47 @@ class StreamHub:
                                          error=result.error or UpstreamError(live.failure, kind="internal"))
         try:
             try:
-                final = await live.finalize(result)
+                ending = await live.finalize(result)
             except Exception:
                 logger.exception("stream %s: could not record the end", live.stream_id)
-                final = Entry(seq=0, state="interrupted", error="The stream ended unexpectedly.", retry=live.retry)
+                ending = Ending(Entry(seq=0, state="interrupted", error="The stream ended unexpectedly.",
+                                      retry=live.retry))
             live.seq += 1
-            live.final = dataclasses.replace(final, seq=live.seq)
+            final = live.final = dataclasses.replace(ending.final, seq=live.seq)
             try:
-                await self.journal.append(live.stream_id, live.final)
+                await self.journal.append(live.stream_id, final)
             except Exception:
                 logger.error("stream %s: the journal did not take the final entry", live.stream_id)
+            else:
+                if ending.snapshot_html and not live.failure:
+                    # Later, not now: a follower still sending the last frames must get them, not a
+                    # snapshot swapped over an answer it has not finished showing.
+                    asyncio.get_running_loop().call_later(self.compact_after, self._start_compact, live.stream_id,
+                                                          dataclasses.replace(final, html=ending.snapshot_html,
+                                                                              whole=True))
         finally:
             self._cancel_grace(live)
+            live.generation = None  # the pipeline, the upstream's state and every buffer go now
+            live.finalize = _ended
             live.ended.set()
             await self.release(live.slot)
+            live.slot = None
             with contextlib.suppress(Exception):
                 await self._leave_group(live.stream_id)
             asyncio.get_running_loop().call_later(self.retain, self._forget_local, live.stream_id)
+
+    def _start_compact(self, stream_id: str, snapshot: Entry) -> None:
+        task = asyncio.ensure_future(self._compact(stream_id, snapshot))
+        self._compacting.add(task)
+        task.add_done_callback(self._compacting.discard)
+
+    async def _compact(self, stream_id: str, snapshot: Entry) -> None:
+        """Keep a finished stream, for resume, as its answer as stored: one entry, not every frame
+        (issue 9: ~300 KB a finished stream before)."""
+        try:
+            await self.journal.compact(stream_id, snapshot)
+        except Exception:
+            logger.warning("stream %s: could not compact the journal", stream_id, exc_info=True)
 
     def _ensure_saver(self) -> None:
         if self._saver is None or self._saver.done():
@@ -220,13 +260,14 @@ class StreamHub:
         # a timer, a thread hop and a commit per stream per second kept a thousand streams queued.
         while True:
             await asyncio.sleep(self.persist_interval)
-            running = [(live, live.checkpoint) for live in self.streams.values() if live.checkpoint is not None]
+            running = [(live, live.checkpoint, live.generation) for live in self.streams.values()
+                       if live.checkpoint is not None and live.generation is not None]
             if not running:
                 self._saver = None
                 return
-            outcomes = await asyncio.gather(*(save(live.generation) for live, save in running),
+            outcomes = await asyncio.gather(*(save(generation) for _live, save, generation in running),
                                             return_exceptions=True)
-            for (live, _save), outcome in zip(running, outcomes, strict=True):
+            for (live, _save, _generation), outcome in zip(running, outcomes, strict=True):
                 if isinstance(outcome, Exception):
                     logger.warning("stream %s: checkpoint failed (%r)", live.stream_id, outcome)
 
@@ -377,7 +418,7 @@ class StreamHub:
         await self._group_send(stream_id, {"type": "streamui.stop", "at": received_at})
 
     def _cancel(self, live: LiveStream, reason: str, received_at: float | None = None) -> None:
-        if live.task is None or live.task.done() or live.ended.is_set():
+        if live.task is None or live.task.done() or live.ended.is_set() or live.generation is None:
             return
         if received_at is not None and live.generation.stop_received_at is None:
             live.generation.stop_received_at = received_at
@@ -520,9 +561,14 @@ async def _dead() -> bool:
     return False
 
 
+async def _ended(result: GenerationResult) -> Ending:
+    raise RuntimeError("this stream has already ended")
+
+
 __all__ = [
     "JOURNAL_FAILED",
     "WORKER_ID",
+    "Ending",
     "LiveStream",
     "StreamAccessError",
     "StreamHub",

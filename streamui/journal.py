@@ -36,6 +36,9 @@ class Entry:
     error: str = ""
     figures: dict[str, str] | None = None
     retry: str = ""  # the prompt a Retry button sends again (as a new stream) after a failure
+    # A snapshot: it replaces everything before it (a finished stream's journal compacted to its
+    # answer as stored), so a replay that starts with it is whole, not trimmed.
+    whole: bool = False
 
     def to_json(self) -> str:
         data: dict[str, Any] = {"seq": self.seq}
@@ -44,13 +47,16 @@ class Entry:
                 data[name] = getattr(self, name)
         if self.figures:
             data["figures"] = self.figures
+        if self.whole:
+            data["whole"] = True
         return json.dumps(data, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> Entry:
         data = json.loads(raw)
         return cls(seq=int(data["seq"]), html=data.get("html", ""), state=data.get("state", ""),
-                   error=data.get("error", ""), figures=data.get("figures"), retry=data.get("retry", ""))
+                   error=data.get("error", ""), figures=data.get("figures"), retry=data.get("retry", ""),
+                   whole=bool(data.get("whole", False)))
 
     @property
     def final(self) -> bool:
@@ -69,6 +75,11 @@ class Journal(Protocol):
     async def last_seq(self, stream_id: str) -> int: ...
 
     async def forget(self, stream_id: str) -> None: ...
+
+    async def compact(self, stream_id: str, snapshot: Entry) -> None:
+        """Replace a finished stream's entries with `snapshot` (a `whole`, final entry carrying the
+        answer as stored), so what is kept for resume is the answer, not every frame (issue 9)."""
+        ...
 
     async def set_meta(self, stream_id: str, meta: dict[str, str], *, ttl: float) -> None:
         """Who owns the stream and where it runs; `ttl` is a lease the running worker renews."""
@@ -111,7 +122,7 @@ class MemoryJournal:
             waiter = log.changed
             # Sequence numbers are contiguous, so the next entry's index is arithmetic.
             start = max(0, after + 1 - log.entries[0].seq) if log.entries else 0
-            if log.entries and after + 1 < log.entries[0].seq:
+            if log.entries and after + 1 < log.entries[0].seq and not log.entries[0].whole:
                 # Trimmed by the cap: say so rather than show a silently shorter answer (review 4.17).
                 yield Entry(seq=log.entries[0].seq - 1, error=TRIMMED)
                 after = log.entries[0].seq - 1
@@ -135,6 +146,14 @@ class MemoryJournal:
     async def forget(self, stream_id: str) -> None:
         self._logs.pop(stream_id, None)
         self._meta.pop(stream_id, None)
+
+    async def compact(self, stream_id: str, snapshot: Entry) -> None:
+        log = self._logs.get(stream_id)
+        if log is None:
+            return
+        log.entries = [snapshot]
+        log.changed.set()
+        log.changed = asyncio.Event()
 
     async def set_meta(self, stream_id: str, meta: dict[str, str], *, ttl: float) -> None:
         self._meta[stream_id] = dict(meta)
@@ -210,6 +229,16 @@ class RedisJournal:
 
     async def forget(self, stream_id: str) -> None:
         await self._redis.delete(self.key(stream_id), self.meta_key(stream_id))
+
+    async def compact(self, stream_id: str, snapshot: Entry) -> None:
+        # One transaction: a follower reading after any earlier id gets the snapshot, never an
+        # empty stream between the delete and the add.
+        key = self.key(stream_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(key)
+            pipe.xadd(key, {"e": snapshot.to_json()}, id=f"0-{snapshot.seq}")
+            pipe.expire(key, self.ttl_seconds)
+            await pipe.execute()
 
     @staticmethod
     def meta_key(stream_id: str) -> str:

@@ -16,7 +16,7 @@ from .conf import get_settings
 from .conversations import Owner
 from .generation import Generation, GenerationResult
 from .group_commit import in_batch
-from .hub import JOURNAL_FAILED, Finalize
+from .hub import JOURNAL_FAILED, Ending, Finalize
 from .journal import Entry
 from .models import ChatMessage, StreamRecord
 from .observability import log_stream_event, observe_stream
@@ -45,7 +45,7 @@ _END_TO_STATE = {"done": "done", "stopped": "stopped", "disconnected": "interrup
 
 
 def finalizer(record: StreamRecord, message: ChatMessage, recorder: TraceRecorder | None, prompt: str) -> Finalize:
-    async def finalize(result: GenerationResult) -> Entry:
+    async def finalize(result: GenerationResult) -> Ending:
         metrics = result.metrics
         # Whatever got through, it must be storable: a lone surrogate once lost the whole answer (3.8).
         message.content = clean_text(result.shown)
@@ -93,7 +93,7 @@ def finalizer(record: StreamRecord, message: ChatMessage, recorder: TraceRecorde
             record.error_kind, record.error_message = result.error.kind, result.error.message
         elif short_kind:
             record.error_kind, record.error_message = short_kind, message.error
-        await in_batch(lambda: _save(message, record))
+        snapshot = await in_batch(lambda: _save(message, record))
         observe_stream(record, widget=message.mode)
         if recorder is not None:
             recorder.save(Path(get_settings().record_traces_dir or ".") / f"{record.stream_id}.jsonl")
@@ -108,8 +108,8 @@ def finalizer(record: StreamRecord, message: ChatMessage, recorder: TraceRecorde
             # Followers get this end from memory, not from the journal that failed: it carries the
             # answer as stored, so what they show is what was kept (the soak's shown == stored).
             html = restore_html(message) + html
-        return Entry(seq=0, state=state, error=message.error,
-                     retry=prompt if state == "interrupted" else "", html=html)
+        return Ending(Entry(seq=0, state=state, error=message.error,
+                            retry=prompt if state == "interrupted" else "", html=html), snapshot)
 
     return finalize
 
@@ -189,9 +189,17 @@ def restore_html(message: ChatMessage) -> str:
             f'<div id="{out}-tail" hx-swap-oob="innerHTML"></div>')
 
 
-def _save(message: ChatMessage, record: StreamRecord) -> None:
+def _save(message: ChatMessage, record: StreamRecord) -> str:
+    """Record the end; give back the answer as stored, as the HTML that replaces it whole on a page
+    that resumes the finished stream (rendered like a reload renders it)."""
+    from .widget import render_past_turn
+
     message.save()
     record.save()
+    if message.mode == "json" and message.status != ChatMessage.Status.COMPLETE:
+        return ""  # a reload shows a JSON document cut short as raw text: keep the frames that showed it better
+    message.streamrecord = record  # thought_for reads it: no second query
+    return str(render_past_turn(message, oob=True))
 
 
 def save_failed_start(answer: ChatMessage, record: StreamRecord) -> None:

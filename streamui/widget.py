@@ -41,7 +41,7 @@ FIGURE_HELP = (
 STALL_UPSTREAM = "simulated:stall-now"
 
 
-def render_past_turn(message: ChatMessage) -> Markup:
+def render_past_turn(message: ChatMessage, *, oob: bool = False) -> Markup:
     if message.role == ChatMessage.Role.USER:
         return fragments.user_turn(message.pk, message.content)
     if message.status == ChatMessage.Status.STREAMING:
@@ -57,7 +57,7 @@ def render_past_turn(message: ChatMessage) -> Markup:
                             failed=message.status == ChatMessage.Status.INTERRUPTED)
     return fragments.assistant_turn(message.pk, status=message.status, detail=message.error, mode=message.mode,
                                     body_html=body, reasoning=message.reasoning, thinking_summary=summary,
-                                    tools_html=tools)
+                                    tools_html=tools, oob=oob)
 
 
 def thought_for(message: ChatMessage) -> str:

@@ -60,3 +60,23 @@ async def test_the_cap_trims_old_entries(redis_url: str) -> None:
     # XADD MAXLEN ~ trims whole macro nodes: far fewer than 200 stay, always the newest, in order.
     assert len(kept) < 200 and kept == list(range(kept[0], 201))
     await journal.close()
+
+
+@pytest.mark.parametrize("backend", ["redis", "memory"])
+async def test_a_finished_stream_compacts_to_one_whole_entry(journal: RedisJournal, backend: str) -> None:
+    """Issue 9: what a finished stream keeps for resume is its snapshot, whatever the reader had seen."""
+    from streamui.journal import MemoryJournal
+
+    store = journal if backend == "redis" else MemoryJournal()
+    for seq in range(1, 40):
+        await store.append("s9", Entry(seq, html=f"<p>{seq}</p>" * 20))
+    await store.append("s9", Entry(40, state="done", html="<i>mark</i>"))
+    before = await journal.client.memory_usage(RedisJournal.key("s9")) if backend == "redis" else 0
+    await store.compact("s9", Entry(40, state="done", html="<article>whole</article>", whole=True))
+    for after in (0, 17, 39):
+        assert [(e.seq, e.html, e.whole) async for e in store.follow("s9", after)] == [
+            (40, "<article>whole</article>", True)]  # no "trimmed" notice: the snapshot is whole
+    assert await store.last_seq("s9") == 40
+    if backend == "redis":
+        after_bytes = await journal.client.memory_usage(RedisJournal.key("s9"))
+        assert after_bytes < before / 2 and await journal.client.ttl(RedisJournal.key("s9")) > 0

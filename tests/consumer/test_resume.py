@@ -178,3 +178,28 @@ async def test_concurrent_streams_and_start_rate_are_capped(slow_upstream: FakeL
         assert "Too many messages in a minute" in await receive(tab_b)
         await tab_a.disconnect()
         await tab_b.disconnect()
+
+
+async def test_a_finished_stream_is_kept_as_its_answer_and_a_late_resume_shows_it_whole(
+        slow_upstream: FakeLLMServer, session_key: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 9: a finished stream keeps one snapshot entry (not every frame) and no generation state;
+    a socket that dropped mid-stream and comes back after the end still gets the whole answer."""
+    monkeypatch.setattr(get_hub(), "compact_after", 0.1)
+    first = await connect(session_key)
+    stream_id, frames = await start(first)
+    await first.disconnect()
+    assert await get_hub().wait_ended(stream_id, timeout=15)
+    await asyncio.sleep(0.5)  # compact_after
+    live = get_hub().streams[stream_id]
+    assert live.generation is None and live.checkpoint is None
+    kept = await get_hub().replay(stream_id)
+    assert len(kept) == 1 and kept[0].whole and kept[0].final
+    second = await connect(session_key)
+    await send(second, action="resume", stream=stream_id, after=frames[-1]["seq"])
+    rest = await journal_frames(second, 'data-state="interrupted"')
+    await second.disconnect()
+    assert len(rest) == 1 and "is no longer in the live journal" not in rest[0]["content"]
+    message = await ChatMessage.objects.filter(role="assistant").aget()
+    page, text = shown([_turn_shell(message.pk), *(f["content"] for f in frames + rest)])
+    assert normalized(text) == as_shown(message.content)
+    assert page.find(f"su-m{message.pk}") is not None  # swapped over the streamed answer (ids stay unique)
