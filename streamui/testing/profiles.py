@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from importlib import resources
 
@@ -45,13 +45,12 @@ class _Timeline:
             raise ValueError(f"speed must be positive, got {speed}")
         self.t = 0.0
         self.speed = speed
-        self.events: list[TimedEvent] = []
 
     def wait(self, seconds: float) -> None:
         self.t += max(0.0, seconds) / self.speed
 
-    def emit(self, event: Event) -> None:
-        self.events.append(TimedEvent(round(self.t, 6), event))
+    def at(self, event: Event) -> TimedEvent:
+        return TimedEvent(round(self.t, 6), event)
 
 
 def _limit(tokens: list[str], opts: ProfileOptions) -> tuple[list[str], str]:
@@ -60,24 +59,23 @@ def _limit(tokens: list[str], opts: ProfileOptions) -> tuple[list[str], str]:
     return tokens, "stop"
 
 
-def _finish(tl: _Timeline, completion_tokens: int, reason: str, opts: ProfileOptions) -> list[TimedEvent]:
-    tl.emit(Usage(completion_tokens=completion_tokens))  # the simulated model counts no prompt
-    tl.emit(End(reason))
-    return tl.events
+def _finish(tl: _Timeline, completion_tokens: int, reason: str) -> Iterator[TimedEvent]:
+    yield tl.at(Usage(completion_tokens=completion_tokens))  # the simulated model counts no prompt
+    yield tl.at(End(reason))
 
 
-def steady(answer: str, rng: random.Random, opts: ProfileOptions) -> list[TimedEvent]:
+def steady(answer: str, rng: random.Random, opts: ProfileOptions) -> Iterator[TimedEvent]:
     """A healthy server: ~45 tokens/s with small jitter."""
     tokens, reason = _limit(split_tokens(answer), opts)
     tl = _Timeline(opts.speed)
     tl.wait(rng.uniform(0.25, 0.45))
     for token in tokens:
-        tl.emit(TextDelta(token))
+        yield tl.at(TextDelta(token))
         tl.wait(rng.gauss(1 / 45, 0.004))
-    return _finish(tl, len(tokens), reason, opts)
+    yield from _finish(tl, len(tokens), reason)
 
 
-def bursty(answer: str, rng: random.Random, opts: ProfileOptions) -> list[TimedEvent]:
+def bursty(answer: str, rng: random.Random, opts: ProfileOptions) -> Iterator[TimedEvent]:
     """Batched delivery: several tokens land at once, then a gap (proxies, batching servers)."""
     tokens, reason = _limit(split_tokens(answer), opts)
     tl = _Timeline(opts.speed)
@@ -86,14 +84,14 @@ def bursty(answer: str, rng: random.Random, opts: ProfileOptions) -> list[TimedE
     while i < len(tokens):
         burst = rng.randint(3, 14)
         for token in tokens[i : i + burst]:
-            tl.emit(TextDelta(token))
+            yield tl.at(TextDelta(token))
             tl.wait(0.001)
         i += burst
         tl.wait(rng.choice([rng.uniform(0.06, 0.2), rng.uniform(0.2, 0.45)]))
-    return _finish(tl, len(tokens), reason, opts)
+    yield from _finish(tl, len(tokens), reason)
 
 
-def stalls(answer: str, rng: random.Random, opts: ProfileOptions) -> list[TimedEvent]:
+def stalls(answer: str, rng: random.Random, opts: ProfileOptions) -> Iterator[TimedEvent]:
     """Steady delivery, but 8% of answers freeze for 2.5 s somewhere mid-answer."""
     tokens, reason = _limit(split_tokens(answer), opts)
     stall = rng.random() < STALL_PROBABILITY if opts.force_stall is None else opts.force_stall
@@ -103,14 +101,14 @@ def stalls(answer: str, rng: random.Random, opts: ProfileOptions) -> list[TimedE
     for i, token in enumerate(tokens):
         if i == stall_at:
             tl.wait(STALL_SECONDS)
-        tl.emit(TextDelta(token))
+        yield tl.at(TextDelta(token))
         tl.wait(rng.gauss(1 / 40, 0.006))
-    return _finish(tl, len(tokens), reason, opts)
+    yield from _finish(tl, len(tokens), reason)
 
 
-def stall_now(answer: str, rng: random.Random, opts: ProfileOptions) -> list[TimedEvent]:
+def stall_now(answer: str, rng: random.Random, opts: ProfileOptions) -> Iterator[TimedEvent]:
     """The stalls profile with its 2.5 s freeze in this answer for sure: the playground's "stall the next answer"."""
-    return stalls(answer, rng, replace(opts, force_stall=True if opts.force_stall is None else opts.force_stall))
+    yield from stalls(answer, rng, replace(opts, force_stall=True if opts.force_stall is None else opts.force_stall))
 
 
 _REASONING_STEPS = [
@@ -122,7 +120,7 @@ _REASONING_STEPS = [
 ]
 
 
-def reasoning(answer: str, rng: random.Random, opts: ProfileOptions) -> list[TimedEvent]:
+def reasoning(answer: str, rng: random.Random, opts: ProfileOptions) -> Iterator[TimedEvent]:
     """A reasoning model: a long stretch of reasoning tokens before the first answer token."""
     prompt = "the question"
     thinking = " ".join(step.format(prompt=prompt) for step in _REASONING_STEPS)
@@ -133,12 +131,12 @@ def reasoning(answer: str, rng: random.Random, opts: ProfileOptions) -> list[Tim
     think_for = rng.uniform(3.0, 5.0)
     per_token = think_for / max(1, len(reasoning_tokens))
     for token in reasoning_tokens:
-        tl.emit(ReasoningDelta(token))
+        yield tl.at(ReasoningDelta(token))
         tl.wait(per_token)
     for token in tokens:
-        tl.emit(TextDelta(token))
+        yield tl.at(TextDelta(token))
         tl.wait(rng.gauss(1 / 50, 0.004))
-    return _finish(tl, len(reasoning_tokens) + len(tokens), reason, opts)
+    yield from _finish(tl, len(reasoning_tokens) + len(tokens), reason)
 
 
 def structured_document(answer: str, rng: random.Random) -> str:
@@ -160,12 +158,12 @@ def structured_document(answer: str, rng: random.Random) -> str:
     return json.dumps(doc, ensure_ascii=False)
 
 
-def json_profile(answer: str, rng: random.Random, opts: ProfileOptions) -> list[TimedEvent]:
+def json_profile(answer: str, rng: random.Random, opts: ProfileOptions) -> Iterator[TimedEvent]:
     """Structured output: a JSON document streamed token by token."""
-    return steady(structured_document(answer, rng), rng, opts)
+    yield from steady(structured_document(answer, rng), rng, opts)
 
 
-def speculative(answer: str, rng: random.Random, opts: ProfileOptions) -> list[TimedEvent]:
+def speculative(answer: str, rng: random.Random, opts: ProfileOptions) -> Iterator[TimedEvent]:
     """Speculative decoding: a draft model proposes tokens the target model then accepts or rejects.
 
     Rejected draft tokens are rolled back and replaced by the target's own token, so
@@ -182,17 +180,17 @@ def speculative(answer: str, rng: random.Random, opts: ProfileOptions) -> list[T
         proposal = tokens[i : i + accepted]
         wrong = [rng.choice(tokens) for _ in range(k - accepted)] if i + accepted < len(tokens) else []
         for token in proposal + wrong:
-            tl.emit(DraftDelta(token))
+            yield tl.at(DraftDelta(token))
             tl.wait(0.004)
         tl.wait(rng.uniform(0.03, 0.06))  # the target model verifies
         if wrong:
-            tl.emit(Rollback(sum(len(w) for w in wrong)))
+            yield tl.at(Rollback(sum(len(w) for w in wrong)))
         if i + accepted < len(tokens):
-            tl.emit(DraftDelta(tokens[i + accepted]))
+            yield tl.at(DraftDelta(tokens[i + accepted]))
             accepted += 1
-        tl.emit(Confirm())
+        yield tl.at(Confirm())
         i += accepted
-    return _finish(tl, len(tokens), reason, opts)
+    yield from _finish(tl, len(tokens), reason)
 
 
 @functools.cache
@@ -213,7 +211,7 @@ def correction_phrasings() -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(str(r["text"]) for r in rows if r["label"]), tuple(str(r["text"]) for r in rows if not r["label"])
 
 
-def self_correcting(answer: str, rng: random.Random, opts: ProfileOptions) -> list[TimedEvent]:
+def self_correcting(answer: str, rng: random.Random, opts: ProfileOptions) -> Iterator[TimedEvent]:
     """A model that corrects itself mid-answer: after every third sentence of the answer comes a
     real self-correction from the corrections corpus ("The file is in Downloads. I mean, it's in
     Documents."), and after the next one a look-alike that retracts nothing ("Sorry, I can't share
@@ -231,10 +229,10 @@ def self_correcting(answer: str, rng: random.Random, opts: ProfileOptions) -> li
             out[-1] = f"{sentence}. {rng.choice(corrections).removesuffix('.')}"
         elif n % 3 == 1 and plain and n + 1 < len(sentences):
             out[-1] = f"{sentence}. {rng.choice(look_alikes).removesuffix('.')}"
-    return steady(". ".join(out), rng, opts)
+    yield from steady(". ".join(out), rng, opts)
 
 
-def tool_calling(answer: str, rng: random.Random, opts: ProfileOptions) -> list[TimedEvent]:
+def tool_calling(answer: str, rng: random.Random, opts: ProfileOptions) -> Iterator[TimedEvent]:
     """An agent turn: a tool call whose JSON arguments stream in pieces, then the answer."""
     # The topic comes from the answer proper, not from a leading italic note (the simulator's canned label).
     body = answer.split("\n\n", 1)[-1] if answer.startswith("*") and "\n\n" in answer else answer
@@ -243,20 +241,20 @@ def tool_calling(answer: str, rng: random.Random, opts: ProfileOptions) -> list[
                             "sites": ["example.org", "example.com"]})
     tl = _Timeline(opts.speed)
     tl.wait(rng.uniform(0.25, 0.45))
-    tl.emit(ToolCallDelta(index=0, call_id=f"call_{rng.randrange(10**8):08d}", name="search_web"))
+    yield tl.at(ToolCallDelta(index=0, call_id=f"call_{rng.randrange(10**8):08d}", name="search_web"))
     pieces = split_tokens(arguments)
     for piece in pieces:
         tl.wait(rng.gauss(1 / 40, 0.004))
-        tl.emit(ToolCallDelta(index=0, arguments=piece))
+        yield tl.at(ToolCallDelta(index=0, arguments=piece))
     tl.wait(0.3)  # the tool runs
     tokens, reason = _limit(split_tokens(answer), opts)
     for token in tokens:
-        tl.emit(TextDelta(token))
+        yield tl.at(TextDelta(token))
         tl.wait(rng.gauss(1 / 45, 0.004))
-    return _finish(tl, len(pieces) + len(tokens), reason, opts)
+    yield from _finish(tl, len(pieces) + len(tokens), reason)
 
 
-Profile = Callable[[str, random.Random, ProfileOptions], list[TimedEvent]]
+Profile = Callable[[str, random.Random, ProfileOptions], Iterator[TimedEvent]]
 
 PROFILES: dict[str, Profile] = {
     "steady": steady,
@@ -271,6 +269,19 @@ PROFILES: dict[str, Profile] = {
 }
 
 
+def timed_events(profile: str, text: str, *, seed: int, speed: float = 1.0, max_tokens: int | None = None,
+                 force_stall: bool | None = None) -> Iterator[TimedEvent]:
+    """The same events, made as they are needed: a live stream holds its position, not its whole
+    trace (issue 9: the prebuilt trace was a third of a live stream's memory)."""
+    try:
+        make = PROFILES[profile]
+    except KeyError:
+        raise ValueError(f"unknown simulated profile {profile!r} (known: {', '.join(PROFILES)})") from None
+    if speed <= 0:
+        raise ValueError(f"speed must be positive, got {speed}")
+    return make(text, random.Random(seed), ProfileOptions(speed=speed, max_tokens=max_tokens, force_stall=force_stall))
+
+
 def build_trace(
     profile: str,
     text: str,
@@ -281,18 +292,14 @@ def build_trace(
     force_stall: bool | None = None,
     name: str | None = None,
 ) -> Trace:
-    """The timed events the simulated LLM sends for `text` under `profile`."""
-    try:
-        make = PROFILES[profile]
-    except KeyError:
-        raise ValueError(f"unknown simulated profile {profile!r} (known: {', '.join(PROFILES)})") from None
-    opts = ProfileOptions(speed=speed, max_tokens=max_tokens, force_stall=force_stall)
-    events = make(text, random.Random(seed), opts)
+    """The timed events the simulated LLM sends for `text` under `profile`, all at once."""
     return Trace(
         name=name or f"{profile}-{seed}",
-        events=events,
+        events=list(timed_events(profile, text, seed=seed, speed=speed, max_tokens=max_tokens,
+                                 force_stall=force_stall)),
         header={"about": f"simulated profile {profile}, seed {seed}", "profile": profile, "seed": seed},
     )
 
 
-__all__ = ["PROFILES", "STALL_PROBABILITY", "STALL_SECONDS", "Profile", "ProfileOptions", "build_trace"]
+__all__ = ["PROFILES", "STALL_PROBABILITY", "STALL_SECONDS", "Profile", "ProfileOptions", "build_trace",
+           "timed_events"]

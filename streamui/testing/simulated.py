@@ -13,7 +13,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -21,8 +21,8 @@ from pathlib import Path
 
 from ..upstream.base import ChatRequest
 from ..upstream.events import Event
-from ..upstream.traces import Trace, load_trace
-from .profiles import PROFILES, build_trace
+from ..upstream.traces import TimedEvent, Trace, load_trace
+from .profiles import PROFILES, build_trace, timed_events
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,12 +128,13 @@ def pick_answer(prompt: str) -> CorpusAnswer:
     raise LookupError("the answer corpus has no answer fit to stand in")
 
 
-def trace_for_request(
+def events_for_request(
     request: ChatRequest, *, profile: str, speed: float = 1.0, force_stall: bool | None = None
-) -> Trace:
+) -> Iterator[TimedEvent]:
+    """What the simulated LLM sends for `request`, made as it goes."""
     answer = pick_answer(request.prompt)
     turn = sum(1 for m in request.messages if m.role == "user")
-    return build_trace(
+    return timed_events(
         profile,
         answer.answer,
         seed=seed_for(request.prompt, salt=f"{profile}:{turn}"),
@@ -143,11 +144,21 @@ def trace_for_request(
     )
 
 
-async def play_trace(trace: Trace, *, speed: float = 1.0) -> AsyncIterator[Event]:
+def trace_for_request(
+    request: ChatRequest, *, profile: str, speed: float = 1.0, force_stall: bool | None = None
+) -> Trace:
+    turn = sum(1 for m in request.messages if m.role == "user")
+    seed = seed_for(request.prompt, salt=f"{profile}:{turn}")
+    return Trace(name=f"{profile}-{seed}", events=list(events_for_request(
+        request, profile=profile, speed=speed, force_stall=force_stall)),
+        header={"about": f"simulated profile {profile}, seed {seed}", "profile": profile, "seed": seed})
+
+
+async def play_trace(trace: Trace | Iterable[TimedEvent], *, speed: float = 1.0) -> AsyncIterator[Event]:
     """Yield a trace's events at their times on the event loop's clock."""
     loop = asyncio.get_running_loop()
     start = loop.time()
-    for timed in trace.events:
+    for timed in trace.events if isinstance(trace, Trace) else trace:
         delay = start + timed.t / speed - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
@@ -168,10 +179,10 @@ class SimulatedUpstream:
         self.name = f"simulated:{profile}"
 
     def stream(self, request: ChatRequest) -> AsyncIterator[Event]:
-        trace = trace_for_request(
+        events = events_for_request(
             request, profile=request.profile or self.profile, speed=self.speed, force_stall=self.force_stall
         )
-        return play_trace(trace)
+        return play_trace(events)
 
     def __repr__(self) -> str:
         return f"SimulatedUpstream(profile={self.profile!r}, speed={self.speed!r})"
