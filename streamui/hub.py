@@ -31,7 +31,7 @@ from channels.layers import get_channel_layer
 
 from .admission import LocalAdmission, RedisAdmission, Slot
 from .generation import Generation, GenerationResult
-from .journal import Entry, Journal, MemoryJournal, RedisJournal, entries_for
+from .journal import DEFAULT_MAX_ENTRIES, Entry, Journal, MemoryJournal, RedisJournal, entries_for
 from .memory import release_memory
 from .outbox import Frame, Sink
 from .upstream.events import UpstreamError
@@ -115,10 +115,17 @@ class StreamHub:
         self._use_layer = use_channel_layer
         self._control_channel: str | None = None
         self._control_task: asyncio.Task[None] | None = None
+        self._control_lock = asyncio.Lock()
         self._lease_task: asyncio.Task[None] | None = None
         self._forgetting: asyncio.Future[None] | None = None  # keeps the last forget task referenced
         self._saver: asyncio.Task[None] | None = None  # the one checkpoint loop of every running stream
         self.compact_after = compact_after
+        # Streams this worker runs are also kept here, and their followers on this worker read them
+        # from memory: with Redis, a follower of a local stream no longer holds a Redis connection in
+        # a blocking read (redis-py's pool of 100 refused every stream past ~100 per process, and each
+        # read cost Redis a command); followers on other workers read Redis as before.
+        self._local: MemoryJournal | None = None if isinstance(journal, MemoryJournal) else MemoryJournal(
+            max_entries=getattr(journal, "max_entries", DEFAULT_MAX_ENTRIES))
         self._compacting: set[asyncio.Future[None]] = set()
 
     # --- admission -----------------------------------------------------------------------
@@ -170,6 +177,8 @@ class StreamHub:
                                         ttl=self.lease)
             await self._append(live, Entry(seq=0, state="streaming"))
         except Exception as exc:
+            if self._local is not None:
+                await self._local.forget(stream_id)
             raise StreamStartError(str(exc) or type(exc).__name__) from exc
         self.streams[stream_id] = live
         try:
@@ -214,7 +223,7 @@ class StreamHub:
             live.seq += 1
             final = live.final = dataclasses.replace(ending.final, seq=live.seq)
             try:
-                await self.journal.append(live.stream_id, final)
+                await self._append_entry(live.stream_id, final)
             except Exception:
                 logger.error("stream %s: the journal did not take the final entry", live.stream_id)
             else:
@@ -228,6 +237,7 @@ class StreamHub:
             self._cancel_grace(live)
             live.generation = None  # the pipeline, the upstream's state and every buffer go now
             live.finalize = _ended
+            live.task = None
             live.ended.set()
             await self.release(live.slot)
             live.slot = None
@@ -244,6 +254,8 @@ class StreamHub:
         """Keep a finished stream, for resume, as its answer as stored: one entry, not every frame
         (issue 9: ~300 KB a finished stream before)."""
         try:
+            if self._local is not None:
+                await self._local.compact(stream_id, snapshot)
             await self.journal.compact(stream_id, snapshot)
         except Exception:
             logger.warning("stream %s: could not compact the journal", stream_id, exc_info=True)
@@ -277,12 +289,26 @@ class StreamHub:
             del self.streams[stream_id]
             if isinstance(self.journal, MemoryJournal):
                 self._forgetting = asyncio.ensure_future(self.journal.forget(stream_id))
+            elif self._local is not None:
+                self._forgetting = asyncio.ensure_future(self._local.forget(stream_id))
             if all(other.ended.is_set() for other in self.streams.values()):
                 release_memory()  # the burst is over: give its memory back (review 6.5)
 
     async def _append(self, live: LiveStream, entry: Entry) -> None:
         live.seq += 1
-        await self.journal.append(live.stream_id, dataclasses.replace(entry, seq=live.seq))
+        await self._append_entry(live.stream_id, dataclasses.replace(entry, seq=live.seq))
+
+    async def _append_entry(self, stream_id: str, entry: Entry) -> None:
+        if self._local is not None:
+            # First: when Redis fails, this worker's followers still get the end (review 4.4).
+            await self._local.append(stream_id, entry)
+        await self.journal.append(stream_id, entry)
+
+    def _journal_of(self, stream_id: str) -> Journal:
+        """Where a follower on this worker reads the stream: memory if this worker runs it."""
+        if self._local is not None and stream_id in self.streams:
+            return self._local
+        return self.journal
 
     # --- following ---------------------------------------------------------------------
 
@@ -315,7 +341,8 @@ class StreamHub:
         heartbeat = None if token is None else asyncio.create_task(self._heartbeat(stream_id, token))
         last = after
         try:
-            async for entry in self.journal.follow(stream_id, after, alive=lambda: self._alive(stream_id)):
+            async for entry in self._journal_of(stream_id).follow(stream_id, after,
+                                                                   alive=lambda: self._alive(stream_id)):
                 last = entry.seq
                 yield entry
         except asyncio.CancelledError:
@@ -450,10 +477,13 @@ class StreamHub:
         layer = get_channel_layer()
         if layer is None:
             return
-        self._control_channel = await layer.new_channel("streamui-hub.")
-        self._control_task = asyncio.create_task(self._control_loop(layer), name="streamui-hub-control",
-                                                 context=contextvars.Context())
-        for stream_id in self.streams:
+        async with self._control_lock:  # concurrent first starts: one control channel, made once
+            if self._control_task is not None:
+                return
+            self._control_channel = await layer.new_channel("streamui-hub.")
+            self._control_task = asyncio.create_task(self._control_loop(layer), name="streamui-hub-control",
+                                                     context=contextvars.Context())
+        for stream_id in list(self.streams):  # starts go on while this awaits
             await layer.group_add(GROUP_PREFIX + stream_id, self._control_channel)
 
     async def _control_loop(self, layer: Any) -> None:

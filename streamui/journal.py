@@ -19,6 +19,8 @@ Alive = Callable[[], Awaitable[bool]]
 
 STATES = ("streaming", "done", "stopped", "interrupted")
 DEFAULT_MAX_ENTRIES = 20_000
+COMMAND_CONNECTIONS = 64  # per process, shared by every stream's appends, leases and admission
+READER_CONNECTIONS = 10_000  # per process: one per follower of a stream another worker runs
 TRIMMED = "The start of this answer is no longer in the live journal: it shows whole once the answer ends."
 
 
@@ -173,8 +175,15 @@ class RedisJournal:
                  block_ms: int = 15_000) -> None:
         import redis.asyncio as redis
 
-        self._redis = redis.Redis.from_url(url, socket_connect_timeout=5, retry_on_timeout=True,
-                                           health_check_interval=30)
+        options: dict[str, Any] = {"socket_connect_timeout": 5, "retry_on_timeout": True, "health_check_interval": 30}
+        # Commands wait for a free connection rather than fail: redis-py's default pool raises "Too
+        # many connections" past 100 at once, which a burst of starts reached (issue 9).
+        commands = redis.BlockingConnectionPool.from_url(url, max_connections=COMMAND_CONNECTIONS, timeout=10,
+                                                         **options)
+        self._redis = redis.Redis(connection_pool=commands)
+        # Blocking reads (followers of streams other workers run) hold their connection for up to
+        # `block_ms`, so they get their own pool, never starving the commands of running streams.
+        self._readers = redis.Redis.from_url(url, max_connections=READER_CONNECTIONS, **options)
         self.max_entries = max_entries
         self.ttl_seconds = ttl_seconds
         self.block_ms = block_ms
@@ -202,7 +211,7 @@ class RedisJournal:
 
         while True:
             try:
-                reply = await self._redis.xread({key: last}, block=self.block_ms if wait else None, count=500)
+                reply = await self._readers.xread({key: last}, block=self.block_ms if wait else None, count=500)
             except RedisTimeout:
                 reply = None  # a blocking read that outlived a socket timeout: read again from `last`
             if not reply:
@@ -260,6 +269,7 @@ class RedisJournal:
 
     async def close(self) -> None:
         await self._redis.aclose()
+        await self._readers.aclose()
 
 
 __all__ = ["DEFAULT_MAX_ENTRIES", "STATES", "TRIMMED", "Entry", "Journal", "MemoryJournal", "RedisJournal",
