@@ -84,7 +84,6 @@ from ..upstream.events import (
     TextDelta,
     UpstreamError,
 )
-from ..upstream.traces import TimedEvent
 from .correction_rules import RuleDetector
 from .corrections import (
     PENDING,
@@ -667,52 +666,12 @@ class _FenceTracker:
                 self.fence = None
 
 
-# --- a virtual-clock driver, like smoothing.simulate ----------------------------------
-
-
 @dataclass(frozen=True, slots=True)
 class TimedPiece:
+    """A piece the commit stage emitted, and when (the chat pipeline records them with `record`)."""
+
     t: float
     piece: Piece
-
-
-def simulate_commit(
-    stage: CommitStage,
-    events: Iterable[TimedEvent],
-    *,
-    end_t: float | None = None,
-    max_steps: int = 10_000_000,
-) -> list[TimedPiece]:
-    """Run `stage` on a virtual clock over timed upstream events; return what it emitted.
-
-    Each event is pushed at its time and the stage polled after every input and at
-    every time it asked to be woken. The stream finishes at its `End` event, or at
-    `end_t` (default: the last event's time) if there is none.
-    """
-    timed = list(events)
-    if end_t is None:
-        end_t = timed[-1].t if timed else 0.0
-    out: list[TimedPiece] = []
-    i, n = 0, len(timed)
-    wake_at: float | None = None
-    now = 0.0
-    for _ in range(max_steps):
-        next_input = timed[i].t if i < n else (end_t if not stage.finished else None)
-        candidates = [t for t in (next_input, wake_at) if t is not None]
-        if not candidates:
-            raise RuntimeError(f"{stage!r} is idle but not done after the upstream ended")
-        now = max(now, min(candidates))
-        while i < n and timed[i].t <= now:
-            stage.push(timed[i].event, now)
-            i += 1
-        if i >= n and end_t <= now:
-            stage.finish(now)
-        result = stage.poll(now)
-        out.extend(TimedPiece(now, piece) for piece in result.pieces)
-        if result.done:
-            return out
-        wake_at = result.wake_at
-    raise RuntimeError(f"{stage!r} did not finish within {max_steps} steps")
 
 
 def answer_text(pieces: Iterable[Piece | TimedPiece]) -> str:
@@ -743,5 +702,4 @@ __all__ = [
     "Struck",
     "TimedPiece",
     "answer_text",
-    "simulate_commit",
 ]
