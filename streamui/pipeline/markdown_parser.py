@@ -157,6 +157,7 @@ _INLINE_NEXT: Final = "streamui_inline_next"
 _BLOCKS: Final = "streamui_blocks"
 _PARSED: Final = "streamui_parsed"
 _LEAF: Final = "streamui_leaf"
+_WHOLE: Final = "streamui_whole"  # index of the open paragraph's inline token when nothing of it is held
 
 
 # --- holding back the unresolved inline tail (rule 5 of `markdown`) -----------------
@@ -181,8 +182,10 @@ def _tail_cut(state: StateCore) -> None:
         if reaches_end and open_block:
             # A complete last line is followed by a newline, whatever comes next.
             cut = analyse(token.content, line_ends=src.endswith("\n"))
-            if cut == len(token.content) and analyse.parsed is not None and _INLINE_KEY in state.env:
-                state.env[_PARSED] = analyse.parsed  # for `_cached_inline`
+            if cut == len(token.content):
+                state.env[_WHOLE] = i  # for `MarkdownStream._plain_append`
+                if analyse.parsed is not None and _INLINE_KEY in state.env:
+                    state.env[_PARSED] = analyse.parsed  # for `_cached_inline`
             analyse.parsed = None
             if cut < len(token.content):
                 token.content = token.content[:cut]
