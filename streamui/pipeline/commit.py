@@ -88,7 +88,7 @@ from .commit_points import (
     CLAUSE_END,
     ENDS_SENTENCE,
     FenceTracker,
-    commit_points,
+    PointScanner,
     skip_space,
 )
 from .commit_records import CommitOutput, CommitStats, HoldRecord, Piece, Reasoning, TimedPiece, answer_text
@@ -153,6 +153,7 @@ class CommitStage(CorrectionJudging):
         self._sentence_hold_s = min(sentence_hold_ms, hold_ms) / 1000.0
         self._think = think or ThinkSplitter()
         self._fence = FenceTracker()
+        self._scanner = PointScanner()  # commit points of _held, kept while it only grows
         self._draft = ""
         self._held = ""
         self._times: list[float] = []
@@ -268,7 +269,7 @@ class CommitStage(CorrectionJudging):
         self._opener_pending = False
         if self._watch_late_opener:
             self._count_late_opener(final)
-        for end, kind in commit_points(self._held, self._code, final):
+        for end, kind in self._scanner.points(self._held, self._code, final):
             if kind == "code":
                 self._commit(end, sentence_end=True)
                 return True
@@ -350,6 +351,7 @@ class CommitStage(CorrectionJudging):
     def _commit(self, n: int, *, sentence_end: bool, forced: bool = False) -> None:
         if n <= 0:
             return
+        self._scanner.reset()
         if self._capitalize and self._held[:n].strip():
             self._held = capitalize_first_word(self._held)
             self._capitalize = False

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from typing import TYPE_CHECKING, Literal
 
-from .commit_points import LINE_MARKERS, skip_space
+from .commit_points import LINE_MARKERS, PointScanner, skip_space
 from .commit_records import CommitStats, Piece
 from .corrections import (
     PENDING,
@@ -50,6 +50,7 @@ class CorrectionJudging:
     _watch_at: int
     _watch_previous: str
     _watch_previous_at: int
+    _scanner: PointScanner
 
     if TYPE_CHECKING:
 
@@ -145,6 +146,7 @@ class CorrectionJudging:
         self.stats.dropped_chars += max(0, replaced - len(keep) - len(resolution.struck))
         keep_times = times[replaced - len(keep) :] if len(keep) <= replaced else [times[0]] * len(keep)
         self._held = keep + held[correction:]
+        self._scanner.reset()
         self._times = keep_times + self._times[replaced:]
         self._code = [False] * len(keep) + self._code[replaced:]
         self._sentence_start = True

@@ -6,7 +6,7 @@ The text rules of the commit stage (see `commit`), as plain functions of the tex
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Final, Literal
 
 PointKind = Literal["sentence", "clause", "code"]
@@ -23,31 +23,57 @@ LINE_MARKERS: Final = re.compile(r"(?:[-*+][ \t]+|\d{1,9}[.)][ \t]+|>[ \t]*|#{1,
 ENDS_SENTENCE: Final = re.compile(r"(?:[.!?…。！？][\"'”’)\]*_]*\s*|\n\s*)$")
 
 
-def commit_points(held: str, code: Sequence[bool], final: bool) -> Iterator[tuple[int, PointKind]]:
-    """Commit points in the held text, in order: (index after the point, kind). `code`: which
-    characters are inside a fenced code block (only newlines count there)."""
+def scan_points(held: str, code: Sequence[bool], final: bool, start: int, found: list[tuple[int, PointKind]]) -> int:
+    """Append the commit points of `held` from index `start` on to `found`, in order: (index
+    after the point, kind); `code`: which characters are inside a fenced code block (only
+    newlines count there). Returns where a later scan of the same text, grown at its end,
+    goes on from: the end, or a point the next character decides."""
     n = len(held)
-    for i, ch in enumerate(held):
+    for i in range(start, n):
+        ch = held[i]
         if code[i]:
             if ch == "\n":
-                yield i + 1, "code"
+                found.append((i + 1, "code"))
         elif ch == "\n" or ch in CJK_SENTENCE_END:
-            yield i + 1, "sentence"
+            found.append((i + 1, "sentence"))
         elif ch in CJK_CLAUSE_END:
-            yield i + 1, "clause"
+            found.append((i + 1, "clause"))
         elif ch in SENTENCE_END or ch in CLAUSE_END:
             j = i + 1
             if ch in SENTENCE_END:
                 while j < n and held[j] in _CLOSERS:
                     j += 1
             if j == n and not final:
-                return  # the next character decides whether this is a point
+                return i  # the next character decides whether this is a point
             if j < n and not held[j].isspace():
                 continue
             if ch in CLAUSE_END:
-                yield j, "clause"
+                found.append((j, "clause"))
             elif ch != "." or not is_abbreviation(held, i):
-                yield j, "sentence"
+                found.append((j, "sentence"))
+    return n
+
+
+class PointScanner:
+    """The commit points of the held text, scanned once per character while the text only
+    grows at its end; `reset` whenever anything else changes it (a commit, a correction)."""
+
+    def __init__(self) -> None:
+        self._found: list[tuple[int, PointKind]] = []
+        self._next = 0
+
+    def reset(self) -> None:
+        self._found = []
+        self._next = 0
+
+    def points(self, held: str, code: Sequence[bool], final: bool) -> list[tuple[int, PointKind]]:
+        """Every commit point of `held` (without `final`: up to one the next character decides)."""
+        if final:
+            found: list[tuple[int, PointKind]] = []
+            scan_points(held, code, True, 0, found)
+            return found
+        self._next = scan_points(held, code, False, self._next, self._found)
+        return self._found
 
 
 def skip_space(text: str, i: int, end: int | None = None) -> int:
@@ -110,7 +136,8 @@ __all__ = [
     "SENTENCE_END",
     "FenceTracker",
     "PointKind",
-    "commit_points",
+    "PointScanner",
     "is_abbreviation",
+    "scan_points",
     "skip_space",
 ]
