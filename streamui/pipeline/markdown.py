@@ -72,8 +72,9 @@ gives; tests/pipeline/test_markdown_equivalence.py compares it with the original
   normalization and validation are memoized by URL.
 
 - Plain text on the open line of a paragraph none of which is held (`_plain_append`:
-  no newline, mark or character an inline rule starts on) needs no parse and no render:
-  the paragraph's inline HTML grows by the escaped text. Most words take this path
+  no newline, mark or character an inline rule starts on), and any text on a line of a
+  top-level fence body that cannot close it, needs no parse and no render: the
+  paragraph's inline HTML (the fence's code) grows by the escaped text. Most words take this path
   (tests/pipeline/test_markdown_plain_appends.py checks it against the full path).
 
 What stays linear in the open block is, for an append with markup in it or after a
@@ -92,11 +93,10 @@ that range.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import Any, ClassVar, Final, cast
+from typing import Any, ClassVar, cast
 
-from markdown_it.common.utils import MD_TRIM_CHARS, escapeHtml
+from markdown_it.common.utils import MD_TRIM_CHARS
 from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 
@@ -116,6 +116,7 @@ from .markdown_parser import (
     build_markdown,
     safe_url,
 )
+from .markdown_plain import PlainTail, extend, plain_tail
 from .markdown_reuse import _stream_parsers
 from .markdown_settle import BlockSettler, _line_offset
 
@@ -141,25 +142,6 @@ BlockUpdate = FrozenBlock | TailBlock
 Mark = Struck | Revision
 
 
-# Text that, appended on the open line of a paragraph none of which is held, can only
-# extend its last text: no newline, no mark, nothing an inline rule starts on or looks
-# back from (delimiters, backticks, brackets, "!", "<", "&", backslash), no NUL or CR.
-_PLAIN_TEXT: Final = re.compile(r"[^\n\r\x00*_~`\\\[\]!<&\U000f0000-\U000ffffd]+")
-
-
-@dataclass(slots=True)
-class _PlainTail:
-    """The open paragraph as `_plain_append` extends it: the tail HTML around its inline
-    HTML, and its source as the last update left it (see `MarkdownStream._reuse`)."""
-
-    src: str
-    head: str
-    inline_html: str
-    after: str
-    content: str
-    trail: str
-
-
 class MarkdownStream:
     """Render answer text as it streams; see the module docstring for the rules."""
 
@@ -178,7 +160,7 @@ class MarkdownStream:
         self._frozen = 0
         self._marks: list[str] = []
         self._pending_cr = False
-        self._plain: _PlainTail | None = None  # the open paragraph, when plain text may extend it
+        self._plain: PlainTail | None = None  # the open paragraph, when plain text may extend it
         self._settle = BlockSettler(self._md)
         self._finished = False
 
@@ -275,41 +257,30 @@ class MarkdownStream:
             keep = max(index - 2, 0) if tokens[index].type == "inline" else index
             kept = (keep, prefix + "".join(parts[: keep - split])) if keep >= split else None
             self._reuse = (shown, tokens, *leaf, kept)
-            if self.plain_appends and env.get(_WHOLE) == index and leaf[2] is not None and index >= split:
+            if self.plain_appends and index >= split:
                 at = index - split
-                self._plain = _PlainTail(shown, prefix + "".join(parts[:at]), parts[at],
-                                         "".join(parts[at + 1 :]), leaf[1], leaf[2])
+                self._plain = plain_tail(shown, tokens[index].type, leaf[1], leaf[2], env.get(_WHOLE) == index,
+                                         prefix + "".join(parts[:at]), parts[at], "".join(parts[at + 1 :]))
         return updates
 
-    def _plain_append(self, plain: _PlainTail, shown: str) -> list[BlockUpdate] | None:
-        """The update for `shown` when it only adds plain text (`_PLAIN_TEXT`) to the open line of
-        the one open paragraph, none of which was held: that paragraph's inline HTML grows by
-        the escaped text and nothing else changes, so nothing is parsed or rendered. None when
-        that does not hold. The block tokens, leaf and inline cache are left as the full update
-        would leave them, so the next full one reuses them the same way.
-
-        Why it is exact: the full path would reuse the block tokens (same leaf, no newline, no
-        mark); the paragraph's source had no unresolved construct (the cut analysis held
-        nothing back, so no delimiter run, backslash, bracket, "<" or "&" is open or at its
-        end), and the text added starts no construct, so its inline parse is the old one's
-        followed by that text (trimmed as `paragraph` trims), which renders escaped."""
+    def _plain_append(self, plain: PlainTail, shown: str) -> list[BlockUpdate] | None:
+        """The update for `shown` by the plain-text shortcut (`markdown_plain`), if it applies:
+        the open leaf's HTML grows and nothing is parsed or rendered. The block tokens, leaf
+        and inline cache are left as the full update would leave them, so the next full one
+        reuses them the same way."""
         assert self._reuse is not None
-        grown = shown[len(plain.src) :]
-        if not shown.startswith(plain.src) or not _PLAIN_TEXT.fullmatch(grown):
+        paragraph = plain.content
+        if not extend(plain, shown):
             return None
-        untrimmed = plain.content + plain.trail + grown
-        content = untrimmed.rstrip(MD_TRIM_CHARS)
-        inline_html = plain.inline_html + escapeHtml(content[len(plain.content) :])
         _previous, tokens, index, _content, _trail, kept = self._reuse
-        self._reuse = (shown, tokens, index, content, untrimmed[len(content) :], kept)
-        inline_cache = dict(self._inline_html)
-        inline_cache.pop(plain.content, None)
-        inline_cache[content] = inline_html
-        self._inline_html = inline_cache
-        plain.src, plain.content, plain.trail = shown, content, untrimmed[len(content) :]
-        plain.inline_html = inline_html
+        self._reuse = (shown, tokens, index, plain.content, plain.trail, kept)
+        if plain.trail is not None:
+            inline_cache = dict(self._inline_html)
+            inline_cache.pop(paragraph, None)
+            inline_cache[plain.content] = plain.inline_html
+            self._inline_html = inline_cache
         self._shown = shown
-        tail_html = plain.head + inline_html + plain.after
+        tail_html = plain.html
         if tail_html == self._tail_html:
             return []
         self._tail_html = tail_html

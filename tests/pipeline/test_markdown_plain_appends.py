@@ -1,5 +1,6 @@
-"""The plain-text shortcut of `MarkdownStream` (`_plain_append`) gives exactly the updates the
-full path gives: the same inputs through a stream with the shortcut off, call by call.
+"""The plain-text shortcut of `MarkdownStream` (`_plain_append`: paragraphs and fence bodies)
+gives exactly the updates the full path gives: the same inputs through a stream with the
+shortcut off, call by call.
 
 Inputs mix plain words (what takes the shortcut) with every construct of the equivalence
 vocabulary (what must not), correction marks, and random chunkings.
@@ -13,7 +14,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streamui.pipeline.markdown import BlockUpdate, MarkdownStream, _PlainTail
+from streamui.pipeline.markdown import BlockUpdate, MarkdownStream
+from streamui.pipeline.markdown_plain import PlainTail
 
 from .test_markdown_equivalence import MARKS, VOCABULARY, Event, run
 
@@ -29,7 +31,7 @@ class Counting(MarkdownStream):
         super().__init__(**kwargs)
         self.shortcuts = 0
 
-    def _plain_append(self, plain: _PlainTail, shown: str) -> list[BlockUpdate] | None:
+    def _plain_append(self, plain: PlainTail, shown: str) -> list[BlockUpdate] | None:
         updates = super()._plain_append(plain, shown)
         self.shortcuts += updates is not None
         return updates
@@ -39,6 +41,7 @@ PLAIN = [
     "word", " word", " the", " a", "Hello", ",", ", ", ".", ". ", " (x)", "(", ")", " - ", "-", ": ", ":",
     '"q"', " > ", " 42", "3", " é", "日本", "  ", "\t", " ", "'s", "?", " $5", "%", "=", "|", " | ", "#",
     "\n", "\n\n", "- ", "1. ", "> ", "# ", "```\n", "    ",
+    "```py\n", "~~~\n", " <x> &amp; ", "a*b", " `q`",  # fence bodies: any text is code
 ]  # fmt: skip
 MIXED = PLAIN * 3 + VOCABULARY  # mostly plain, so the shortcut runs often between constructs
 
@@ -75,6 +78,27 @@ def test_the_shortcut_gives_the_updates_of_the_full_path_char_by_char(events: li
     assert_same(chars)
 
 
+CODE = [
+    "def", " f(x):", " <b>", " & ", "&amp;", "*a*", "`", "``", "\n", "\n\n", "    ", "x", " ~~", "[l](u)", "\\",
+    '"q"', "```", "\n```\n", "\n~~~\n", "after", " words", "é", "\t", "\x00",
+]  # fmt: skip
+
+
+@st.composite
+def code_documents(draw: st.DrawFn) -> list[Event]:
+    opener = draw(st.sampled_from(["```\n", "```py\n", "~~~\n", "````\n", "Text.\n\n```js\n"]))
+    text = opener + "".join(draw(st.lists(st.sampled_from(CODE), min_size=1, max_size=30)))
+    cuts = draw(st.lists(st.integers(0, len(text)), max_size=20))
+    bounds = sorted({0, len(text), *cuts})
+    return [text[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(events=code_documents())
+def test_the_shortcut_gives_the_updates_of_the_full_path_in_fences(events: list[Event]) -> None:
+    assert_same(events)
+
+
 def test_the_shortcut_is_taken_for_words_in_a_paragraph_and_not_for_constructs() -> None:
     words = ["Hello", " world,", " this", " is", " plain", " text."]
     assert assert_same(words) == len(words) - 1  # every word after the first
@@ -87,6 +111,8 @@ def test_the_shortcut_is_taken_for_words_in_a_paragraph_and_not_for_constructs()
     # ... until it is resolved: "<a more" can no longer be an autolink, "&amp more" no entity.
     for construct in (" <a", " &amp", " \\"):
         assert assert_same(["Some", " words", construct, " more", " words"]) == 2, construct
+    # In the body of a top-level fence any text on a line grows the code, markup included.
+    assert assert_same(["```py\n", "def", " f(x):", " <b> *a* &amp;", "\n", "x"]) == 2
     # Inside a list item and a quote the paragraph grows the same way.
     assert assert_same(["- item", " one", " two"]) == 2
     assert assert_same(["> quoted", " one", " two"]) == 2
