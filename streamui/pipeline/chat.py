@@ -13,9 +13,11 @@ poll next, and whether the stream is over. The live driver (`streamui.generation
 and the virtual-clock driver of the benchmarks (`streamui.pipeline.virtual`) drive this
 very object, so the benchmark figures are production's by construction.
 
-Within one instant the order is: a due commit timer fires before an event arriving
-then; each event is pushed into the commit stage and the stage polled at once; then
-(on `poll`) the end is handled and every due strategy is polled once.
+Within one instant the order is: a commit timer that was already overdue fires first;
+then each event arriving is pushed into the commit stage and the stage polled at once (a
+timer due at that very instant is decided with the event's text in: `CommitStage.poll`
+forces what has waited its limit either way); then (on `poll`) the end is handled and
+every due strategy is polled once.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from ..upstream.events import (
 from ..widgets.registry import WidgetRegistry
 from ..widgets.render import JSONWidgetRenderer
 from ..widgets.tools import ToolCallsRenderer
-from .commit import CommitStage, Reasoning
+from .commit import CommitStage, Reasoning, TimedPiece
 from .corrections import Committed, Revision, Struck
 from .lane import Lane
 from .metrics import StreamMetrics
@@ -112,8 +114,10 @@ class ChatPipeline:
         self.refusal: list[str] = []  # the provider's refusal text: never part of the answer
         self.ended_at: float | None = None
         self.done = False
-        # With `record`: (what the virtual driver reports) committed text and reasoning as
-        # the stage passed them on, and text and draft deltas as they left the upstream.
+        # With `record`: (what the virtual driver reports) every piece the commit stage emitted,
+        # committed text and reasoning as the stage passed them on, and text and draft deltas
+        # as they left the upstream.
+        self.pieces: list[TimedPiece] | None = [] if record else None
         self.commits: list[Arrival] | None = [] if record else None
         self.shown_reasoning: list[Arrival] | None = [] if record else None
         self.upstream: list[Arrival] | None = [] if record else None
@@ -134,7 +138,9 @@ class ChatPipeline:
         if self.ended_at is not None:
             return True
         self.clock.t = now
-        self._fire_commit_timer(now)
+        # A commit timer already overdue fires first (as if on time); one due at this very
+        # instant fires after the event: text arriving at a deadline is judged with it.
+        self._fire_commit_timer(now, overdue_only=True)
         if isinstance(event, (TextDelta, DraftDelta)) and self.commit is not None:
             # The model's pace, as it produced text (drafts included), for the strategies behind the commit stage.
             if self.upstream is not None:
@@ -274,13 +280,16 @@ class ChatPipeline:
 
     # --- the commit stage ------------------------------------------------------------
 
-    def _fire_commit_timer(self, now: float) -> None:
-        if self._commit_wake is not None and self._commit_wake <= now:
+    def _fire_commit_timer(self, now: float, *, overdue_only: bool = False) -> None:
+        wake = self._commit_wake
+        if wake is not None and (wake < now if overdue_only else wake <= now):
             self._drain_commit(now)
 
     def _drain_commit(self, now: float) -> None:
         assert self.commit is not None
         output = self.commit.poll(now)
+        if self.pieces is not None:
+            self.pieces.extend(TimedPiece(now, piece) for piece in output.pieces)
         for piece in output.pieces:
             if isinstance(piece, Committed):
                 self._committed(piece.text, now)

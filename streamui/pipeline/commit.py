@@ -65,14 +65,11 @@ generated corrections 17 are taken back whole and 3 are late (bench/README.md,
 "Commit stage"). Longer holds gained no corrections and left a gap after a
 one-word first phrase that smoothing cannot fill.
 """
-
 from __future__ import annotations
 
-import inspect
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Final, Literal
+from collections.abc import Sequence
+from typing import Final
 
 from ..upstream.events import (
     Confirm,
@@ -84,7 +81,17 @@ from ..upstream.events import (
     TextDelta,
     UpstreamError,
 )
-from ..upstream.traces import TimedEvent
+from .commit_corrections import CorrectionJudging, takes_previous
+from .commit_points import (
+    CJK_CLAUSE_END,
+    CJK_SENTENCE_END,
+    CLAUSE_END,
+    ENDS_SENTENCE,
+    FenceTracker,
+    PointScanner,
+    skip_space,
+)
+from .commit_records import CommitOutput, CommitStats, HoldRecord, Piece, Reasoning, TimedPiece, answer_text
 from .correction_rules import RuleDetector
 from .corrections import (
     PENDING,
@@ -92,10 +99,7 @@ from .corrections import (
     Committed,
     CorrectionDetector,
     CorrectionPolicy,
-    Detection,
-    FoundCorrection,
     LateRevision,
-    OpenerMatch,
     Revision,
     Struck,
     capitalize_first_word,
@@ -109,98 +113,8 @@ DEFAULT_SENTENCE_HOLD_MS: Final = 340.0
 DEFAULT_FIRST_HOLD_MS: Final = 100.0
 DEFAULT_OPENER_GRACE_MS: Final = 60.0
 
-_SENTENCE_END: Final = ".!?…"
-_CLAUSE_END: Final = ",;:"
-_CJK_SENTENCE_END: Final = "。！？"
-_CJK_CLAUSE_END: Final = "，、；："
-_CLOSERS: Final = "\"'”’)]*_"
-_ABBREVIATIONS: Final = frozenset(
-    {"e.g", "i.e", "vs", "cf", "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "approx", "fig"}
-)
-_LINE_MARKERS: Final = re.compile(r"(?:[-*+][ \t]+|\d{1,9}[.)][ \t]+|>[ \t]*|#{1,6}[ \t]+)*")
-_ENDS_SENTENCE: Final = re.compile(r"(?:[.!?…。！？][\"'”’)\]*_]*\s*|\n\s*)$")
 
-
-@dataclass(frozen=True, slots=True)
-class Reasoning:
-    """Reasoning text, in arrival order; never part of the answer."""
-
-    text: str
-
-
-Piece = Committed | Struck | Revision | LateRevision | Reasoning
-_Found = tuple[int, int, int, OpenerMatch]
-
-
-@dataclass(frozen=True, slots=True)
-class CommitOutput:
-    pieces: tuple[Piece, ...]
-    """What was decided since the last poll, in order."""
-    wake_at: float | None
-    """Poll again at this time even if nothing arrives; None: only on the next event."""
-    done: bool = False
-    """The upstream ended and everything has been emitted."""
-
-    @property
-    def text(self) -> str:
-        """The committed answer text among `pieces` (what smoothing gets)."""
-        return "".join(p.text for p in self.pieces if isinstance(p, Committed))
-
-    @property
-    def reasoning(self) -> str:
-        return "".join(p.text for p in self.pieces if isinstance(p, Reasoning))
-
-
-@dataclass(frozen=True, slots=True)
-class HoldRecord:
-    """One commit of answer text (a `Committed` or `Struck` piece)."""
-
-    committed_at: float
-    first_arrival: float
-    """When the first character of the piece arrived (for drafts: was confirmed)."""
-    last_arrival: float
-    chars: int
-    forced: bool
-    """Committed by a hold limit rather than at a commit point."""
-
-    @property
-    def hold(self) -> float:
-        """Seconds the commit stage held the piece's first character."""
-        return self.committed_at - self.first_arrival
-
-
-@dataclass(slots=True)
-class CommitStats:
-    """Timing facts for the stream record, and counters for the benchmark."""
-
-    first_reasoning_at: float | None = None
-    last_reasoning_at: float | None = None
-    first_answer_arrival_at: float | None = None
-    """First answer character that arrived (final text, i.e. not draft)."""
-    first_answer_at: float | None = None
-    """First answer character committed: the earliest it can become visible."""
-    holds: list[HoldRecord] = field(default_factory=list)
-    corrections: int = 0
-    """Corrections the policy acted on."""
-    late_corrections: int = 0
-    """Openers that came after their sentence (or part of it) was committed: shown as written,
-    with a `LateRevision` mark."""
-    detector_errors: int = 0
-    """Times the detector raised (taken as "no correction")."""
-    dropped_chars: int = 0
-    """Answer characters the policy dropped unseen (`replace`)."""
-    rollbacks: int = 0
-    rollback_overflow: int = 0
-    """Characters rollbacks asked to drop beyond the pending draft."""
-    discarded_draft_chars: int = 0
-    """Draft still unconfirmed when the stream ended."""
-
-    def hold_delays(self) -> list[float]:
-        """Per commit: commit time minus arrival of its first character."""
-        return [h.hold for h in self.holds]
-
-
-class CommitStage:
+class CommitStage(CorrectionJudging):
     """Holds answer text until it is final; see the module docstring for the rules.
 
     `policy`: a `CorrectionPolicy` or a name from `corrections.POLICIES`.
@@ -225,7 +139,7 @@ class CommitStage:
             raise ValueError("hold_ms, sentence_hold_ms and first_hold_ms must be >= 0 and hold_chars >= 1")
         self.policy = make_policy(policy) if isinstance(policy, str) else policy
         self.detector: CorrectionDetector = detector or RuleDetector()
-        self._pass_previous = _takes_previous(self.detector)
+        self._pass_previous = takes_previous(self.detector)
         self.first_hold_ms = first_hold_ms
         self._first_hold_s = min(first_hold_ms, hold_ms) / 1000.0
         self.opener_grace_ms = opener_grace_ms
@@ -238,7 +152,8 @@ class CommitStage:
         self._hold_s = hold_ms / 1000.0
         self._sentence_hold_s = min(sentence_hold_ms, hold_ms) / 1000.0
         self._think = think or ThinkSplitter()
-        self._fence = _FenceTracker()
+        self._fence = FenceTracker()
+        self._scanner = PointScanner()  # commit points of _held, kept while it only grows
         self._draft = ""
         self._held = ""
         self._times: list[float] = []
@@ -354,7 +269,7 @@ class CommitStage:
         self._opener_pending = False
         if self._watch_late_opener:
             self._count_late_opener(final)
-        for end, kind in self._points(final):
+        for end, kind in self._scanner.points(self._held, self._code, final):
             if kind == "code":
                 self._commit(end, sentence_end=True)
                 return True
@@ -378,41 +293,6 @@ class CommitStage:
                 self._correct(end, *found)
             return True
         return False
-
-    def _count_late_opener(self, final: bool) -> None:
-        """An opener right after a sentence the hold limit forced out comes too late."""
-        # The next sentence as written, whether or not a hold limit already showed part of it:
-        # the decision must not depend on how the text was cut into commits.
-        text = self._watch_text + self._held
-        code = [False] * len(self._watch_text) + self._code
-        start = _skip_space(text, 0)
-        if start == len(text) and not final:
-            return
-        if start < len(text) and code[start]:
-            self._watch_late_opener = False
-            return
-        found = self._detect(text[start:], final, self._watch_previous) if self.policy.detects else None
-        if found != PENDING:
-            self._watch_late_opener = False
-            if isinstance(found, OpenerMatch):
-                self._mark_late(found.opener, self._watch_at, self._watch_previous, self._watch_previous_at)
-
-    def _mark_late(self, opener: str, at: int | None = None, original: str | None = None, start: int = 0) -> None:
-        """A committed sentence (default: the last) is corrected, too late to take it back: mark it."""
-        self.stats.late_corrections += 1
-        if original is None:
-            original, start = self._last_sentence, self._last_sentence_at
-        at = self._committed_chars if at is None else at
-        self._out.append(LateRevision(original, opener, at, start))
-
-    def _detect(self, text: str, final: bool, previous: str) -> Detection:
-        try:
-            if self._pass_previous:
-                return self.detector.detect(text, final=final, previous=previous)
-            return self.detector.detect(text, final=final)
-        except Exception:  # a broken detector must not break the stream
-            self.stats.detector_errors += 1
-            return None
 
     def _in_first_sentence(self) -> bool:
         """Until the answer's first sentence is out, its pieces keep the first phrase's budget, so
@@ -445,105 +325,10 @@ class CommitStage:
         if (
             self._holding_sentence(now)
             and sentence_deadline < limit
-            and any(ch in _CLAUSE_END or ch in _CJK_CLAUSE_END for ch in self._held)
+            and any(ch in CLAUSE_END or ch in CJK_CLAUSE_END for ch in self._held)
         ):
             return sentence_deadline  # a clause point is waiting on the sentence budget
         return limit
-
-    def _points(self, final: bool) -> Iterator[tuple[int, Literal["sentence", "clause", "code"]]]:
-        """Commit points in the held text, in order: (index after the point, kind)."""
-        held, code = self._held, self._code
-        n = len(held)
-        for i, ch in enumerate(held):
-            if code[i]:
-                if ch == "\n":
-                    yield i + 1, "code"
-            elif ch == "\n" or ch in _CJK_SENTENCE_END:
-                yield i + 1, "sentence"
-            elif ch in _CJK_CLAUSE_END:
-                yield i + 1, "clause"
-            elif ch in _SENTENCE_END or ch in _CLAUSE_END:
-                j = i + 1
-                if ch in _SENTENCE_END:
-                    while j < n and held[j] in _CLOSERS:
-                        j += 1
-                if j == n and not final:
-                    return  # the next character decides whether this is a point
-                if j < n and not held[j].isspace():
-                    continue
-                if ch in _CLAUSE_END:
-                    yield j, "clause"
-                elif ch != "." or not _is_abbreviation(held, i):
-                    yield j, "sentence"
-
-    def _lookahead(self, end: int, final: bool) -> _Found | Literal["pending"] | None:
-        """Does a correction opener start the sentence after `end`? (opener start,
-        opener end, correction start, match)"""
-        held = self._held
-        start = _skip_space(held, end)
-        if start == len(held):
-            return None if final else PENDING
-        if self._code[start]:
-            return None
-        shown = self._sentence_shown[self._sentence_skip :]
-        previous = shown + held[self._gap_end(end) if self._sentence_start else 0 : end]
-        found = self._detect(held[start:], final, previous.strip())
-        if not isinstance(found, OpenerMatch):
-            return found
-        opener_end = start + found.end
-        correction = _skip_space(held, opener_end)
-        if correction == len(held):
-            # An opener with nothing after it retracts nothing: wait for the correction.
-            return None if final else PENDING
-        return start, opener_end, correction, found
-
-    def _correct(self, end: int, start: int, opener_end: int, correction: int, found: OpenerMatch) -> None:
-        held = self._held
-        gap = self._gap_end(end)
-        phrase = held[gap:end]
-        if any(self._code[:end]) or not (self._sentence_shown + phrase).strip():
-            self._commit(end, sentence_end=True)  # code, or nothing to retract: not a correction
-            return
-        if not self._sentence_start:  # part of the sentence is already shown
-            self._commit(end, sentence_end=True)
-            self._mark_late(found.opener)
-            return
-        resolution = self.policy.resolve(
-            FoundCorrection(
-                phrase, held[end:start], held[start:opener_end], held[opener_end:correction], found.fragment
-            )
-        )
-        if not resolution.struck and not resolution.revised:
-            self._commit(end, sentence_end=True)  # the policy let it stand
-            return
-        self.stats.corrections += 1
-        self._commit(gap, sentence_end=True)
-        replaced = correction - gap
-        times = self._times[:replaced]
-        if resolution.struck:
-            self._out.append(Struck(resolution.struck, self._committed_chars))
-            self._record(times[: len(phrase)], forced=False)
-        if resolution.revised:
-            self._out.append(Revision(resolution.revised, found.opener, self._committed_chars))
-        keep = resolution.keep
-        self.stats.dropped_chars += max(0, replaced - len(keep) - len(resolution.struck))
-        keep_times = times[replaced - len(keep) :] if len(keep) <= replaced else [times[0]] * len(keep)
-        self._held = keep + held[correction:]
-        self._times = keep_times + self._times[replaced:]
-        self._code = [False] * len(keep) + self._code[replaced:]
-        self._sentence_start = True
-        self._capitalize = self._capitalize or resolution.capitalize
-
-    def _gap_end(self, end: int) -> int:
-        """End of what precedes the sentence proper: blanks, and list/quote/heading
-        markers when the held text starts a line ("- " stays when its item is revised)."""
-        held = self._held
-        i = _skip_space(held, 0, end)
-        if self._line_start or "\n" in held[:i]:
-            marker = _LINE_MARKERS.match(held, i, end)
-            if marker:
-                i = _skip_space(held, marker.end(), end)
-        return i
 
     def _force(self) -> None:
         held = self._held
@@ -554,24 +339,19 @@ class CommitStage:
             self._start_watch()
             return
         cut = len(held)
-        for i in range(len(held) - 1, _skip_space(held, 0), -1):  # not at the leading blank
-            if held[i - 1].isspace() or held[i - 1] in _CJK_SENTENCE_END + _CJK_CLAUSE_END:
+        for i in range(len(held) - 1, skip_space(held, 0), -1):  # not at the leading blank
+            if held[i - 1].isspace() or held[i - 1] in CJK_SENTENCE_END + CJK_CLAUSE_END:
                 cut = i
                 break
-        sentence_end = bool(_ENDS_SENTENCE.search(held[:cut]))
+        sentence_end = bool(ENDS_SENTENCE.search(held[:cut]))
         self._commit(cut, sentence_end=sentence_end, forced=True)
         if sentence_end:
             self._start_watch()
 
-    def _start_watch(self) -> None:
-        self._watch_late_opener = True
-        self._watch_previous, self._watch_previous_at = self._last_sentence, self._last_sentence_at
-        self._watch_text = ""
-        self._watch_at = self._committed_chars
-
     def _commit(self, n: int, *, sentence_end: bool, forced: bool = False) -> None:
         if n <= 0:
             return
+        self._scanner.reset()
         if self._capitalize and self._held[:n].strip():
             self._held = capitalize_first_word(self._held)
             self._capitalize = False
@@ -610,121 +390,6 @@ class CommitStage:
         )
 
 
-def _takes_previous(detector: CorrectionDetector) -> bool:
-    try:
-        return "previous" in inspect.signature(detector.detect).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def _skip_space(text: str, i: int, end: int | None = None) -> int:
-    end = len(text) if end is None else end
-    while i < end and text[i].isspace():
-        i += 1
-    return i
-
-
-def _is_abbreviation(text: str, dot: int) -> bool:
-    start = dot
-    while start > 0 and (text[start - 1].isalpha() or text[start - 1] == "."):
-        start -= 1
-    return text[start:dot].lower() in _ABBREVIATIONS
-
-
-_FENCE_OPEN: Final = re.compile(r"[ \t]*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+|>[ \t]?)*(`{3,}|~{3,})(.*)")
-_FENCE_CLOSE: Final = re.compile(r"[ \t]*(?:>[ \t]?)*(`{3,}|~{3,})[ \t]*")
-
-
-class _FenceTracker:
-    """Which characters are inside a fenced code block (judged at their line start)."""
-
-    def __init__(self) -> None:
-        self.fence: str | None = None
-        self._line = ""
-
-    def feed(self, text: str) -> list[bool]:
-        flags: list[bool] = []
-        start = 0
-        while start < len(text):
-            nl = text.find("\n", start)
-            end = len(text) if nl < 0 else nl + 1
-            flags.extend([self.fence is not None] * (end - start))
-            self._line += text[start:end]
-            if nl >= 0:
-                self._end_line(self._line[:-1])
-                self._line = ""
-            start = end
-        return flags
-
-    def _end_line(self, line: str) -> None:
-        if self.fence is None:
-            m = _FENCE_OPEN.fullmatch(line)
-            if m and not (m.group(1)[0] == "`" and "`" in m.group(2)):
-                self.fence = m.group(1)
-        else:
-            m = _FENCE_CLOSE.fullmatch(line)
-            if m and m.group(1)[0] == self.fence[0] and len(m.group(1)) >= len(self.fence):
-                self.fence = None
-
-
-# --- a virtual-clock driver, like smoothing.simulate ----------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class TimedPiece:
-    t: float
-    piece: Piece
-
-
-def simulate_commit(
-    stage: CommitStage,
-    events: Iterable[TimedEvent],
-    *,
-    end_t: float | None = None,
-    max_steps: int = 10_000_000,
-) -> list[TimedPiece]:
-    """Run `stage` on a virtual clock over timed upstream events; return what it emitted.
-
-    Each event is pushed at its time and the stage polled after every input and at
-    every time it asked to be woken. The stream finishes at its `End` event, or at
-    `end_t` (default: the last event's time) if there is none.
-    """
-    timed = list(events)
-    if end_t is None:
-        end_t = timed[-1].t if timed else 0.0
-    out: list[TimedPiece] = []
-    i, n = 0, len(timed)
-    wake_at: float | None = None
-    now = 0.0
-    for _ in range(max_steps):
-        next_input = timed[i].t if i < n else (end_t if not stage.finished else None)
-        candidates = [t for t in (next_input, wake_at) if t is not None]
-        if not candidates:
-            raise RuntimeError(f"{stage!r} is idle but not done after the upstream ended")
-        now = max(now, min(candidates))
-        while i < n and timed[i].t <= now:
-            stage.push(timed[i].event, now)
-            i += 1
-        if i >= n and end_t <= now:
-            stage.finish(now)
-        result = stage.poll(now)
-        out.extend(TimedPiece(now, piece) for piece in result.pieces)
-        if result.done:
-            return out
-        wake_at = result.wake_at
-    raise RuntimeError(f"{stage!r} did not finish within {max_steps} steps")
-
-
-def answer_text(pieces: Iterable[Piece | TimedPiece]) -> str:
-    """The committed answer text among `pieces`."""
-    out: list[str] = []
-    for piece in pieces:
-        p = piece.piece if isinstance(piece, TimedPiece) else piece
-        if isinstance(p, Committed):
-            out.append(p.text)
-    return "".join(out)
-
-
 __all__ = [
     "DEFAULT_FIRST_HOLD_MS",
     "DEFAULT_HOLD_CHARS",
@@ -743,5 +408,4 @@ __all__ = [
     "Struck",
     "TimedPiece",
     "answer_text",
-    "simulate_commit",
 ]

@@ -2,9 +2,10 @@
 
 A strategy is a plain object driven by two kinds of input, arrivals (`push`) and the
 end of the upstream (`finish`), and polled for what to reveal (`poll`). It never
-sleeps and never reads a clock of its own: the caller passes `now`. The live pacer
-(streamui.generation) and the benchmark (`simulate` below) drive the very
-same chat pipeline (streamui.pipeline.chat), so benchmark figures describe what users get.
+sleeps and never reads a clock of its own: the caller passes `now`. Strategies run only
+inside the chat pipeline (streamui.pipeline.chat): live under streamui.generation, in the
+benchmarks under its virtual-clock driver (streamui.pipeline.virtual), so benchmark
+figures describe what users get.
 
 Contract every strategy keeps:
 - the concatenation of everything revealed equals the concatenation of everything
@@ -16,7 +17,7 @@ Contract every strategy keeps:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -125,21 +126,6 @@ class Arrival:
     text: str
 
 
-def simulate(
-    strategy: SmoothingStrategy, arrivals: Sequence[Arrival], end_t: float, *, max_steps: int = 10_000_000
-) -> list[Arrival]:
-    """Run `strategy` on a virtual clock over timed arrivals; return the reveal schedule.
-
-    Each arrival is pushed at its time, the end at `end_t`, and the strategy is polled
-    after every input and at every time it asked to be woken: the chat pipeline's
-    virtual-clock driver (`streamui.pipeline.virtual`) with this one strategy, no
-    commit stage and no rendering.
-    """
-    from .virtual import simulate as drive  # the driver builds on this module
-
-    return drive(strategy, arrivals, end_t, max_steps=max_steps)
-
-
 def revealed_text(schedule: Iterable[Arrival]) -> str:
     return "".join(a.text for a in schedule)
 
@@ -159,6 +145,5 @@ __all__ = [
     "make_strategy",
     "register_strategy",
     "revealed_text",
-    "simulate",
     "strategy_names",
 ]

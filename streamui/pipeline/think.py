@@ -67,6 +67,9 @@ class ThinkSplitter:
         return out
 
     def _consume_think(self, buf: str, out: list[Segment]) -> str:
+        if self.close_tag[0] not in buf:  # no tag, nor the start of one: all of it is reasoning
+            self._emit("reasoning", buf, out)
+            return ""
         end = buf.find(self.close_tag)
         if end >= 0:
             self._emit("reasoning", buf[:end], out)
@@ -79,6 +82,9 @@ class ThinkSplitter:
         return ""
 
     def _consume_answer(self, buf: str, out: list[Segment]) -> str:
+        if self.open_tag[0] not in buf and self.close_tag[0] not in buf:  # (almost every delta)
+            self._emit("answer", buf, out)
+            return ""
         opening = self._find_open(buf)
         closing = buf.find(self.close_tag)
         if closing >= 0 and (opening < 0 or closing < opening):

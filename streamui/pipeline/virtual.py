@@ -7,8 +7,11 @@ made something due), and the upstream ends at its `End` / `UpstreamError`, or at
 `end_t` (default: the last event's time) if there is none; events after the end are
 not read, as live. Deterministic and thousands of times faster than real time.
 
-`run_pipeline` (commit stage and one strategy) and `simulate` (one strategy over
-committed text) are the benchmarks' two uses of it.
+It is the only virtual-clock driver of the stages: `run_pipeline` (commit stage and one
+strategy), `commit_pieces` (what the commit stage emitted, in that same pipeline) and
+`simulate` (one strategy over committed text, no commit stage) are the benchmarks' and
+tests' uses of it, and read what the pipeline recorded (`record=True`), never a parallel
+implementation.
 """
 
 from __future__ import annotations
@@ -19,9 +22,9 @@ from dataclasses import dataclass, field
 from ..upstream.events import End, TextDelta, UpstreamError
 from ..upstream.traces import TimedEvent
 from .chat import ChatPipeline
-from .commit import CommitStage
+from .commit import CommitStage, TimedPiece
 from .lane import PlacedMark, Shown
-from .smoothing import Arrival, SmoothingStrategy
+from .smoothing import Arrival, Passthrough, SmoothingStrategy
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,8 @@ class PipelineRun:
     stage: CommitStage
     end_t: float
     """When the upstream ended: the stage and the strategy were finished then."""
+    pieces: list[TimedPiece] = field(default_factory=list)
+    """Everything the commit stage emitted (committed text, reasoning, marks), when it did."""
     commits: list[Arrival] = field(default_factory=list)
     """Committed answer text as it reached the strategy (one per `Committed` piece)."""
     schedule: list[Arrival] = field(default_factory=list)
@@ -116,13 +121,26 @@ def run_pipeline(
     drive(pipeline, events, end_t=end_t, max_steps=max_steps, frames=frames if render else None)
     ended = _until_end(events)
     lane = pipeline.lanes[0]
-    assert pipeline.commits is not None and pipeline.shown_reasoning is not None and pipeline.upstream is not None
+    assert pipeline.pieces is not None and pipeline.commits is not None
+    assert pipeline.shown_reasoning is not None and pipeline.upstream is not None
     assert lane.schedule is not None and lane.visible is not None
     return PipelineRun(
         stage, pipeline.ended_at if pipeline.ended_at is not None else (ended or 0.0),
-        commits=pipeline.commits, schedule=lane.schedule, visible=lane.visible,
+        pieces=pipeline.pieces, commits=pipeline.commits, schedule=lane.schedule, visible=lane.visible,
         reasoning=pipeline.shown_reasoning, upstream=pipeline.upstream, frames=frames,
     )
+
+
+def commit_pieces(
+    stage: CommitStage,
+    events: Sequence[TimedEvent],
+    *,
+    end_t: float | None = None,
+    max_steps: int = 10_000_000,
+) -> list[TimedPiece]:
+    """What `stage` emitted, and when, as the chat pipeline drives it (a passthrough lane
+    behind it, so nothing but the stage decides the times)."""
+    return run_pipeline(stage, Passthrough(), events, end_t=end_t, max_steps=max_steps).pieces
 
 
 def simulate(
@@ -136,4 +154,4 @@ def simulate(
     return schedule
 
 
-__all__ = ["PipelineRun", "PlacedMark", "TimedFrame", "drive", "run_pipeline", "simulate"]
+__all__ = ["PipelineRun", "PlacedMark", "TimedFrame", "commit_pieces", "drive", "run_pipeline", "simulate"]

@@ -14,8 +14,9 @@ import pytest
 
 from streamui.pipeline.commit import CommitStage
 from streamui.pipeline.corrections import LateRevision, Revision, Struck
-from streamui.pipeline.smoothing import Arrival, Passthrough, make_strategy, simulate
+from streamui.pipeline.smoothing import Arrival, Passthrough, make_strategy
 from streamui.pipeline.virtual import run_pipeline as simulate_pipeline
+from streamui.pipeline.virtual import simulate
 from streamui.upstream.events import Confirm, DraftDelta, Rollback, TextDelta
 from streamui.upstream.traces import Trace, event_to_json, load_trace, parse_trace
 from tools.bench.commit_bench import (
@@ -204,7 +205,7 @@ def test_the_strategy_observes_upstream_text_and_drafts_as_generation_does() -> 
     "name", ["speculative-1", "corrections-501", "stalls-4", "bursty-2", "reasoning-503", "gpt4o-072"]
 )
 @pytest.mark.parametrize("strategy", ["adaptive", "throttle", "fixed"])
-def test_one_clock_gives_the_schedule_smoothing_simulate_gives_for_the_commits(
+def test_one_clock_gives_the_schedule_simulate_gives_for_the_commits(
     name: str, strategy: str
 ) -> None:
     folder = "gpt4o" if name.startswith("gpt4o") else "generated"
@@ -212,7 +213,7 @@ def test_one_clock_gives_the_schedule_smoothing_simulate_gives_for_the_commits(
     pipeline = simulate_pipeline(CommitStage("replace"), make_strategy(strategy), trace.events)
     assert pipeline.upstream
     # The strategy sees the commits and, in between, the upstream arrivals up to each
-    # time: replaying both through `smoothing.simulate` gives the very same reveals.
+    # time: replaying both through `virtual.simulate` gives the very same reveals.
     told = ReplayUpstream(make_strategy(strategy), pipeline.upstream)
     assert pipeline.schedule == simulate(told, pipeline.commits, pipeline.end_t)
     if strategy == "adaptive":  # (and it does use them: without, it paces otherwise)

@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamui.pipeline.commit import CommitStage, simulate_commit
+from streamui.pipeline.commit import CommitStage
 from streamui.pipeline.corrections import Committed, LateRevision, Revision
+from streamui.pipeline.virtual import commit_pieces
 from streamui.upstream.events import End, TextDelta
 from streamui.upstream.traces import TimedEvent
 from tools.bench import corrections_bench as cb
@@ -110,7 +111,7 @@ def test_any_chunking_and_pace_gives_the_same_call_and_never_garbles(
         events.append(TimedEvent(t, TextDelta(text[a:b])))
     events.append(TimedEvent(t + 0.001, End()))
     stage = CommitStage("replace")
-    pieces = simulate_commit(stage, events)
+    pieces = commit_pieces(stage, events)
     once = cb.run_case(case, "once")
     assert (stage.stats.corrections + stage.stats.late_corrections > 0) == once.detected
     revisions = tuple(p.piece for p in pieces if isinstance(p.piece, Revision))
@@ -151,7 +152,7 @@ def test_every_late_mark_names_the_shown_span_of_the_sentence_it_revises(lead: s
     for case in CASES:
         text = case.with_lead(lead).text if lead else case.text
         for timing in ("words", "20", "50", "100"):
-            pieces = simulate_commit(CommitStage("replace"), cb.arrivals(text, timing, seed=case.id))
+            pieces = commit_pieces(CommitStage("replace"), cb.arrivals(text, timing, seed=case.id))
             committed = "".join(p.piece.text for p in pieces if isinstance(p.piece, Committed))
             for late in (p.piece for p in pieces if isinstance(p.piece, LateRevision)):
                 marks += 1

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from streamui.pipeline.smoothing import Arrival, make_strategy, simulate
+from streamui.pipeline.smoothing import Arrival, make_strategy
+from streamui.pipeline.virtual import simulate
 from streamui.upstream.traces import parse_trace
 from tools.bench import pacer_cost
 from tools.bench.metrics import contract_violations, max_in_window, measure, percentile

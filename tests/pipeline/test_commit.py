@@ -17,9 +17,9 @@ from streamui.pipeline.commit import (
     Struck,
     TimedPiece,
     answer_text,
-    simulate_commit,
 )
 from streamui.pipeline.corrections import LateRevision
+from streamui.pipeline.virtual import commit_pieces
 from streamui.upstream.events import (
     Confirm,
     DraftDelta,
@@ -50,7 +50,7 @@ def run(chunks: Sequence[str], policy: str = "replace", **kwargs: Any) -> list[T
     for chunk in chunks:
         events.append(TimedEvent(sent * CHAR_S, TextDelta(chunk)))
         sent += len(chunk)
-    return simulate_commit(stage, events, end_t=sent * CHAR_S)
+    return commit_pieces(stage, events, end_t=sent * CHAR_S)
 
 
 def shown(pieces: Sequence[Piece | TimedPiece]) -> str:
@@ -254,7 +254,7 @@ def test_no_character_is_held_longer_than_the_limit(
         t += gap
         events.append(TimedEvent(t, TextDelta(chunk)))
     stage = CommitStage(policy, hold_ms=150, hold_chars=30, detector=None)
-    pieces = simulate_commit(stage, events, end_t=t + 1.0)
+    pieces = commit_pieces(stage, events, end_t=t + 1.0)
     assert all(h.hold <= 0.150 + 1e-9 for h in stage.stats.holds)
     if policy == "passthrough":
         assert answer_text(pieces) == text
@@ -288,7 +288,7 @@ def test_rollback_at_every_position(n: int) -> None:
     ]
     timed = [TimedEvent(i * 0.02, e) for i, e in enumerate(events)]
     stage = CommitStage("passthrough")
-    pieces = simulate_commit(stage, timed)
+    pieces = commit_pieces(stage, timed)
     kept = DRAFT[: max(0, len(DRAFT) - n)]
     assert answer_text(pieces) == "Start. " + kept + "Z. Tail." == Trace("t", timed).text
     assert stage.stats.rollback_overflow == max(0, n - len(DRAFT))
@@ -332,7 +332,7 @@ _draft_events = st.lists(
 def test_drafts_resolve_like_the_trace_says(events: list[Event]) -> None:
     timed = [TimedEvent(i * 0.01, e) for i, e in enumerate(events)]
     for policy in ("passthrough", "replace"):
-        pieces = simulate_commit(CommitStage(policy, hold_ms=30), timed, end_t=len(events) * 0.01)
+        pieces = commit_pieces(CommitStage(policy, hold_ms=30), timed, end_t=len(events) * 0.01)
         assert answer_text(pieces) == Trace("t", timed).text
 
 
@@ -516,7 +516,7 @@ def test_think_tags_in_content_are_split_out() -> None:
 
 def test_think_in_a_confirmed_draft() -> None:
     events: list[Event] = [DraftDelta("<think>r</think>"), Confirm(), TextDelta("A."), End()]
-    pieces = simulate_commit(CommitStage(), [TimedEvent(i, e) for i, e in enumerate(events)])
+    pieces = commit_pieces(CommitStage(), [TimedEvent(i, e) for i, e in enumerate(events)])
     assert [p.piece for p in pieces] == [Reasoning("r"), Committed("A.")]
 
 
@@ -543,7 +543,7 @@ def test_other_events_are_ignored() -> None:
 
 def test_hold_records_cover_every_shown_character() -> None:
     stage = CommitStage("annotate", **FOREVER)
-    pieces = simulate_commit(stage, [TimedEvent(0.0, TextDelta(TEXT))], end_t=0.5)
+    pieces = commit_pieces(stage, [TimedEvent(0.0, TextDelta(TEXT))], end_t=0.5)
     shown_chars = sum(
         len(p.piece.text) for p in pieces if isinstance(p.piece, (Committed, Struck))
     )
@@ -562,3 +562,15 @@ def test_bad_limits(kwargs: dict[str, Any]) -> None:
 def test_unknown_policy() -> None:
     with pytest.raises(ValueError, match="unknown correction policy"):
         CommitStage("strike")
+
+
+def test_text_arriving_at_a_hold_deadline_is_judged_with_it_in_the_pipeline() -> None:
+    # Tokens at 100 a second: the 100 ms first-phrase limit falls on the very instant " Tuesday"
+    # arrives. Judged with it, the opener's correction is whole and comes in time; the timer
+    # firing first would have shown "The meeting is on Monday." and marked the correction late.
+    words = ["The", " meeting", " is", " on", " Monday", ".", " Correction", "—it", "'s", " on", " Tuesday", "."]
+    events = [TimedEvent(round(i * 0.01, 6), TextDelta(w)) for i, w in enumerate(words)]
+    stage = CommitStage()
+    pieces = commit_pieces(stage, [*events, TimedEvent(0.111, End())])
+    assert stage.stats.late_corrections == 0 and stage.stats.corrections == 1
+    assert answer_text(pieces) == "It's on Tuesday."

@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamui.pipeline.commit import CommitStage, simulate_commit
+from streamui.pipeline.commit import CommitStage
 from streamui.pipeline.correction_rules import RuleDetector
 from streamui.pipeline.corrections import PENDING, LateRevision, OpenerMatch, Revision, Struck
+from streamui.pipeline.virtual import commit_pieces
 from streamui.upstream.events import TextDelta
 from streamui.upstream.traces import TimedEvent
 from tools.bench.corrections_bench import load_corpus
@@ -112,7 +113,7 @@ class Broken:
 
 def test_a_detector_that_raises_never_breaks_the_stream() -> None:
     stage = CommitStage(detector=Broken())  # type: ignore[arg-type]
-    pieces = simulate_commit(stage, [TimedEvent(0.0, TextDelta("It is 4. Actually, it is 5."))])
+    pieces = commit_pieces(stage, [TimedEvent(0.0, TextDelta("It is 4. Actually, it is 5."))])
     assert "".join(p.piece.text for p in pieces if hasattr(p.piece, "text")) == "It is 4. Actually, it is 5."
     assert stage.stats.detector_errors > 0
 
@@ -126,13 +127,13 @@ class Legacy:
 
 def test_a_detector_without_previous_still_works() -> None:
     stage = CommitStage(detector=Legacy(), first_hold_ms=1e9)  # type: ignore[arg-type]
-    pieces = simulate_commit(stage, [TimedEvent(0.0, TextDelta("It is 4. Oops, it is 5."))])
+    pieces = commit_pieces(stage, [TimedEvent(0.0, TextDelta("It is 4. Oops, it is 5."))])
     assert [p.piece.original for p in pieces if isinstance(p.piece, Revision)] == ["It is 4."]
 
 
 def test_corrections_in_reasoning_stay_as_they_are() -> None:
     text = "<think>The sum is 11. Wait, 5 + 7 is 12, not 11.</think>The answer is 12."
-    pieces = simulate_commit(CommitStage(), [TimedEvent(0.0, TextDelta(text))])
+    pieces = commit_pieces(CommitStage(), [TimedEvent(0.0, TextDelta(text))])
     reasoning = "".join(p.piece.text for p in pieces if type(p.piece).__name__ == "Reasoning")
     assert reasoning == "The sum is 11. Wait, 5 + 7 is 12, not 11."
     assert not any(isinstance(p.piece, (Revision, Struck)) for p in pieces)
@@ -142,7 +143,7 @@ def test_the_first_phrase_shows_within_first_hold_ms_and_a_late_correction_is_ma
     words = ["The", "capital", "of", "Australia", "is", "Sydney.", "Actually,", "it", "is", "Canberra."]
     events = [TimedEvent(i * 0.02, TextDelta(("" if i == 0 else " ") + w)) for i, w in enumerate(words)]
     stage = CommitStage()
-    pieces = simulate_commit(stage, events)
+    pieces = commit_pieces(stage, events)
     assert stage.stats.first_answer_at == pytest.approx(0.1)  # first_hold_ms, not a whole sentence
     late = [p.piece for p in pieces if isinstance(p.piece, LateRevision)]
     assert [r.original for r in late] == ["The capital of Australia is Sydney."]

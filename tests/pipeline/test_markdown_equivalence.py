@@ -197,7 +197,7 @@ def test_decided_lines_keep_their_block_structure(
 ) -> None:
     """A line `_DECIDED_CONTENT` matches has the same block structure whatever follows
     on it (so the original's probes all agree, and reusing its block tokens is exact)."""
-    from streamui.pipeline.markdown import _DECIDED_CONTENT
+    from streamui.pipeline.markdown_settle import _DECIDED_CONTENT
 
     complete = context[: context.rfind("\n") + 1]
     line = prefix + decisive

@@ -16,11 +16,11 @@ from streamui.pipeline.smoothing import (
     SmoothingStrategy,
     make_strategy,
     revealed_text,
-    simulate,
     strategy_names,
 )
 from streamui.pipeline.strategies import Adaptive, AdaptiveConfig, FixedDelay, Throttle
 from streamui.pipeline.strategies.words import WordQueue
+from streamui.pipeline.virtual import simulate
 from tools.bench.metrics import contract_violations, measure
 from tools.bench.visible import ReplayUpstream
 

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streamui.pipeline.think import Segment, ThinkSplitter
 
@@ -87,3 +91,18 @@ def test_two_spans() -> None:
 def test_empty_tags_rejected() -> None:
     with pytest.raises(ValueError):
         ThinkSplitter("", "</think>")
+
+
+PIECES = ["<think>", "</think>", "<", "</", "<th", "think>", ">", "\n", " ", "a", "b.", "x < y", "\t"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    text=st.lists(st.sampled_from(PIECES), max_size=20).map("".join),
+    cuts=st.lists(st.integers(0, 200), max_size=12),
+    start_in_think=st.booleans(),
+)
+def test_any_chunking_splits_like_the_whole_text(text: str, cuts: list[int], start_in_think: bool) -> None:
+    bounds = sorted({0, len(text), *(c for c in cuts if c < len(text))})
+    chunks = [text[a:b] for a, b in itertools.pairwise(bounds)]
+    assert split(chunks, start_in_think=start_in_think) == split([text], start_in_think=start_in_think)

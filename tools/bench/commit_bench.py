@@ -40,8 +40,8 @@ from typing import IO, Any
 
 from streamui.pipeline.commit import CommitStage
 from streamui.pipeline.corrections import Struck, make_policy
-from streamui.pipeline.smoothing import Arrival, make_strategy, simulate
-from streamui.pipeline.virtual import PipelineRun, run_pipeline
+from streamui.pipeline.smoothing import Arrival, make_strategy
+from streamui.pipeline.virtual import PipelineRun, run_pipeline, simulate
 from streamui.upstream.events import DraftDelta, ReasoningDelta, TextDelta
 from streamui.upstream.tokens import split_tokens
 from streamui.upstream.traces import TimedEvent, Trace, TraceFormatError, load_trace

@@ -2,8 +2,9 @@
 
 Each case is one short answer (`text`; a `<think>` span in it is reasoning), labelled
 `label` (true: it retracts `retracted`), with `expected`, the visible answer under
-`replace` (`~~x~~` = shown struck through). Every case runs through a fresh
-`CommitStage` on a virtual clock, once per timing:
+`replace` (`~~x~~` = shown struck through). Every case runs through a fresh chat
+pipeline (a `CommitStage`, then `adaptive` smoothing) on its virtual-clock driver, once
+per timing:
 
 - `once`: the whole text in one delta;
 - `words`: a word (with the whitespace before it) every 20-40 ms (seeded per case);
@@ -30,10 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from streamui.pipeline.commit import CommitStage, Reasoning, TimedPiece, simulate_commit
+from streamui.pipeline.commit import CommitStage, Reasoning, TimedPiece
 from streamui.pipeline.corrections import Committed, LateRevision, Revision, Struck
 from streamui.pipeline.smoothing import make_strategy
-from streamui.pipeline.virtual import run_pipeline as simulate_pipeline
+from streamui.pipeline.virtual import PipelineRun, run_pipeline
 from streamui.upstream.events import End, TextDelta
 from streamui.upstream.tokens import split_tokens
 from streamui.upstream.traces import TimedEvent
@@ -164,7 +165,8 @@ class CaseRun:
 def run_case(case: Case, timing: str, policy: str = "replace") -> CaseRun:
     stage = CommitStage(policy)
     events = arrivals(case.text, timing, seed=case.id)
-    pieces = simulate_commit(stage, events)
+    run = run_pipeline(stage, make_strategy("adaptive"), events)
+    pieces = run.pieces
     visible = _visible(pieces)
     revisions = tuple(p.piece for p in pieces if isinstance(p.piece, Revision))
     reasoning = "".join(p.piece.text for p in pieces if isinstance(p.piece, Reasoning))
@@ -178,14 +180,13 @@ def run_case(case: Case, timing: str, policy: str = "replace") -> CaseRun:
         reasoning=reasoning,
         revisions=revisions,
         garbled=tuple(garbled(case, visible, revisions, reasoning)),
-        unrevealed=stage.stats.late_corrections > 0 and _unrevealed(pieces, events, policy),
+        unrevealed=stage.stats.late_corrections > 0 and _unrevealed(run),
     )
 
 
-def _unrevealed(pieces: Sequence[TimedPiece], events: Sequence[TimedEvent], policy: str) -> bool:
+def _unrevealed(run: PipelineRun) -> bool:
     """Had `adaptive` revealed none of each late-revised sentence when its correction was decided?"""
-    run = simulate_pipeline(CommitStage(policy), make_strategy("adaptive"), events)
-    for timed in pieces:
+    for timed in run.pieces:
         if isinstance(timed.piece, LateRevision):
             revealed = sum(len(a.text) for a in run.schedule if a.t <= timed.t)
             if revealed > timed.piece.start:

@@ -29,11 +29,11 @@ from streamui.upstream.traces import Trace
 
 # The innermost streamui (or library) file a sample's self time is charged to, by path fragment.
 PARTS = (
-    ("markdown (markdown-it parse, cut analysis, render)", ("pipeline/markdown.py", "markdown_it/")),
+    ("markdown (markdown-it parse, cut analysis, render)", ("pipeline/markdown", "markdown_it/")),
     ("tail diff (append or replace)", ("pipeline/tail.py",)),
     ("fragments (markupsafe)", ("streamui/fragments.py", "markupsafe/")),
     ("smoothing strategy", ("pipeline/strategies/", "pipeline/smoothing.py")),
-    ("commit stage", ("pipeline/commit.py", "pipeline/corrections.py", "pipeline/think.py")),
+    ("commit stage", ("pipeline/commit", "pipeline/correction", "pipeline/think.py")),
     ("lane, pipeline, metrics", ("pipeline/lane.py", "pipeline/chat.py", "pipeline/metrics.py")),
     ("virtual driver", ("pipeline/virtual.py",)),
 )

@@ -1,7 +1,7 @@
 """Replay trace files through smoothing strategies on a virtual clock, and report.
 
-Each trace's committed answer text is fed to a fresh strategy by `simulate` (the
-same objects the live pacer drives) and the reveal schedule is measured
+Each trace's committed answer text is fed to a fresh strategy by `virtual.simulate` (the
+chat pipeline the live pacer drives, on its virtual-clock driver) and the reveal schedule is measured
 (metrics.py) and compared with passthrough and with the offline optimum
 (optimum.py). Figures are grouped by the `split` in each trace's header
 (tuning / heldout) and in total.
@@ -22,7 +22,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from streamui.pipeline.smoothing import Arrival, make_strategy, simulate, strategy_names
+from streamui.pipeline.smoothing import Arrival, make_strategy, strategy_names
+from streamui.pipeline.virtual import simulate
 from streamui.upstream.events import Confirm, DraftDelta, End, Rollback, TextDelta, UpstreamError
 from streamui.upstream.traces import Trace, TraceFormatError, load_trace
 

@@ -73,7 +73,7 @@ def naive_states(events: Sequence[TimedEvent]) -> Iterator[str]:
 class ReplayUpstream(SmoothingStrategy):
     """`inner`, told of timed upstream arrivals (`observe_upstream`) up to each time it is
     pushed, polled or finished at: the strategy as `run_pipeline` drives it behind a
-    commit stage, for `smoothing.simulate` to drive over the commits alone."""
+    commit stage, for `virtual.simulate` to drive over the commits alone."""
 
     name = "replay-upstream"
 
