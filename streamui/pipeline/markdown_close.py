@@ -14,7 +14,7 @@ from dataclasses import dataclass
 _EMPTY_ITEM = re.compile(r"(?:^|\n)[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]*$")
 _FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})", re.M)
 _CODE_SPAN = re.compile(r"`+")
-_TRAILING_MARKERS = re.compile(r"[*_`]+[ \t]*\Z")
+_TRAILING_MARKERS = re.compile(r"[*_`]+\s*\Z")  # also before a line break ("**" then "\n")
 _LIST_BULLET = re.compile(r"^[ \t]*[-*+][ \t]+", re.M)
 
 

@@ -3,6 +3,8 @@ hidden, and an answer cut short ends as a finished markdown document."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -84,7 +86,10 @@ def test_closing_never_raises_and_leaves_no_literal_double_star(text: str) -> No
     end = closing(text)
     assert 0 <= end.drop <= len(text)
     html = rendered(text[: len(text) - end.drop] + end.append)
-    if "`" not in text and "*" * 3 not in text and "_" not in text:
+    # A "**" with space (or nothing) on both sides can neither open nor close (CommonMark's flanking
+    # rules): it is the model's literal text in the finished answer too, not something the cut left open.
+    literal = re.search(r"(^|\s)\*\*(\s|$)", text) is not None
+    if "`" not in text and "*" * 3 not in text and "_" not in text and not literal:
         assert "**" not in html.replace("<strong>", "").replace("</strong>", "")
 
 
