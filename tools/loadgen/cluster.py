@@ -29,6 +29,10 @@ NGINX_SITE = ROOT / "deploy" / "nginx.conf"
 NGINX_PATHS = ("/usr/sbin/nginx", "/usr/local/sbin/nginx")
 REDIS_PATHS = ("/usr/bin/redis-server", "/usr/local/bin/redis-server")
 LOAD_SETTINGS = "tools.loadgen.settings"
+# redis-py's asyncio pool holds at most 100 connections unless told otherwise, and every live
+# stream's follower holds one in a blocking XREAD: past ~100 streams a process fails appends with
+# MaxConnectionsError. The pool size rides in the URL (redis-py and channels_redis both read it).
+REDIS_POOL_SIZE = 10_000
 _PLACEHOLDER = re.compile(r"\$\{(STREAMUI_[A-Z_]+)\}")
 _DAPHNES = "__STREAMUI_DAPHNES__"
 # One worker is plenty for loopback load and keeps its CPU one process's; each proxied
@@ -249,7 +253,8 @@ def start_cluster(workdir: Path, *, processes: int, env: Mapping[str, str], args
         require("nginx", NGINX_PATHS)
         cluster.redis = start_redis(workdir / "redis")
         site = workdir / "site"
-        full_env = {**env, "STREAMUI_REDIS_URL": cluster.redis.url, "DJANGO_SETTINGS_MODULE": LOAD_SETTINGS}
+        full_env = {**env, "STREAMUI_REDIS_URL": f"{cluster.redis.url}?max_connections={REDIS_POOL_SIZE}",
+                    "DJANGO_SETTINGS_MODULE": LOAD_SETTINGS}
         for n in range(processes):
             cluster.daphnes.append(start_daphne(site, env=full_env, args=args, asgi=asgi, migrate=n == 0))
             if n == 0:

@@ -38,6 +38,7 @@ MAX_PROCESSES = 8
 MAX_DURATION = 300.0
 RECORD_SETTLE_TIMEOUT = 10.0
 BASELINE_STREAM_TIMEOUT = 60.0
+SOCKET_LOG_TIMEOUT = 5.0
 
 Log = Callable[[str], None]
 
@@ -274,7 +275,7 @@ def _cluster_figures(server: Cluster, run: ClientRun, served_before: list[int] |
                      streams: list[dict[str, Any]]) -> ClusterFigures:
     """Per process, Redis and nginx: the load run's window only (the baseline's sockets are not counted)."""
     assert server.redis is not None
-    served_after = server.websockets_per_process()
+    served_after = _served(server, served_before, sum(1 for s in streams if s["end"] != "failed"))
     window = run.window_s or None
     figures = ClusterFigures(processes=len(server.daphnes))
     for n, daphne in enumerate(server.daphnes):
@@ -300,6 +301,17 @@ def _cluster_figures(server: Cluster, run: ClientRun, served_before: list[int] |
     figures.journal_keys, figures.journal_key_bytes, figures.journal_entries = (
         keys.keys, keys.bytes_mean, keys.entries_mean)
     return figures
+
+
+def _served(server: Cluster, before: list[int] | None, opened: int) -> list[int] | None:
+    """Sockets per process since `before`; nginx logs a socket when it closes, a moment after the client did."""
+    deadline = time.monotonic() + SOCKET_LOG_TIMEOUT
+    after = server.websockets_per_process()
+    while (before is not None and after is not None and sum(after) - sum(before) < opened
+           and time.monotonic() < deadline):
+        time.sleep(0.1)
+        after = server.websockets_per_process()
+    return after
 
 
 def _floor(options: LoadOptions, base_url: str, watch: Watch, done: list[dict[str, Any]], prompts: list[str],
