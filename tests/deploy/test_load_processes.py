@@ -161,6 +161,15 @@ def test_a_count_met_at_the_largest_tried_is_a_lower_bound() -> None:
     assert "(at least)" in render_capacity(result)
 
 
+def test_a_miss_is_run_again_before_the_process_count_drops_out() -> None:
+    outcomes = iter([200.0, 10.0, 200.0, 200.0])  # 100 clients: miss then met; 200: miss twice
+
+    result = run_capacity(LoadOptions(), [1], [100, 200, 300], retries=1,
+                          runner=lambda o: fake_report(o.processes, o.clients, next(outcomes)))
+    assert [(r.clients, r.met) for r in result.rows] == [(100, False), (100, True), (200, False), (200, False)]
+    assert result.capacity == {1: 100}
+
+
 def test_client_and_process_counts_parse_one_or_a_list() -> None:
     assert counts("100") == [100] and counts("100,200, 300") == [100, 200, 300]
     for bad in ("", "a", "1.5", ",,"):

@@ -59,6 +59,8 @@ class Command(BaseCommand):
                                  "a comma list runs the capacity comparison")
         parser.add_argument("--redis", action="store_true",
                             help="Redis and nginx even with one process (the fair baseline for --processes)")
+        parser.add_argument("--retries", type=int, default=0,
+                            help="capacity comparison: run a missed count again up to this many times")
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -78,7 +80,7 @@ class Command(BaseCommand):
                         LoadOptions(clients=n, processes=k, duration=load.duration, ramp=load.ramp).validate()
                 if load.url is not None:
                     raise ValueError("the capacity comparison starts its own servers: drop --url")
-                capacity = run_capacity(load, processes, clients, log=log)
+                capacity = run_capacity(load, processes, clients, log=log, retries=max(0, options["retries"]))
                 self.stdout.write(json.dumps(capacity.as_dict(), indent=2) if options["json"]
                                   else render_capacity(capacity))
                 return
