@@ -15,6 +15,10 @@
   / peak concurrent streams. Python seldom returns memory, so peak ~ RSS at the peak.
 - client CPU and loop lag: how busy the client process was and how late its own
   event loop ran (a late client loop inflates the gaps it measures).
+- several processes (`processes` > 1, or Redis with one): server CPU and memory above
+  are summed over the Daphne processes (server CPU share can then pass 1.0); `cluster`
+  has each process's share and the sockets nginx gave it, redis-server's and nginx's
+  CPU (not in the server's), and Redis' memory (redis_stats.py says how it is read).
 """
 
 from __future__ import annotations
@@ -82,6 +86,41 @@ class FloorFigures:
 
 
 @dataclass(slots=True)
+class ProcessFigures:
+    """One Daphne of several, over the load run's window."""
+
+    port: int
+    websockets: int | None = None  # sockets nginx upgraded to this process during the load run
+    cpu_s: float | None = None
+    cpu_share: float | None = None
+    idle_rss_mb: float | None = None
+    peak_rss_mb: float | None = None
+
+
+@dataclass(slots=True)
+class ClusterFigures:
+    """The processes around the Daphnes when they run with Redis behind nginx."""
+
+    processes: int
+    per_process: list[ProcessFigures] = field(default_factory=list)
+    redis_cpu_s: float | None = None
+    redis_cpu_share: float | None = None
+    nginx_cpu_s: float | None = None  # master and worker
+    nginx_cpu_share: float | None = None
+    redis_idle_mb: float | None = None  # INFO used_memory just before the sockets opened
+    redis_peak_mb: float | None = None  # its highest sample while the clients ran
+    redis_after_mb: float | None = None  # after the run: the finished streams' journals, kept for resume
+    redis_kb_per_live_stream: float | None = None  # (peak - idle) / peak concurrent streams
+    journal_keys: int | None = None  # the load run's journal keys still in Redis after it
+    journal_key_bytes: float | None = None  # MEMORY USAGE (SAMPLES 0) per key, mean
+    journal_entries: float | None = None  # XLEN per key, mean
+
+    def finish(self, peak_concurrent: int) -> None:
+        if self.redis_peak_mb is not None and self.redis_idle_mb is not None and peak_concurrent:
+            self.redis_kb_per_live_stream = round((self.redis_peak_mb - self.redis_idle_mb) * 1024 / peak_concurrent, 1)
+
+
+@dataclass(slots=True)
 class LoadReport:
     clients: int
     duration_limit_s: float
@@ -126,6 +165,9 @@ class LoadReport:
     memory_per_finished_stream_kb: float | None = None  # upper bound: RSS keeps the allocator's high water
     floor: FloorFigures | None = None
     cpu_over_floor: float | None = None  # CPU per stream-second, streamui / the floor consumer
+    processes: int = 1  # Daphne processes serving the run
+    load_average: float | None = None  # the machine's 1-minute load average just before the load run
+    cluster: ClusterFigures | None = None  # with Redis behind nginx
 
     def count_streams(self, streams: Iterable[dict[str, Any]]) -> None:
         ends: dict[str, int] = {}
@@ -166,6 +208,8 @@ class LoadReport:
             self.cpu_over_floor = round(self.cpu_ms_per_stream_second / self.floor.cpu_ms_per_stream_second, 2)
         if self.peak_rss_mb is not None and self.idle_rss_mb is not None and self.peak_concurrent:
             self.memory_per_stream_kb = round((self.peak_rss_mb - self.idle_rss_mb) * 1024 / self.peak_concurrent, 1)
+        if self.cluster is not None:
+            self.cluster.finish(self.peak_concurrent)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -193,6 +237,7 @@ def render_table(report: LoadReport) -> str:
     r, load, base = report, report.load, report.baseline
     rows: list[tuple[str, str, str]] = [
         ("clients / upstream / strategy", f"{r.clients} / {r.upstream} / {r.strategy}", ""),
+        ("Daphne processes", _fmt(r.processes), "with Redis, behind nginx" if r.cluster is not None else ""),
         ("streams started / completed", f"{r.streams_started} / {r.streams_completed}", _fmt(base.streams)),
         ("streams cut at deadline / failed", f"{r.streams_cut} / {r.streams_failed}", ""),
         ("peak concurrent streams", _fmt(r.peak_concurrent), "1"),
@@ -217,6 +262,22 @@ def render_table(report: LoadReport) -> str:
          f"{_fmt(r.bytes_over_answer_html)}x"),
         ("memory per finished stream (upper bound)", _fmt(r.memory_per_finished_stream_kb, "KB"), ""),
     ]
+    c = r.cluster
+    if c is not None:
+        for n, p in enumerate(c.per_process):
+            rows.append((f"process {n + 1} (:{p.port}): sockets / CPU share",
+                         f"{_fmt(p.websockets)} / {_fmt(p.cpu_s, 's')} ({_fmt(p.cpu_share)})",
+                         f"RSS {_fmt(p.idle_rss_mb, 'MB')} -> {_fmt(p.peak_rss_mb, 'MB')}"))
+        rows += [
+            ("redis-server CPU (share)", f"{_fmt(c.redis_cpu_s, 's')} ({_fmt(c.redis_cpu_share)})", ""),
+            ("nginx CPU (share)", f"{_fmt(c.nginx_cpu_s, 's')} ({_fmt(c.nginx_cpu_share)})", ""),
+            ("redis used memory idle / peak / after",
+             f"{_fmt(c.redis_idle_mb, 'MB')} / {_fmt(c.redis_peak_mb, 'MB')} / {_fmt(c.redis_after_mb, 'MB')}",
+             f"{_fmt(c.redis_kb_per_live_stream, 'KB')} per live stream"),
+            ("journal keys after / MEMORY USAGE / entries", f"{_fmt(c.journal_keys)} / "
+             f"{_fmt(None if c.journal_key_bytes is None else c.journal_key_bytes / 1024, 'KB')} / "
+             f"{_fmt(c.journal_entries)}", "mean per key"),
+        ]
     f = r.floor
     if f is not None:
         rows += [
@@ -239,4 +300,5 @@ def render_table(report: LoadReport) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["TARGET_P99_EXCESS_MS", "FloorFigures", "GapFigures", "LoadReport", "render_table"]
+__all__ = ["TARGET_P99_EXCESS_MS", "ClusterFigures", "FloorFigures", "GapFigures", "LoadReport", "ProcessFigures",
+           "render_table"]

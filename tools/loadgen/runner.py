@@ -2,23 +2,22 @@
 
 The server is one Daphne process on a free loopback port, started here with a fresh
 SQLite database and the embedded simulated LLM (so no model is in the way), unless a
-loopback `url` is given. The clients run in a separate process (client.py); this
-process only reads /proc while they run.
+loopback `url` is given. With `processes` above 1 (or `redis`) it is K Daphnes with
+Redis behind nginx (cluster.py), and the clients talk to nginx. The clients run in a
+separate process (client.py); this process only reads /proc (and Redis' INFO) while
+they run.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import ipaddress
-import json
 import os
 import sqlite3
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,16 +26,19 @@ from urllib.parse import urlsplit
 from streamui.stats import percentile
 
 from .asgi_paths import FLOOR_PATH
+from .cluster import Cluster, start_cluster
 from .config import ClientConfig
-from .report import FloorFigures, GapFigures, LoadReport
-from .server import ROOT, DaphneProcess, ProcStat, proc_stat, start_daphne
+from .driver import ClientRun, Watch, run_clients
+from .redis_stats import journal_keys, used_memory
+from .report import ClusterFigures, FloorFigures, GapFigures, LoadReport, ProcessFigures
 
 LOAD_ASGI = "tools.loadgen.asgi:application"  # the demo site plus the floor consumer
 MAX_CLIENTS = 2000
+MAX_PROCESSES = 8
 MAX_DURATION = 300.0
-RSS_SAMPLE_INTERVAL = 0.1
 RECORD_SETTLE_TIMEOUT = 10.0
 BASELINE_STREAM_TIMEOUT = 60.0
+SOCKET_LOG_TIMEOUT = 5.0
 
 Log = Callable[[str], None]
 
@@ -55,6 +57,8 @@ class LoadOptions:
     pid: int | None = None  # that server's process, for CPU and memory figures
     daphne_args: Sequence[str] = ()
     floor: bool = True  # then the same clients against the floor consumer, same Daphne, same run
+    processes: int = 1  # Daphne processes; above 1 they run with Redis behind nginx
+    redis: bool = False  # Redis and nginx even with one process (what a fair 1-vs-K comparison needs)
 
     def validate(self) -> None:
         if not 1 <= self.clients <= MAX_CLIENTS:
@@ -65,6 +69,10 @@ class LoadOptions:
             raise ValueError(f"ramp must be at least 0 and shorter than the duration, got {self.ramp}")
         if not 1 <= self.baseline_streams <= 20:
             raise ValueError("baseline streams must be between 1 and 20")
+        if not 1 <= self.processes <= MAX_PROCESSES:
+            raise ValueError(f"processes must be between 1 and {MAX_PROCESSES}, got {self.processes}")
+        if self.url is not None and (self.processes > 1 or self.redis):
+            raise ValueError("--url names a server already running: --processes and --redis start their own")
         if self.url is not None:
             require_loopback(self.url)
 
@@ -101,86 +109,6 @@ def choose_prompts(count: int, max_tokens: int) -> list[str]:
     return [fitting[i % len(fitting)][1] for i in range(count)]
 
 
-class _Sampler(threading.Thread):
-    """Peak resident memory of a process, sampled until stopped."""
-
-    def __init__(self, pid: int) -> None:
-        super().__init__(daemon=True)
-        self.pid = pid
-        self.peak_rss = 0
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
-        while not self._stop_event.is_set():
-            try:
-                self.peak_rss = max(self.peak_rss, proc_stat(self.pid).rss_bytes)
-            except (FileNotFoundError, ProcessLookupError):
-                return
-            self._stop_event.wait(RSS_SAMPLE_INTERVAL)
-
-    def stop(self) -> int:
-        self._stop_event.set()
-        self.join()
-        return self.peak_rss
-
-
-@dataclass(slots=True)
-class ClientRun:
-    result: dict[str, Any]
-    window_s: float
-    server_before: ProcStat | None = None
-    server_after: ProcStat | None = None
-    server_peak_rss: int | None = None
-    client_cpu_s: float | None = None
-
-
-def run_clients(config: ClientConfig, server_pid: int | None) -> ClientRun:
-    """Run the client process; read the server's and the client's /proc between its markers."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.Popen([sys.executable, "-m", "tools.loadgen.client"], cwd=ROOT, env=env,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write(config.to_json())
-    proc.stdin.close()
-    sampler: _Sampler | None = None
-    before = after = None
-    client_before = client_after = None
-    window_start = window_end = None
-    result: dict[str, Any] | None = None
-    killer = threading.Timer(config.duration + 60, proc.kill)  # the client caps itself; this is the backstop
-    killer.start()
-    try:
-        for line in proc.stdout:
-            message = json.loads(line)
-            event = message.get("event")
-            if event == "connecting":
-                window_start = time.perf_counter()
-                client_before = proc_stat(proc.pid)
-                if server_pid is not None:
-                    before = proc_stat(server_pid)
-                    sampler = _Sampler(server_pid)
-                    sampler.start()
-            elif event == "finished":
-                window_end = time.perf_counter()
-                client_after = proc_stat(proc.pid)
-                if server_pid is not None:
-                    after = proc_stat(server_pid)
-            elif event == "result":
-                result = message
-    finally:
-        killer.cancel()
-        peak = sampler.stop() if sampler is not None else None
-        proc.wait()
-    if result is None or window_start is None or window_end is None:
-        raise RuntimeError(f"the client process ended without a result (exit code {proc.returncode})")
-    return ClientRun(
-        result=result, window_s=window_end - window_start, server_before=before, server_after=after,
-        server_peak_rss=max(peak or 0, after.rss_bytes if after else 0) or None,
-        client_cpu_s=(client_after.cpu_seconds - client_before.cpu_seconds)
-        if client_before and client_after else None,
-    )
-
-
 def _records(db: Path, after_id: int) -> tuple[int, int]:
     with sqlite3.connect(db, timeout=20) as conn:
         count, tokens = conn.execute(
@@ -209,27 +137,43 @@ def run_load(options: LoadOptions, log: Log = lambda message: None) -> LoadRepor
     if importlib.util.find_spec("websockets") is None:
         raise RuntimeError("the load generator's client needs websockets: install requirements-dev.txt")
     with tempfile.TemporaryDirectory(prefix="streamui-load-") as tmp:
-        server: DaphneProcess | None = None
-        if options.url is None:
-            log("starting Daphne")
-            server = start_daphne(Path(tmp), args=options.daphne_args, asgi=LOAD_ASGI, env={
-                "STREAMUI_SIMULATED_SPEED": str(options.speed), "STREAMUI_MAX_TOKENS": str(options.max_tokens),
-                "DJANGO_DEBUG": "0",
-            })
+        server: Cluster | None = None
         try:
+            if options.url is None:
+                redis = options.redis or options.processes > 1
+                log(f"starting {options.processes} Daphne" + (" with Redis behind nginx" if redis else ""))
+                server = start_cluster(Path(tmp), processes=options.processes, redis=redis,
+                                       args=options.daphne_args, asgi=LOAD_ASGI, env={
+                    "STREAMUI_SIMULATED_SPEED": str(options.speed), "STREAMUI_MAX_TOKENS": str(options.max_tokens),
+                    "DJANGO_DEBUG": "0",
+                })
             return _measure(options, server, log)
         except Exception as exc:
-            if server is not None and server.proc.poll() is not None:
-                raise RuntimeError(f"Daphne died: {exc}\n{server.log_tail()}") from exc
+            dead = server.dead() if server is not None else []
+            if dead:
+                raise RuntimeError(f"a server process died: {exc}\n" + "\n".join(dead)) from exc
             raise
         finally:
+            # Also on Ctrl-C (KeyboardInterrupt passes through here): nothing started is left running.
             if server is not None:
                 server.stop()
 
 
-def _measure(options: LoadOptions, server: DaphneProcess | None, log: Log) -> LoadReport:
+def _watch(server: Cluster | None, pid: int | None) -> Watch | None:
+    if server is None:
+        return Watch([pid]) if pid is not None else None
+    others: dict[str, Sequence[int]] = {}
+    if server.redis is not None:
+        others["redis"] = [server.redis.pid]
+    if server.nginx is not None:
+        others["nginx"] = server.nginx.pids
+    return Watch(server.daphne_pids, others, server.redis.url if server.redis is not None else None)
+
+
+def _measure(options: LoadOptions, server: Cluster | None, log: Log) -> LoadReport:
     base_url = server.url if server is not None else str(options.url).rstrip("/")
-    pid = server.pid if server is not None else options.pid
+    pid = server.daphne_pids[0] if server is not None else options.pid
+    watch = _watch(server, pid)
     upstream = f"simulated:{options.profile}"
     prompts = choose_prompts(options.baseline_streams, options.max_tokens)
 
@@ -237,6 +181,8 @@ def _measure(options: LoadOptions, server: DaphneProcess | None, log: Log) -> Lo
         return ClientConfig(base_url=base_url, clients=clients, prompts=prompt_list, upstream=upstream,
                             strategy=options.strategy, ramp=ramp, duration=duration, widget_prefix=prefix)
 
+    if server is not None and len(server.daphnes) > 1:
+        _warm_up(server, config, prompts[0], log)
     baseline: list[dict[str, Any]] = []
     for n, prompt in enumerate(prompts):
         log(f"baseline stream {n + 1}/{len(prompts)}")
@@ -245,13 +191,17 @@ def _measure(options: LoadOptions, server: DaphneProcess | None, log: Log) -> Lo
 
     first_record = _last_record_id(server.db) if server is not None else 0
     log(f"load run: {options.clients} clients, ramp {options.ramp:g} s, at most {options.duration:g} s")
-    run = run_clients(config(options.clients, prompts, options.ramp, options.duration, "su-wload"), pid)
+    served_before = server.websockets_per_process() if server is not None else None
+    load_average = os.getloadavg()[0]
+    run = run_clients(config(options.clients, prompts, options.ramp, options.duration, "su-wload"), watch)
     streams = run.result["streams"]
 
     report = LoadReport(clients=options.clients, duration_limit_s=options.duration, ramp_s=options.ramp,
                         upstream=upstream, strategy=options.strategy,
                         speed=options.speed if server is not None else 0.0,
-                        max_tokens=options.max_tokens if server is not None else None, url=base_url)
+                        max_tokens=options.max_tokens if server is not None else None, url=base_url,
+                        processes=len(server.daphnes) if server is not None else 1)
+    report.load_average = round(load_average, 2)
     report.count_streams(streams)
     report.peak_concurrent = int(run.result["peak_concurrent"])
     report.load = GapFigures.from_streams([s for s in streams if s["end"] != "failed"])
@@ -278,10 +228,26 @@ def _measure(options: LoadOptions, server: DaphneProcess | None, log: Log) -> Lo
     if server is not None:
         report.tokens_shown = _tokens_shown(server.db, first_record, report.streams_started)
         report.answer_html_bytes = _answer_html_bytes(server.db, first_record)
-    if options.floor and done and pid is not None:
-        report.floor = _floor(options, base_url, pid, done, prompts, log)
+    if server is not None and server.redis is not None:
+        report.cluster = _cluster_figures(server, run, served_before, streams)
+    if options.floor and done and watch is not None:
+        report.floor = _floor(options, base_url, watch, done, prompts, log)
     report.finish()
     return report
+
+
+def _warm_up(server: Cluster, config: Callable[..., ClientConfig], prompt: str, log: Log) -> None:
+    """One stream straight to each Daphne, all at once, unmeasured: the baseline goes through nginx
+    and may miss a process, whose first stream (imports, tokenizer, caches) would then count as load."""
+    log(f"warm-up: one stream on each of the {len(server.daphnes)} processes")
+
+    def one(n: int) -> None:
+        cfg = config(1, [prompt], 0.0, BASELINE_STREAM_TIMEOUT, f"su-wwarm{n}")
+        cfg.base_url = server.daphnes[n].url
+        run_clients(cfg, None)
+
+    with ThreadPoolExecutor(len(server.daphnes)) as pool:
+        list(pool.map(one, range(len(server.daphnes))))
 
 
 def _mean_duration_s(streams: list[dict[str, Any]]) -> float | None:
@@ -305,7 +271,50 @@ def _answer_html_bytes(db: Path, after_id: int) -> float | None:
     return round(sum(sizes) / len(sizes), 1) if sizes else None
 
 
-def _floor(options: LoadOptions, base_url: str, pid: int, done: list[dict[str, Any]], prompts: list[str],
+def _cluster_figures(server: Cluster, run: ClientRun, served_before: list[int] | None,
+                     streams: list[dict[str, Any]]) -> ClusterFigures:
+    """Per process, Redis and nginx: the load run's window only (the baseline's sockets are not counted)."""
+    assert server.redis is not None
+    served_after = _served(server, served_before, sum(1 for s in streams if s["end"] != "failed"))
+    window = run.window_s or None
+    figures = ClusterFigures(processes=len(server.daphnes))
+    for n, daphne in enumerate(server.daphnes):
+        one = ProcessFigures(port=daphne.port)
+        if served_before is not None and served_after is not None:
+            one.websockets = served_after[n] - served_before[n]
+        if n < len(run.per_process):
+            before, after, peak = run.per_process[n]
+            one.cpu_s = round(after.cpu_seconds - before.cpu_seconds, 3)
+            one.cpu_share = round(one.cpu_s / window, 3) if window else None
+            one.idle_rss_mb, one.peak_rss_mb = round(before.rss_bytes / 2**20, 1), round(peak / 2**20, 1)
+        figures.per_process.append(one)
+    figures.redis_cpu_s = run.others_cpu_s.get("redis")
+    figures.nginx_cpu_s = run.others_cpu_s.get("nginx")
+    if window:
+        figures.redis_cpu_share = None if figures.redis_cpu_s is None else round(figures.redis_cpu_s / window, 3)
+        figures.nginx_cpu_share = None if figures.nginx_cpu_s is None else round(figures.nginx_cpu_s / window, 3)
+    if run.redis_idle is not None and run.redis_peak is not None:
+        figures.redis_idle_mb = round(run.redis_idle / 2**20, 2)
+        figures.redis_peak_mb = round(run.redis_peak / 2**20, 2)
+    figures.redis_after_mb = round(used_memory(server.redis.url) / 2**20, 2)
+    keys = journal_keys(server.redis.url, [s["stream_id"] for s in streams if s["stream_id"]])
+    figures.journal_keys, figures.journal_key_bytes, figures.journal_entries = (
+        keys.keys, keys.bytes_mean, keys.entries_mean)
+    return figures
+
+
+def _served(server: Cluster, before: list[int] | None, opened: int) -> list[int] | None:
+    """Sockets per process since `before`; nginx logs a socket when it closes, a moment after the client did."""
+    deadline = time.monotonic() + SOCKET_LOG_TIMEOUT
+    after = server.websockets_per_process()
+    while (before is not None and after is not None and sum(after) - sum(before) < opened
+           and time.monotonic() < deadline):
+        time.sleep(0.1)
+        after = server.websockets_per_process()
+    return after
+
+
+def _floor(options: LoadOptions, base_url: str, watch: Watch, done: list[dict[str, Any]], prompts: list[str],
            log: Log) -> FloorFigures:
     """The floor consumer with streamui's frame count, size and rate, same clients and ramp."""
     frames = max(1, round(sum(s["reveals"] for s in done) / len(done)))
@@ -322,7 +331,7 @@ def _floor(options: LoadOptions, base_url: str, pid: int, done: list[dict[str, A
 
     log(f"floor: single stream, then {options.clients} clients ({frames} frames of {frame_bytes} B at {hz:g} Hz)")
     single = run_clients(config(1, "su-wfloorbase"), None).result["streams"]
-    run = run_clients(config(options.clients, "su-wfloor"), pid)
+    run = run_clients(config(options.clients, "su-wfloor"), Watch(watch.daphnes))
     streams = [s for s in run.result["streams"] if s["end"] == "done"]
     figures = FloorFigures(frames=frames, frame_bytes=frame_bytes, hz=hz, completed=len(streams),
                            load=GapFigures.from_streams(streams), baseline=GapFigures.from_streams(single))
@@ -335,4 +344,5 @@ def _floor(options: LoadOptions, base_url: str, pid: int, done: list[dict[str, A
     return figures
 
 
-__all__ = ["MAX_CLIENTS", "MAX_DURATION", "LoadOptions", "choose_prompts", "require_loopback", "run_load"]
+__all__ = ["MAX_CLIENTS", "MAX_DURATION", "MAX_PROCESSES", "ClientRun", "LoadOptions", "Watch", "choose_prompts",
+           "require_loopback", "run_clients", "run_load"]

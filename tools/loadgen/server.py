@@ -65,6 +65,33 @@ def proc_stat(pid: int) -> ProcStat:
     return ProcStat((utime + stime) / _CLOCK_TICKS, resident_pages * _PAGE_SIZE)
 
 
+def proc_stats(pids: Sequence[int]) -> ProcStat:
+    """CPU and resident memory summed over several processes (a process gone counts as nothing)."""
+    cpu, rss = 0.0, 0
+    for pid in pids:
+        try:
+            stat = proc_stat(pid)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        cpu, rss = cpu + stat.cpu_seconds, rss + stat.rss_bytes
+    return ProcStat(cpu, rss)
+
+
+def child_pids(pid: int) -> list[int]:
+    """The direct children of a process (nginx's workers under its master), from /proc."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if int(fields[1]) == pid:  # field 4 of proc(5): the parent
+            children.append(int(entry.name))
+    return sorted(children)
+
+
 @dataclass(slots=True)
 class DaphneProcess:
     proc: subprocess.Popen[bytes]
@@ -102,18 +129,20 @@ def stop_process(proc: subprocess.Popen[bytes], log: IO[bytes] | None = None) ->
 
 
 def start_daphne(workdir: Path, *, env: Mapping[str, str] | None = None, args: Sequence[str] = (),
-                 asgi: str = DEFAULT_ASGI, timeout: float = 60.0) -> DaphneProcess:
+                 asgi: str = DEFAULT_ASGI, timeout: float = 60.0, migrate: bool = True) -> DaphneProcess:
     """Migrate a fresh SQLite database in `workdir`, then serve `asgi` on a free loopback port.
 
     `env` is laid over this process's environment (STREAMUI_SIMULATED_SPEED and the like);
-    `args` go to daphne before the application (e.g. ["--ping-interval", "1"]).
+    `args` go to daphne before the application (e.g. ["--ping-interval", "1"]). A second
+    process on the same `workdir` shares its database: pass migrate=False to skip the migration.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     db = workdir / "db.sqlite3"
     full_env = {"DJANGO_SETTINGS_MODULE": "demo.settings", **os.environ, "STREAMUI_DB": str(db),
                 "PYTHONUNBUFFERED": "1", **(env or {})}
-    subprocess.run([sys.executable, "-m", "django", "migrate", "--noinput", "-v0"], cwd=ROOT, env=full_env,
-                   check=True)
+    if migrate:
+        subprocess.run([sys.executable, "-m", "django", "migrate", "--noinput", "-v0"], cwd=ROOT, env=full_env,
+                       check=True)
     port = free_port()
     log_path = workdir / f"daphne-{port}.log"
     log = log_path.open("wb")
@@ -131,5 +160,5 @@ def start_daphne(workdir: Path, *, env: Mapping[str, str] | None = None, args: S
     return server
 
 
-__all__ = ["ROOT", "DaphneProcess", "ProcStat", "free_port", "proc_stat", "raise_fd_limit", "start_daphne",
-           "stop_process", "wait_for_port"]
+__all__ = ["ROOT", "DaphneProcess", "ProcStat", "child_pids", "free_port", "proc_stat", "proc_stats",
+           "raise_fd_limit", "start_daphne", "stop_process", "wait_for_port"]
