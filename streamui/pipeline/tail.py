@@ -21,7 +21,8 @@ from typing import Final
 
 _CLOSE_TAG: Final = re.compile(r"</([a-z][a-z0-9]*)>")
 _TAG: Final = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^>]*?(/?)>")
-_VOID: Final = frozenset({"br", "hr", "img", "input", "wbr"})
+_VOID: Final = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+                          "track", "wbr"})
 _NO_PATH: Final = frozenset({"table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption", "colgroup", "col"})
 
 
@@ -83,4 +84,28 @@ def tail_append(old: str, new: str) -> tuple[tuple[str, ...], str] | None:
     return None
 
 
-__all__ = ["tail_append"]
+def top_level_elements(markup: str) -> int | None:
+    """How many top-level elements `markup` is, if it is only elements with whitespace between and
+    after them (starting with an element); None otherwise."""
+    if not markup.startswith("<") or "<!" in markup:
+        return None
+    stack: list[str] = []
+    count = at = 0
+    for m in _TAG.finditer(markup):
+        if not stack and markup[at:m.start()].strip(" \t\n"):
+            return None  # text outside the elements
+        closing, tag = m.group(1), m.group(2).lower()
+        if closing:
+            if not stack or stack.pop() != tag:
+                return None
+        else:
+            count += not stack
+            if not (tag in _VOID or m.group(3)):
+                stack.append(tag)
+        at = m.end()
+    if stack or markup[at:].strip(" \t\n"):
+        return None
+    return count
+
+
+__all__ = ["tail_append", "top_level_elements"]
