@@ -88,6 +88,8 @@ class FrameEncoder:
             data["f"] = figures
         if rest:
             data["content"] = data.get("content", "") + rest
+        if not data:
+            return []  # nothing to show (figures that did not change): no frame; the next names its seq
         content = data.pop("content", None)
         parts: list[str | None] = list(split_fragments(content, self.max_bytes)) if content is not None else [None]
         out: list[dict[str, Any]] = []
@@ -97,7 +99,7 @@ class FrameEncoder:
                 frame["content"] = part
             # A compact frame that is the whole of the next entry implies its seq (the last + 1).
             implied = (self.features.seq_implied and part is None and self._seq is not None
-                       and entry.seq == self._seq + 1)
+                       and entry.seq == self._seq + 1 and any(key in frame for key in ("a", "z", "f")))
             if not implied:
                 frame["seq"] = entry.seq
             self._seq = entry.seq
