@@ -20,7 +20,7 @@ from .markdown import BlockUpdate, FrozenBlock, MarkdownStream
 from .markdown_close import closing
 from .metrics import StreamMetrics
 from .smoothing import Arrival, SmoothingStrategy, SpinGuard
-from .tail import tail_append, top_level_elements
+from .tail import tail_appends, top_level_elements
 
 Mark = Struck | Revision
 
@@ -142,9 +142,9 @@ class Lane:
         if tail is None:
             return
         if not frozen:
-            change = tail_append(self._tail_html, tail)
-            if change is not None:
-                out.append(str(fragments.append_tail(self.output_id, *change)))
+            changes = tail_appends(self._tail_html, tail)
+            if changes is not None:
+                out.extend(str(fragments.append_tail(self.output_id, *change)) for change in changes)
                 self._tail_html = tail
                 return
         out.append(str(fragments.replace_tail(self.output_id, tail)))

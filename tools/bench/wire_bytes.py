@@ -124,9 +124,12 @@ def encode(entries: list[Entry], config: Config) -> int:
     return total
 
 
-def run(answers: int, profile: str, strategy: str) -> dict[str, dict[str, list[float]]]:
+Sizes = dict[str, dict[str, list[tuple[int, int]]]]  # step -> split -> (answer HTML, bytes) per answer
+
+
+def run(answers: int, profile: str, strategy: str) -> Sizes:
     corpus = answer_corpus()[:answers]
-    ratios: dict[str, dict[str, list[float]]] = {c.name: {"tune": [], "held-out": []} for c in STEPS}
+    sizes: Sizes = {c.name: {"tune": [], "held-out": []} for c in STEPS}
     for i, item in enumerate(corpus):
         split = "tune" if i % 2 == 0 else "held-out"
         trace = build_trace(profile, item.answer, seed=i)
@@ -137,8 +140,8 @@ def run(answers: int, profile: str, strategy: str) -> dict[str, dict[str, list[f
             entries, shown = played[config.figures_interval]
             html = answer_html(shown)
             if html:
-                ratios[config.name][split].append(encode(entries, config) / html)
-    return ratios
+                sizes[config.name][split].append((html, encode(entries, config)))
+    return sizes
 
 
 def p90(values: list[float]) -> float:
@@ -152,23 +155,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--strategy", default="adaptive")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    ratios = run(args.answers, args.profile, args.strategy)
-    table: list[dict[str, Any]] = [
-        {"step": name, **{f"{split} {what}": round(fn(values), 2)
-                          for split, values in by_split.items() if values
-                          for what, fn in (("median", statistics.median), ("p90", p90))}}
-        for name, by_split in ratios.items()
-    ]
+    sizes = run(args.answers, args.profile, args.strategy)
+    table: list[dict[str, Any]] = []
+    for name, by_split in sizes.items():
+        row: dict[str, Any] = {"step": name}
+        for split, pairs in by_split.items():
+            ratios = [b / h for h, b in pairs]
+            row[f"{split} median"] = round(statistics.median(ratios), 2)
+            row[f"{split} p90"] = round(p90(ratios), 2)
+            # Linear in the answer: bytes = fixed + slope x answer HTML (least squares).
+            slope, fixed = statistics.linear_regression([h for h, _ in pairs], [b for _, b in pairs])
+            row[f"{split} slope"], row[f"{split} fixed"] = round(slope, 2), round(fixed)
+        table.append(row)
     if args.json:
         print(json.dumps(table, indent=2))
         return 0
-    n = {split: len(v) for split, v in next(iter(ratios.values())).items()}
+    n = {split: len(v) for split, v in next(iter(sizes.values())).items()}
     print(f"bytes per stream / answer HTML ({args.profile}, {args.strategy}; "
-          f"tune {n['tune']} answers, held-out {n['held-out']})")
-    print(f"{'step':42} {'tune median':>12} {'tune p90':>9} {'held median':>12} {'held p90':>9}")
+          f"tune {n['tune']} answers, held-out {n['held-out']}); slope and fixed: bytes = fixed + slope x HTML")
+    cols = [f"{s} {w}" for s in ("tune", "held-out") for w in ("median", "p90", "slope", "fixed")]
+    print(f"{'step':42} " + " ".join(f"{c:>16}" for c in cols))
     for row in table:
-        print(f"{row['step']:42} {row.get('tune median', 0):>12} {row.get('tune p90', 0):>9} "
-              f"{row.get('held-out median', 0):>12} {row.get('held-out p90', 0):>9}")
+        print(f"{row['step']:42} " + " ".join(f"{row[c]:>16}" for c in cols))
     return 0
 
 
