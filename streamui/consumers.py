@@ -222,8 +222,9 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels sh
         """One journal entry as one or more frames (each under the limit, compact where it can be: see
         streamui.wire); False: the socket was closed."""
         for frame in self._wire.entry(entry, stream_id):
-            content = frame.get("content")
+            content = frame.get("content") if isinstance(frame, dict) else None
             if content is not None and len(content.encode("utf-8")) > MAX_FRAME_BYTES:
+                assert isinstance(frame, dict)
                 frame["content"] = str(fragments.error(self.widget_id, TOO_BIG))
             # Journal frames carry `seq` (or imply it), which the widget keeps for resuming.
             if not await self._send_data(frame):
@@ -233,7 +234,7 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels sh
     async def _send_frame(self, content: str, **extra: Any) -> bool:
         return await self._send_data({"content": content, **extra})
 
-    async def _send_data(self, frame: dict[str, Any]) -> bool:
+    async def _send_data(self, frame: dict[str, Any] | str) -> bool:
         data = json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
         try:
             size = len(data.encode("utf-8"))

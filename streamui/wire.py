@@ -13,6 +13,9 @@ swaps `content`):
   as movable only when its HTML is, byte for byte, the start of the tail the client holds.
 - `f`: live figures that changed since this socket's last figures, by key.
 
+A frame that would be `{"a": text}` alone (most of a stream's frames) is sent as the JSON
+string `text`: the same append, six bytes fewer.
+
 An entry whose fragments do not fall in that order goes out as its HTML, whole.
 
 `seq` is on every journal frame but one kind: a compact frame (no `content`) that is a
@@ -53,9 +56,10 @@ class Features:
     freeze: bool = True  # `z` moves instead of re-sent frozen blocks
     stream_once: bool = True  # `stream` only when it changed
     seq_implied: bool = True  # no `seq` on a compact frame that is the next entry whole
+    bare_text: bool = True  # a frame that is only `a` is the JSON string of its text
 
 
-LEGACY = Features(text=False, figures=False, freeze=False, stream_once=False, seq_implied=False)
+LEGACY = Features(text=False, figures=False, freeze=False, stream_once=False, seq_implied=False, bare_text=False)
 
 
 class FrameEncoder:
@@ -75,8 +79,9 @@ class FrameEncoder:
         self._figures: dict[str, str] | None = None
         self._seq: int | None = None
 
-    def entry(self, entry: Entry, stream_id: str) -> list[dict[str, Any]]:
-        """The frames of one journal entry: one, unless its HTML is over the frame limit."""
+    def entry(self, entry: Entry, stream_id: str) -> list[dict[str, Any] | str]:
+        """The frames of one journal entry: one, unless its HTML is over the frame limit. A frame that
+        is only a text append (the bulk of a stream) is the bare JSON string of its text."""
         data = self._compact(entry.html)
         if data is None:  # not expressible in the fixed order: the entry's HTML as it is
             data = {"content": entry.html} if entry.html else {}
@@ -92,7 +97,7 @@ class FrameEncoder:
             return []  # nothing to show (figures that did not change): no frame; the next names its seq
         content = data.pop("content", None)
         parts: list[str | None] = list(split_fragments(content, self.max_bytes)) if content is not None else [None]
-        out: list[dict[str, Any]] = []
+        out: list[dict[str, Any] | str] = []
         for i, part in enumerate(parts):
             frame = dict(data) if i == 0 else {}
             if part is not None:
@@ -105,7 +110,7 @@ class FrameEncoder:
             self._seq = entry.seq
             if not self.features.stream_once or stream_id != self._stream:
                 frame["stream"] = self._stream = stream_id
-            out.append(frame)
+            out.append(frame["a"] if frame.keys() == {"a"} and self.features.bare_text else frame)
         return out
 
     def _compact(self, markup: str) -> dict[str, Any] | None:

@@ -50,7 +50,7 @@ def test_a_text_append_names_its_target_once_and_implies_its_seq() -> None:
     wire = encoder()
     assert wire.entry(Entry(seq=4, html=append("p", " differ")), STREAM) == [
         {"a": " differ", "t": "#su-m1-out-tail > p:last-child", "seq": 4, "stream": STREAM}]
-    assert wire.entry(Entry(seq=5, html=append("p", " certain")), STREAM) == [{"a": " certain"}]
+    assert wire.entry(Entry(seq=5, html=append("p", " certain")), STREAM) == [" certain"]  # the bare text
     deep = wire.entry(Entry(seq=6, html=append("ol li ul li p", " more")), STREAM)
     assert deep == [{"a": " more", "t": "#su-m1-out-tail > ol:last-child > li:last-child > ul:last-child > "
                                          "li:last-child > p:last-child"}]
@@ -114,7 +114,7 @@ def test_the_legacy_form_is_todays_frame() -> None:
 
 
 def test_the_load_generator_reads_compact_frames() -> None:
-    assert read_frame(json.dumps({"a": " word"})).reveal
+    assert read_frame(json.dumps({"a": " word"})).reveal and read_frame(json.dumps(" word")).reveal
     assert not read_frame(json.dumps({"f": {"shown": "3"}})).reveal
     assert read_frame(json.dumps({"z": 1, "o": OUT, "content": str(fragments.replace_tail(OUT, "<p>x</p>"))})).reveal
     status = str(fragments.status(WIDGET, "streaming", stream_id="abc"))

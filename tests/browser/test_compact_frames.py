@@ -41,7 +41,12 @@ def wait_done(page: Any) -> None:
 
 def start(page: Any, site: LiveSite, prompt: str) -> list[dict[str, Any]]:
     frames: list[dict[str, Any]] = []
-    page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(json.loads(payload))))
+
+    def received(payload: str) -> None:
+        frame = json.loads(payload)
+        frames.append({"a": frame} if isinstance(frame, str) else frame)  # a bare string: a lone text append
+
+    page.on("websocket", lambda ws: ws.on("framereceived", received))
     fresh_chat(page, site, "custom")
     page.select_option("[data-streamui=strategy]", "adaptive")
     send_prompt(page, MARKDOWN_PROMPT + " " + prompt)

@@ -27,6 +27,8 @@ class FrameReader:
 
     def read(self, raw: str | bytes) -> dict[str, Any]:
         data = json.loads(raw)
+        if isinstance(data, str):
+            data = {"a": data}  # a bare text append
         assert isinstance(data, dict), raw
         parts: list[str] = []
         compact = "content" not in data and any(k in data for k in ("a", "z", "f"))

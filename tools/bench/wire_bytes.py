@@ -61,7 +61,8 @@ STEPS = (
     Config("+ figures at most 1/s", Features(figures=False, freeze=False), 1.0, True),
     Config("+ figures as changed values (f)", Features(freeze=False), 1.0, True),
     Config("+ frozen blocks moved, not re-sent (z)", Features(seq_implied=False), 1.0, True),
-    Config("+ seq implied on compact frames", Features(), 1.0, True),
+    Config("+ seq implied on compact frames", Features(bare_text=False), 1.0, True),
+    Config("+ a lone text append as a bare JSON string", Features(), 1.0, True),
 )
 
 

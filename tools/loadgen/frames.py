@@ -3,10 +3,10 @@
 A frame is JSON: `{"content": "<html>"}`, a string of htmx out-of-band swaps, and/or the
 compact operations of streamui.wire (`a`: text appended into an answer's output, `z`: frozen
 blocks moved, `f`: changed figures), with `seq` and `stream` on journal frames (either may be
-implied). A *reveal* is a frame that swaps anything into an answer's output region
-(`<widget>-m<id>-out`, or a part of it such as `-out-tail`, or an element inside it named by
-the swap's selector), or appends text to it (`a`): one visible update, however many
-elements it touches.
+implied); a bare JSON string is a text append alone. A *reveal* is a frame that swaps
+anything into an answer's output region (`<widget>-m<id>-out`, or a part of it such as
+`-out-tail`, or an element inside it named by the swap's selector), or appends text to it
+(`a`): one visible update, however many elements it touches.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ def _data(frame: str | bytes) -> dict[str, object]:
         data = json.loads(text)
     except ValueError:
         return {}  # not a streamui frame: nothing it could reveal
+    if isinstance(data, str):
+        return {"a": data}  # a frame that is only a text append: its text as a JSON string
     return data if isinstance(data, dict) else {}
 
 

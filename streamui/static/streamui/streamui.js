@@ -128,6 +128,7 @@
     if (!widget || typeof data !== "string") return;
     var frame;
     try { frame = JSON.parse(data); } catch (e) { return; }  // every server frame is JSON
+    if (typeof frame === "string") frame = { a: frame };  // a text append and nothing else (streamui.wire)
     if (!frame || typeof frame !== "object") return;
     var compact = frame.content === undefined && (frame.a !== undefined || frame.z !== undefined || frame.f !== undefined);
     if (typeof frame.seq === "number") {
