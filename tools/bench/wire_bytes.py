@@ -53,15 +53,24 @@ class Config:
     compact_json: bool  # no spaces, UTF-8 rather than \\u escapes
 
 
+_OFF = dict(text=False, figures=False, freeze=False, stream_once=False, seq_implied=False, bare_text=False)
+
+
+def _on(*names: str) -> Features:
+    return Features(**{**_OFF, **dict.fromkeys(names, True)})
+
+
+# Each step adds one change to the one before it.
 STEPS = (
     Config("before (today)", LEGACY, 0.2, False),
     Config("+ compact JSON envelope", LEGACY, 0.2, True),
-    Config("+ stream id once", Features(text=False, figures=False, freeze=False), 0.2, True),
-    Config("+ compact text appends (a/t)", Features(figures=False, freeze=False), 0.2, True),
-    Config("+ figures at most 1/s", Features(figures=False, freeze=False), 1.0, True),
-    Config("+ figures as changed values (f)", Features(freeze=False), 1.0, True),
-    Config("+ frozen blocks moved, not re-sent (z)", Features(seq_implied=False), 1.0, True),
-    Config("+ seq implied on compact frames", Features(bare_text=False), 1.0, True),
+    Config("+ stream id once", _on("stream_once"), 0.2, True),
+    Config("+ compact text appends (a/t)", _on("stream_once", "text"), 0.2, True),
+    Config("+ figures at most 1/s, when changed", _on("stream_once", "text"), 1.0, True),
+    Config("+ figures as changed values (f)", _on("stream_once", "text", "figures"), 1.0, True),
+    Config("+ frozen blocks moved, not re-sent (z)", _on("stream_once", "text", "figures", "freeze"), 1.0, True),
+    Config("+ seq implied on compact frames", _on("stream_once", "text", "figures", "freeze", "seq_implied"),
+           1.0, True),
     Config("+ a lone text append as a bare JSON string", Features(), 1.0, True),
 )
 
