@@ -7,6 +7,9 @@ swaps `content`):
 - `a` (with `t`, a CSS selector, when the target changed since this socket's last `t`):
   text appended as a text node to every element the selector names. Only a pure text
   append (escaped text, no markup) is sent so; the widget never parses it as HTML.
+- `h` (with `p`, `OUT tag tag...`): the tail's own markup (trusted renderer HTML, the model's
+  text escaped in it) appended to `#OUT-tail > tag:last-child > ...`, as htmx's
+  `beforeend:<selector>` would.
 - `z` (with `o`, an output id): a freeze. The first `z` elements of `o`-tail, and the text
   between and after them up to the next element, move into `o`-blocks. Sent instead of the
   frozen block's HTML, which the client already shows in its tail; the lane marks a block
@@ -41,6 +44,10 @@ from .socket_guard import split_fragments
 _TEXT: Final = r"((?:[^&<\r\x00]|&(?:amp|lt|gt|quot|#39|#x27|#34);)*)"
 _APPEND_PATH: Final = re.compile(r'<div hx-swap-oob="beforeend:(#[^"<>]+)">' + _TEXT + r"</div>")
 _APPEND_ROOT: Final = re.compile(r'<div id="([\w-]+-tail)" hx-swap-oob="beforeend">' + _TEXT + r"</div>")
+_MARKUP_PATH: Final = re.compile(
+    r'<div hx-swap-oob="beforeend:#([\w-]+)-tail((?: &gt; [a-z][a-z0-9]*:last-child)*)">(.*)</div>', re.DOTALL)
+_MARKUP_ROOT: Final = re.compile(r'<div id="([\w-]+)-tail" hx-swap-oob="beforeend">(.*)</div>', re.DOTALL)
+_STEP: Final = re.compile(r" &gt; ([a-z][a-z0-9]*):last-child")
 _FREEZE: Final = re.compile(r'<div id="([\w-]+)-blocks" hx-swap-oob="beforeend" data-su-freeze="(\d+)">')
 _TOP: Final = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^>]*?(/?)>")
 _VOID: Final = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
@@ -57,9 +64,11 @@ class Features:
     stream_once: bool = True  # `stream` only when it changed
     seq_implied: bool = True  # no `seq` on a compact frame that is the next entry whole
     bare_text: bool = True  # a frame that is only `a` is the JSON string of its text
+    markup: bool = True  # `h`/`p` frames for appends of the tail's own (trusted) markup
 
 
-LEGACY = Features(text=False, figures=False, freeze=False, stream_once=False, seq_implied=False, bare_text=False)
+LEGACY = Features(text=False, figures=False, freeze=False, stream_once=False, seq_implied=False, bare_text=False,
+                  markup=False)
 
 
 class FrameEncoder:
@@ -104,7 +113,7 @@ class FrameEncoder:
                 frame["content"] = part
             # A compact frame that is the whole of the next entry implies its seq (the last + 1).
             implied = (self.features.seq_implied and part is None and self._seq is not None
-                       and entry.seq == self._seq + 1 and any(key in frame for key in ("a", "z", "f")))
+                       and entry.seq == self._seq + 1 and any(key in frame for key in ("a", "h", "z", "f")))
             if not implied:
                 frame["seq"] = entry.seq
             self._seq = entry.seq
@@ -119,7 +128,7 @@ class FrameEncoder:
         if not markup or not (self.features.text or self.features.freeze):
             return None
         data: dict[str, Any] = {}
-        rank = -1  # the last of a (0), z (1), content (2) taken
+        rank = -1  # the last of a (0), h (1), z (2), content (3) taken
         target: str | None = None
         texts: list[str] = []
         content: list[str] = []
@@ -131,14 +140,21 @@ class FrameEncoder:
                 rank, target = 0, append[0]
                 texts.append(append[1])
                 continue
-            freeze = _FREEZE.match(piece) if self.features.freeze else None
-            if freeze is not None:
+            added = self._markup_append(piece) if self.features.markup else None
+            if added is not None:
                 if rank >= 1:
                     return None
                 rank = 1
+                data.update(h=added[1], p=added[0])
+                continue
+            freeze = _FREEZE.match(piece) if self.features.freeze else None
+            if freeze is not None:
+                if rank >= 2:
+                    return None
+                rank = 2
                 data.update(z=int(freeze.group(2)), o=freeze.group(1))
                 continue
-            rank = 2
+            rank = 3
             content.append(piece)
         if texts:
             text = "".join(texts)
@@ -147,11 +163,25 @@ class FrameEncoder:
             data["a"] = text
             if target != self._target:
                 data["t"] = self._target = target
-        elif "z" not in data:
+        elif "z" not in data and "h" not in data:
             return None  # nothing compact in it
         if content:
             data["content"] = "".join(content)
         return data
+
+    def _markup_append(self, piece: str) -> tuple[str, str] | None:
+        """(`OUT tag tag`, the markup) of an append into the open tail (trusted renderer HTML)."""
+        m = _MARKUP_PATH.fullmatch(piece)
+        if m is not None:
+            path, inner = " ".join([m.group(1), *_STEP.findall(m.group(2))]), m.group(3)
+        else:
+            m = _MARKUP_ROOT.fullmatch(piece)
+            if m is None:
+                return None
+            path, inner = m.group(1), m.group(2)
+        if not inner or len(inner.encode("utf-8")) * 2 > self.max_bytes:
+            return None
+        return path, inner
 
     def _text_append(self, piece: str) -> tuple[str, str] | None:
         m = _APPEND_PATH.fullmatch(piece)

@@ -59,16 +59,20 @@ def test_a_text_append_names_its_target_once_and_implies_its_seq() -> None:
     assert wire.entry(Entry(seq=10, html=append("ol li ul li p", "?")), STREAM)[0].keys() == {"a", "t", "seq", "stream"}
 
 
-def test_escaped_text_arrives_as_the_text_it_shows_and_markup_never_goes_compact() -> None:
+def test_escaped_text_arrives_as_the_text_it_shows_and_markup_never_goes_as_text() -> None:
     wire = encoder()
     [frame] = wire.entry(Entry(seq=1, html=append("p", '3 < 4 & "x" \'y\' <b>')), STREAM)
     assert frame["a"] == '3 < 4 & "x" \'y\' <b>'
     markup = '<div hx-swap-oob="beforeend:#su-m1-out-tail &gt; ol:last-child"><li>new</li></div>'
-    assert wire.entry(Entry(seq=2, html=markup), STREAM) == [{"content": markup, "seq": 2}]
-    # Text the HTML parser would change (a carriage return, an entity the encoder does not know) stays htmx's.
+    assert wire.entry(Entry(seq=2, html=markup), STREAM) == [{"h": "<li>new</li>", "p": "su-m1-out ol"}]
+    root = str(fragments.append_tail(OUT, (), "<p>x</p>\n"))
+    assert wire.entry(Entry(seq=3, html=root), STREAM) == [{"h": "<p>x</p>\n", "p": "su-m1-out"}]
+    # Text the HTML parser would change (a carriage return, an entity the encoder does not know) is not sent
+    # as text: it goes as markup, which the widget parses as htmx would.
     for raw in ("a\rb", "caf&eacute;"):
         html = f'<div hx-swap-oob="beforeend:#su-m1-out-tail &gt; p:last-child">{raw}</div>'
-        assert wire.entry(Entry(seq=3, html=html), STREAM) == [{"content": html, "seq": 3}]
+        [frame] = wire.entry(Entry(seq=4, html=html), STREAM)
+        assert "a" not in frame and frame["h"] == raw
 
 
 def test_fragments_out_of_the_widgets_order_go_out_whole_and_keep_the_target_unnamed() -> None:
@@ -115,6 +119,7 @@ def test_the_legacy_form_is_todays_frame() -> None:
 
 def test_the_load_generator_reads_compact_frames() -> None:
     assert read_frame(json.dumps({"a": " word"})).reveal and read_frame(json.dumps(" word")).reveal
+    assert read_frame(json.dumps({"h": "<li>x</li>", "p": "su-m1-out ol"})).reveal
     assert not read_frame(json.dumps({"f": {"shown": "3"}})).reveal
     assert read_frame(json.dumps({"z": 1, "o": OUT, "content": str(fragments.replace_tail(OUT, "<p>x</p>"))})).reveal
     status = str(fragments.status(WIDGET, "streaming", stream_id="abc"))

@@ -1,8 +1,8 @@
 """Compact websocket frames (streamui.wire) in real Chromium: the DOM they build is the finished answer's.
 
 The answer (tests/browser/markdown_answer.md, from the site's own upstream) has headings, nested
-lists, a code block, a quote and a table, so text appends (`a`), moved frozen blocks (`z`) and
-htmx structure all take part. The streamed output is compared with the same answer rendered
+lists, a code block, a quote and a table, so text appends (`a`), markup appends (`h`, parsed by
+the browser as htmx would), moved frozen blocks (`z`) and htmx structure all take part. The streamed output is compared with the same answer rendered
 from the database after a reload, byte for byte; then a refresh and a dropped socket mid-stream
 must still end in that very DOM.
 """
@@ -68,6 +68,7 @@ def test_the_streamed_dom_is_the_finished_answers_dom(page: Any, live_site: Live
     moves = [f for f in frames if "z" in f]
     assert len(texts) > 10, "the text did not stream as compact appends"
     assert moves, "no frozen block was moved instead of sent again"
+    assert any("h" in f for f in frames), "no markup append went compact"
     assert any("t" in f for f in texts) and sum("t" in f for f in texts) < len(texts) / 2
     assert any("<" in f["a"] for f in texts)  # the answer's own "3 < 4", as text: it shows, escaped
     assert "<pre><code" in streamed and "<table>" in streamed and "<h3>" in streamed and "<ol>" in streamed

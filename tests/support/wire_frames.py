@@ -31,7 +31,7 @@ class FrameReader:
             data = {"a": data}  # a bare text append
         assert isinstance(data, dict), raw
         parts: list[str] = []
-        compact = "content" not in data and any(k in data for k in ("a", "z", "f"))
+        compact = "content" not in data and any(k in data for k in ("a", "h", "z", "f"))
         if compact:
             self.compact_frames += 1
         if "t" in data:
@@ -39,6 +39,10 @@ class FrameReader:
         if "a" in data:
             assert self.target is not None, f"a text append before any target: {raw!r}"
             parts.append(str(Markup('<div hx-swap-oob="beforeend:{}">{}</div>').format(self.target, data["a"])))
+        if "h" in data:
+            out, *tags = data["p"].split(" ")
+            selector = " > ".join([f"#{out}-tail", *(f"{tag}:last-child" for tag in tags)])
+            parts.append(str(Markup('<div hx-swap-oob="beforeend:{}">{}</div>').format(selector, Markup(data["h"]))))
         if "z" in data:
             parts.append(str(Markup('<div id="{}-blocks" hx-swap-oob="freeze:{}"></div>').format(data["o"], data["z"])))
         if "f" in data:

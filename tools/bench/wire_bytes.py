@@ -53,7 +53,8 @@ class Config:
     compact_json: bool  # no spaces, UTF-8 rather than \\u escapes
 
 
-_OFF = dict(text=False, figures=False, freeze=False, stream_once=False, seq_implied=False, bare_text=False)
+_OFF = dict(text=False, figures=False, freeze=False, stream_once=False, seq_implied=False, bare_text=False,
+            markup=False)
 
 
 def _on(*names: str) -> Features:
@@ -71,7 +72,8 @@ STEPS = (
     Config("+ frozen blocks moved, not re-sent (z)", _on("stream_once", "text", "figures", "freeze"), 1.0, True),
     Config("+ seq implied on compact frames", _on("stream_once", "text", "figures", "freeze", "seq_implied"),
            1.0, True),
-    Config("+ a lone text append as a bare JSON string", Features(), 1.0, True),
+    Config("+ a lone text append as a bare JSON string", Features(markup=False), 1.0, True),
+    Config("+ markup appends into the tail (h/p)", Features(), 1.0, True),
 )
 
 

@@ -1,7 +1,7 @@
 """What a server frame does to the chat, read from its HTML (no DOM, no Django).
 
 A frame is JSON: `{"content": "<html>"}`, a string of htmx out-of-band swaps, and/or the
-compact operations of streamui.wire (`a`: text appended into an answer's output, `z`: frozen
+compact operations of streamui.wire (`a`/`h`: text/markup appended into an answer's output, `z`: frozen
 blocks moved, `f`: changed figures), with `seq` and `stream` on journal frames (either may be
 implied); a bare JSON string is a text append alone. A *reveal* is a frame that swaps
 anything into an answer's output region (`<widget>-m<id>-out`, or a part of it such as
@@ -53,7 +53,8 @@ def read_frame(frame: str | bytes) -> FrameInfo:
     started = _STREAMING.search(html)
     error = _ERROR.search(html)
     return FrameInfo(
-        reveal=isinstance(data.get("a"), str) or _OUTPUT_SWAP.search(html) is not None,
+        reveal=(isinstance(data.get("a"), str) or isinstance(data.get("h"), str)
+                or _OUTPUT_SWAP.search(html) is not None),
         end_state=end.group(1) if end else None,
         stream_id=started.group(1) if started else None,
         error=error.group(1).strip() if error and error.group(1).strip() else None,

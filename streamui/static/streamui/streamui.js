@@ -130,7 +130,7 @@
     try { frame = JSON.parse(data); } catch (e) { return; }  // every server frame is JSON
     if (typeof frame === "string") frame = { a: frame };  // a text append and nothing else (streamui.wire)
     if (!frame || typeof frame !== "object") return;
-    var compact = frame.content === undefined && (frame.a !== undefined || frame.z !== undefined || frame.f !== undefined);
+    var compact = frame.content === undefined && (frame.a !== undefined || frame.h !== undefined || frame.z !== undefined || frame.f !== undefined);
     if (typeof frame.seq === "number") {
       if (typeof frame.stream === "string") widget.setAttribute("data-stream", frame.stream);
       widget.setAttribute("data-seq", String(frame.seq));
@@ -141,7 +141,7 @@
     try { applyCompact(widget, frame); } catch (e) { if (window.console) console.error("streamui: frame", e); }
   });
 
-  // --- compact frames (streamui/wire.py): a, then z, then f, before htmx swaps the frame's `content` ---
+  // --- compact frames (streamui/wire.py): a, h, z, then f, before htmx swaps the frame's `content` ---
   var appendTargets = new WeakMap();  // widget -> the selector its text appends go to
 
   function applyCompact(widget, frame) {
@@ -151,6 +151,14 @@
       // The selector is looked up now, as htmx would for `beforeend:SELECTOR`; the text is a text
       // node, never parsed as HTML.
       if (selector) document.querySelectorAll(selector).forEach(function (el) { el.appendChild(document.createTextNode(frame.a)); });
+    }
+    if (typeof frame.h === "string" && typeof frame.p === "string") {
+      // The server's own markup (as htmx's `beforeend:#OUT-tail > tag:last-child > ...` would insert it).
+      var steps = frame.p.split(" ");
+      if (/^[\w-]+$/.test(steps[0]) && steps.slice(1).every(function (t) { return /^[a-z][a-z0-9]*$/.test(t); })) {
+        var path = "#" + steps[0] + "-tail" + steps.slice(1).map(function (t) { return " > " + t + ":last-child"; }).join("");
+        document.querySelectorAll(path).forEach(function (el) { el.insertAdjacentHTML("beforeend", frame.h); });
+      }
     }
     if (typeof frame.z === "number" && typeof frame.o === "string") freezeTail(frame.o, frame.z);
     if (frame.f && typeof frame.f === "object") {
