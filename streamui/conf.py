@@ -73,7 +73,7 @@ class Settings:
     policies: Mapping[str, str] = field(default_factory=dict)
     json_schema: Mapping[str, Any] | str | None = None
     json_widgets: str | None = None
-    figures_interval: float = 0.2
+    figures_interval: float = 1.0
     record_traces_dir: str | None = None
     redis_url: str | None = None
     disconnect_grace: float = 15.0

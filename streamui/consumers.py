@@ -30,8 +30,9 @@ from .limits import StartRateLimiter
 from .models import StreamRecord
 from .observability import log_stream_event
 from .protocol import ClientMessage, ProtocolError, parse_message, validate_timings
-from .socket_guard import ByteWindow, LogLimiter, TokenBucket, origin_allowed, split_fragments
+from .socket_guard import ByteWindow, LogLimiter, TokenBucket, origin_allowed
 from .streams import close_orphaned, owner_key, render_entry, start_stream
+from .wire import FrameEncoder
 
 logger = logging.getLogger("streamui.consumer")
 
@@ -71,6 +72,7 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels sh
         self.stream_id = None
         self.follower = None
         self._counted = ""
+        self._wire = FrameEncoder(self.widget_id, max_bytes=MAX_FRAME_BYTES, render_rest=render_entry)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in self.scope.get("headers", [])}
         # Browsers always send Origin, so a missing one is not a cross-site page (the demo's outer
         # AllowedHostsOriginValidator refuses it anyway); a present one must match exactly.
@@ -173,6 +175,7 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels sh
     async def _follow(self, stream_id: str, *, after: int) -> None:
         assert self.owner is not None
         await self._unfollow()
+        self._wire.reset()  # the first frames of this follow name their stream and append target again
         hub = get_hub()
         try:
             await hub.check_owner(stream_id, owner_key(self.owner))
@@ -216,19 +219,29 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels sh
                 await self._send_error("The live view of this answer failed: reload the page to see it.")
 
     async def _send_entry(self, entry: Entry, stream_id: str) -> bool:
-        """One journal entry as one or more frames (each under the limit); False: the socket was closed."""
-        content = render_entry(entry, self.widget_id, stream_id)
-        for part in split_fragments(content, MAX_FRAME_BYTES):
-            if len(part.encode("utf-8")) > MAX_FRAME_BYTES:
-                part = str(fragments.error(self.widget_id, TOO_BIG))
-            # Journal frames carry `seq`, which the widget keeps for resuming.
-            if not await self._send_frame(part, seq=entry.seq, stream=stream_id):
+        """One journal entry as one or more frames (each under the limit, compact where it can be: see
+        streamui.wire); False: the socket was closed."""
+        for frame in self._wire.entry(entry, stream_id):
+            content = frame.get("content") if isinstance(frame, dict) else None
+            if content is not None and len(content.encode("utf-8")) > MAX_FRAME_BYTES:
+                assert isinstance(frame, dict)
+                frame["content"] = str(fragments.error(self.widget_id, TOO_BIG))
+            # Journal frames carry `seq` (or imply it), which the widget keeps for resuming.
+            if not await self._send_data(frame):
                 return False
         return True
 
     async def _send_frame(self, content: str, **extra: Any) -> bool:
-        data = json.dumps({"content": content, **extra})
-        if not self._sent.add(len(data)):
+        return await self._send_data({"content": content, **extra})
+
+    async def _send_data(self, frame: dict[str, Any] | str) -> bool:
+        data = json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+        try:
+            size = len(data.encode("utf-8"))
+        except UnicodeEncodeError:  # a lone surrogate in the model's text: escaped, as JSON allows
+            data = json.dumps(frame, separators=(",", ":"))
+            size = len(data)
+        if not self._sent.add(size):
             # A client this far behind is not reading (review 2.8): close; it can resume later.
             if self._log.allow():
                 logger.warning("widget %s: client is not reading; closing the socket", self.widget_id)

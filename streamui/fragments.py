@@ -114,8 +114,15 @@ def assistant_turn(
              outputs, mark(message_id, status, detail))
 
 
-def append_block(out_id: str, html: str) -> Markup:
-    """A frozen markdown block (trusted HTML from the markdown renderer)."""
+def append_block(out_id: str, html: str, *, movable: int = 0) -> Markup:
+    """Frozen markdown blocks (trusted HTML from the markdown renderer).
+
+    `movable`: the blocks are the first `movable` elements of the open tail the client
+    holds, byte for byte (streamui.pipeline.lane checks), so a transport that can move them
+    (the websocket's `z` frame, streamui.wire) need not send them again; htmx ignores it."""
+    if movable:
+        return Markup('<div id="{}-blocks" hx-swap-oob="beforeend" data-su-freeze="{}">{}</div>').format(
+            out_id, movable, Markup(html))
     return Markup('<div id="{}-blocks" hx-swap-oob="beforeend">{}</div>').format(out_id, Markup(html))
 
 

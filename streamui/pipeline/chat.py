@@ -83,7 +83,7 @@ class ChatPipeline:
         schema: Mapping[str, Any] | None = None,
         widgets: WidgetRegistry | None = None,
         show_figures: bool = False,
-        figures_interval: float = 0.2,
+        figures_interval: float = 1.0,
         render: bool = True,
         record: bool = False,
     ) -> None:
@@ -128,6 +128,7 @@ class ChatPipeline:
         self._finished = False
         self._thinking_done = False
         self._last_figures = float("-inf")
+        self._last_values: dict[str, str] | None = None
         self._figures_due = False
         self._figures_forced = show_figures  # this answer's figures from the start, not the previous answer's
 
@@ -342,8 +343,11 @@ class ChatPipeline:
             return None
         if not force and now - self._last_figures < self.figures_interval:
             return None
-        self._last_figures = now
-        return self.figures()
+        values = self.figures()
+        if not force and values == self._last_values:
+            return None  # nothing changed: no frame for it
+        self._last_figures, self._last_values = now, values
+        return values
 
     def figures(self) -> dict[str, str]:
         ttft = self.metrics.ms_since_start(self.metrics.first_visible)

@@ -20,7 +20,7 @@ from .markdown import BlockUpdate, FrozenBlock, MarkdownStream
 from .markdown_close import closing
 from .metrics import StreamMetrics
 from .smoothing import Arrival, SmoothingStrategy, SpinGuard
-from .tail import tail_append
+from .tail import tail_appends, top_level_elements
 
 Mark = Struck | Revision
 
@@ -131,23 +131,34 @@ class Lane:
 
     def _emit(self, updates: list[BlockUpdate], out: list[str]) -> None:
         tail: str | None = None
-        # Frozen blocks first, then the tail: at no moment is text that was shown missing.
+        frozen = "".join(u.html for u in updates if isinstance(u, FrozenBlock))
+        if frozen:
+            # Frozen blocks first, then the tail: at no moment is text that was shown missing.
+            out.append(str(fragments.append_block(self.output_id, frozen, movable=self._movable(frozen))))
+            self._tail_html = ""  # the tail is replaced below: it held the frozen blocks
         for update in updates:
-            if isinstance(update, FrozenBlock):
-                out.append(str(fragments.append_block(self.output_id, update.html)))
-                self._tail_html = ""  # the tail is replaced below: it held the frozen block
-            else:
+            if not isinstance(update, FrozenBlock):
                 tail = update.html
         if tail is None:
             return
-        if not any(isinstance(u, FrozenBlock) for u in updates):
-            change = tail_append(self._tail_html, tail)
-            if change is not None:
-                out.append(str(fragments.append_tail(self.output_id, *change)))
+        if not frozen:
+            changes = tail_appends(self._tail_html, tail)
+            if changes is not None:
+                out.extend(str(fragments.append_tail(self.output_id, *change)) for change in changes)
                 self._tail_html = tail
                 return
         out.append(str(fragments.replace_tail(self.output_id, tail)))
         self._tail_html = tail
+
+    def _movable(self, frozen: str) -> int:
+        """How many elements `frozen` is, when it is exactly the start of the tail the client shows,
+        ending at an element boundary (so moving them makes the very DOM appending it would); else 0."""
+        if not self._tail_html.startswith(frozen):
+            return 0
+        rest = self._tail_html[len(frozen):]
+        if rest and not (rest[0] == "<" and rest[1:2].isalpha()):
+            return 0
+        return top_level_elements(frozen) or 0
 
 
 __all__ = ["Lane", "Mark", "PlacedMark", "Shown"]

@@ -44,7 +44,7 @@ def live_site(tmp_path_factory: pytest.TempPathFactory, fake_llm_server: FakeLLM
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "demo.settings", "STREAMUI_DB": str(db),
            "STREAMUI_UPSTREAM_URL": fake_llm_server.base_url, "STREAMUI_UPSTREAM_MODEL": "steady",
            "STREAMUI_SIMULATED_SPEED": "3.0", "PYTHONUNBUFFERED": "1",
-           "STREAMUI_UPSTREAM_CALLABLE": "tests.browser.flaky_upstream.fails_first_time"}
+           "STREAMUI_UPSTREAM_CALLABLE": "tests.browser.flaky_upstream.fails_first_time_or_markdown"}
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     port = free_port()
     log = (tmp_path_factory.getbasetemp() / "daphne.log").open("w")

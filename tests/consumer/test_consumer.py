@@ -21,6 +21,7 @@ from streamui.rendering import markdown_html
 from streamui.routing import websocket_urlpatterns
 from streamui.testing.fake_server import FakeLLMServer
 from tests.support.oob_dom import Page, parse_html
+from tests.support.wire_frames import decode
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -54,7 +55,7 @@ async def send(comm: WebsocketCommunicator, **values: Any) -> None:
 async def receive(comm: WebsocketCommunicator, timeout: float = 5) -> str:
     """One frame's HTML: every frame is JSON with `content` (journal frames add seq and stream)."""
     frame = await comm.receive_from(timeout=timeout)
-    return str(json.loads(frame)["content"])
+    return str(decode(frame, comm)["content"])
 
 
 async def frames_until(comm: WebsocketCommunicator, pattern: str, timeout: float = 10) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ from django.utils import timezone
 from streamui.hub import get_hub
 from streamui.models import ChatMessage, Conversation, StreamRecord
 from streamui.testing.fake_server import FakeLLMServer
+from tests.support.wire_frames import decode
 
 from .test_consumer import as_shown, connect, normalized, receive, send, shown
 
@@ -36,7 +36,7 @@ async def journal_frames(comm: WebsocketCommunicator, until: str, timeout: float
     deadline = loop.time() + timeout
     while loop.time() < deadline:
         raw = await comm.receive_from(timeout=deadline - loop.time())
-        frame = json.loads(raw)
+        frame = decode(raw, comm)
         if "seq" in frame:
             frames.append(frame)
             if until in frames[-1]["content"]:

@@ -20,6 +20,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from streamui.testing.fake_server import FakeLLMServer, FakeLLMServerThread
 from tests.support.processes import DaphneProcess, NginxProcess, start_daphne, start_nginx
 from tests.support.redis import run_redis
+from tests.support.wire_frames import decode
 
 pytestmark = [pytest.mark.redis, pytest.mark.nginx]
 
@@ -81,7 +82,7 @@ async def journal_frames(ws: ClientConnection, *, until: str | None = None, coun
     frames: list[dict[str, Any]] = []
     while True:
         raw = await asyncio.wait_for(ws.recv(), timeout)
-        frame = json.loads(raw)
+        frame = decode(raw, ws)
         if "seq" not in frame:
             continue
         frames.append(frame)

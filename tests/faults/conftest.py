@@ -19,6 +19,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.support.processes import DaphneProcess, require_program, start_daphne
+from tests.support.wire_frames import decode
 from tools.loadgen.server import free_port, stop_process, wait_for_port
 from tools.soak.hostile_llm import HostileLLMServer, HostileLLMThread
 
@@ -118,7 +119,7 @@ async def frames_until(ws: ClientConnection, predicate: Any, timeout: float) -> 
 
     async def read() -> None:
         while True:
-            frames.append(json.loads(await ws.recv()))
+            frames.append(decode(await ws.recv(), ws))
             if predicate(frames[-1]):
                 return
 

@@ -17,6 +17,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.faults.conftest import Redis, daphne, final_state, frames_until, open_chat, send_frame, session_for
+from tests.support.wire_frames import decode
 from tools.soak.hostile_llm import HostileLLMServer
 
 
@@ -111,7 +112,7 @@ async def test_review_2_9_2_6_sockets_and_new_conversations_are_capped(
         ws = open_[0]
         for _ in range(10):
             await ws.send(json.dumps({"action": "new"}))
-        replies = [json.loads(await asyncio.wait_for(ws.recv(), 5))["content"] for _ in range(10)]
+        replies = [decode(await asyncio.wait_for(ws.recv(), 5), ws)["content"] for _ in range(10)]
         assert sum("Too many new conversations" in r for r in replies) == 7
         for s in open_:
             await s.close()
@@ -156,7 +157,7 @@ async def test_review_1_12_2_14_dashboard_names_only_your_streams_and_refuses_fa
         stream_id = next(f["stream"] for f in frames if "stream" in f)
         await ws.send(json.dumps({"action": "timing", "stream": stream_id,
                                   "timings": {"marks": [i * 60000.0 for i in range(50)]}}))
-        refused = json.loads(await asyncio.wait_for(ws.recv(), 5))["content"]
+        refused = decode(await asyncio.wait_for(ws.recv(), 5), ws)["content"]
         assert "timing marks" in refused
         await ws.close()
         b, _ = await session_for(server.url)

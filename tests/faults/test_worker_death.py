@@ -28,6 +28,7 @@ from tests.faults.conftest import (
     send_frame,
     session_for,
 )
+from tests.support.wire_frames import decode
 from tools.soak.hostile_llm import HostileLLMServer
 
 GAP_MS = 10  # the upstream's word gap: 100 words/s
@@ -50,8 +51,8 @@ async def test_review_4_1_kill9_memory_journal_keeps_the_shown_text(tmp_path: Pa
         shown = ""
         deadline = time.monotonic() + 2.5
         while time.monotonic() < deadline:
-            shown += json.loads(await asyncio.wait_for(ws.recv(), 5))["content"]
-        stream_id = next(s for s in [json.loads(await ws.recv()).get("stream")] if s)
+            shown += decode(await asyncio.wait_for(ws.recv(), 5), ws)["content"]
+        stream_id = next(s for s in [decode(await ws.recv(), ws).get("stream")] if s)
         seen = max_word(shown)
         assert seen > 100, "the stream did not get going"
         kill9(first)
@@ -93,7 +94,7 @@ async def test_review_4_2_4_3_redis_journal_resume_after_kill9_replays_at_once(
         frames = []
         deadline = time.monotonic() + 2.0
         while time.monotonic() < deadline:
-            frames.append(json.loads(await asyncio.wait_for(ws.recv(), 5)))
+            frames.append(decode(await asyncio.wait_for(ws.recv(), 5), ws))
         journal = [f for f in frames if "seq" in f]
         stream_id = journal[0]["stream"]
         seen = max_word("".join(f["content"] for f in journal))

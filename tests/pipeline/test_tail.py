@@ -10,7 +10,7 @@ from streamui import fragments
 from streamui.pipeline.lane import Lane
 from streamui.pipeline.metrics import StreamMetrics
 from streamui.pipeline.smoothing import Passthrough
-from streamui.pipeline.tail import tail_append
+from streamui.pipeline.tail import tail_append, tail_appends
 from streamui.testing.simulated import answer_corpus
 from tests.support.oob_dom import Page, parse_html
 
@@ -100,3 +100,22 @@ def test_tail_append_cases() -> None:
     assert tail_append("<table><tr><td>a</td></tr></table>", "<table><tr><td>ab</td></tr></table>") is None
     assert tail_append("", "<p>a</p>") is None
     assert tail_append("<p>a</p>", "<p>a</p>") is None
+
+
+def test_tail_appends_at_several_depths_in_one_reveal() -> None:
+    old = "<ol>\n<li>\n<ul>\n<li>\n<p>legal matters</p>\n</li>\n</ul>\n</li>\n</ol>\n"
+    new = "<ol>\n<li>\n<ul>\n<li>\n<p>legal matters, independently.</p>\n</li>\n</ul>\n</li>\n<li></li>\n</ol>\n"
+    # The deepest first: the item's append names the old last item, before the new one exists.
+    assert tail_appends(old, new) == [(("ol", "li", "ul", "li", "p"), ", independently."), (("ol",), "<li></li>\n")]
+    assert tail_appends("<p>a</p>\n", "<p>ab</p>\n<p>c</p>\n") == [(("p",), "b"), ((), "<p>c</p>\n")]
+    assert tail_appends("<p>a</p>\n", "<p>ab</p>\n") == [tail_append("<p>a</p>\n", "<p>ab</p>\n")]
+    assert tail_appends("<p>a</p>\n", "<h1>ab</h1>\n") is None
+    assert tail_appends("<p>a</p>\n", "<p>ab <b>c</p>\n") is None  # not balanced
+    table = "<table><tr><td>a</td></tr></table>\n"
+    assert tail_appends(table, "<table><tr><td>ab</td></tr></table>\n<p>x</p>\n") is None
+    page = Page(html=str(fragments.markdown_body(OUT, "")))
+    page.apply(str(fragments.replace_tail(OUT, old)))
+    for change in tail_appends(old, new) or []:
+        page.apply(str(fragments.append_tail(OUT, *change)))
+    tail = page.find(f"{OUT}-tail")
+    assert tail is not None and "".join(c if isinstance(c, str) else c.html() for c in tail[1].children) == dom(new)

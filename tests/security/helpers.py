@@ -4,7 +4,6 @@ that markup the server sends cannot run script."""
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from html.parser import HTMLParser
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 from channels.testing import WebsocketCommunicator
 
 from demo.asgi import application
+from tests.support.wire_frames import decode
 
 WIDGET = "su-wsec"
 PATH = f"/ws/streamui/chat/{WIDGET}/"
@@ -35,7 +35,7 @@ async def open_socket(
 
 async def next_frame(comm: WebsocketCommunicator, timeout: float = 10) -> str:
     """The HTML of the next frame the server sends (every frame is JSON with `content`)."""
-    return str(json.loads(await next_message(comm, timeout))["content"])
+    return str(decode(await next_message(comm, timeout), comm)["content"])
 
 
 async def next_message(comm: WebsocketCommunicator, timeout: float = 10) -> str:

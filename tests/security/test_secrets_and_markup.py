@@ -27,6 +27,7 @@ from django.utils.timezone import now
 from demo.middleware import CONTENT_SECURITY_POLICY
 from streamui.models import ChatMessage, Conversation, StreamRecord
 from streamui.testing.fake_server import FakeLLMServer
+from tests.support.wire_frames import decode
 
 from .helpers import ENDED, assert_csp_clean_page, audit, open_socket
 
@@ -69,7 +70,7 @@ async def stream_an_answer(
     while True:
         raw = await comm.receive_from(timeout=10)
         frames.append(raw)
-        data = json.loads(raw)
+        data = decode(raw, comm)
         if "seq" in data:
             stream_id = data["stream"]
             if ENDED.search(data["content"]):

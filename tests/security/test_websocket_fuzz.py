@@ -47,6 +47,7 @@ from streamui.pipeline.smoothing import strategy_names
 from streamui.protocol import ACTIONS
 from streamui.testing.profiles import PROFILES
 from tests.browser.conftest import LiveSite
+from tests.support.wire_frames import decode
 
 from .helpers import ENDED, PATH, assert_inert, next_frame, next_message, open_socket
 
@@ -495,7 +496,7 @@ class Harness:
                 stream, text_frames = "", 0
                 while True:
                     raw = await comm.receive_from(timeout=15)
-                    data = json.loads(raw)
+                    data = decode(raw, comm)
                     if "seq" not in data:
                         assert 'data-role="user"' in data["content"] and not error_texts([data["content"]]), (
                             f"the good client was refused: {raw}"
@@ -542,7 +543,7 @@ class Harness:
             replies: list[str] = []
             streaming = answered = False
             while streaming or not answered:
-                data = json.loads(await next_message(comm))
+                data = decode(await next_message(comm), comm)
                 text = data["content"]
                 if "seq" in data:  # a journal frame of the fuzzer's own stream
                     assert data["stream"] not in self.victims, "another session's stream reached the fuzzer"
@@ -794,7 +795,7 @@ async def test_non_finite_timing_marks_are_refused(fuzz_settings: None, mark: st
     )
     stream = ""
     while True:
-        data = json.loads(await next_message(comm))
+        data = decode(await next_message(comm), comm)
         if "seq" in data:
             stream = data["stream"]
             if ENDED.search(data["content"]):

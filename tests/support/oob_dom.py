@@ -91,12 +91,26 @@ class Page:
     def _swap(self, top: Element, fragment: str) -> None:
         swap = top.attrs.pop("hx-swap-oob") or ""
         swap, _, selector = swap.partition(":")
-        if selector:
+        if selector and swap not in ("freeze",):
             parent, target = None, self._select(selector, fragment)
         else:
             found = self.find(top.attrs["id"] or "")
             assert found is not None, f"fragment aimed at a missing id: {fragment}"
             parent, target = found
+        if swap == "freeze":  # streamui.wire's `z` (tests.support.wire_frames): the tail's first N elements move
+            tail = self.find((top.attrs["id"] or "").removesuffix("-blocks") + "-tail")
+            assert tail is not None, f"a freeze of a missing tail: {fragment}"
+            moved, count, nodes = 0, int(selector), tail[1].children
+            while nodes and not (isinstance(nodes[0], Element) and moved == count):
+                moved += isinstance(nodes[0], Element)
+                target.children.append(nodes.pop(0))
+            return
+        if swap == "figures":  # streamui.wire's `f`: the changed figures' values
+            values = {c.attrs.get("data-figure"): c.text() for c in top.children if isinstance(c, Element)}
+            for el in target.walk():
+                if el.tag == "dd" and el.attrs.get("data-figure") in values:
+                    el.children = [values[el.attrs["data-figure"]]]
+            return
         if swap == "beforeend":
             target.children.extend(top.children)
         elif swap == "innerHTML":

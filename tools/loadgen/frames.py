@@ -1,10 +1,12 @@
 """What a server frame does to the chat, read from its HTML (no DOM, no Django).
 
-A frame is JSON, `{"content": "<html>"}` with `"seq": N, "stream": "<id>"` on journal frames;
-its content is a string of htmx out-of-band swaps. A *reveal* is a frame that swaps
+A frame is JSON: `{"content": "<html>"}`, a string of htmx out-of-band swaps, and/or the
+compact operations of streamui.wire (`a`/`h`: text/markup appended into an answer's output, `z`: frozen
+blocks moved, `f`: changed figures), with `seq` and `stream` on journal frames (either may be
+implied); a bare JSON string is a text append alone. A *reveal* is a frame that swaps
 anything into an answer's output region (`<widget>-m<id>-out`, or a part of it such as
-`-out-tail`, or an element inside it named by the swap's selector): one visible update,
-however many elements it touches.
+`-out-tail`, or an element inside it named by the swap's selector), or appends text to it
+(`a`): one visible update, however many elements it touches.
 """
 
 from __future__ import annotations
@@ -27,21 +29,32 @@ class FrameInfo:
     error: str | None
 
 
-def html_of(frame: str | bytes) -> str:
+def _data(frame: str | bytes) -> dict[str, object]:
     text = frame.decode("utf-8", "replace") if isinstance(frame, (bytes, bytearray)) else frame
     try:
-        return str(json.loads(text)["content"])
-    except (ValueError, KeyError, TypeError):
-        return ""  # not a streamui frame: nothing it could reveal
+        data = json.loads(text)
+    except ValueError:
+        return {}  # not a streamui frame: nothing it could reveal
+    if isinstance(data, str):
+        return {"a": data}  # a frame that is only a text append: its text as a JSON string
+    return data if isinstance(data, dict) else {}
+
+
+def html_of(frame: str | bytes) -> str:
+    content = _data(frame).get("content")
+    return content if isinstance(content, str) else ""
 
 
 def read_frame(frame: str | bytes) -> FrameInfo:
-    html = html_of(frame)
+    data = _data(frame)
+    content = data.get("content")
+    html = content if isinstance(content, str) else ""
     end = _END_STATE.search(html)
     started = _STREAMING.search(html)
     error = _ERROR.search(html)
     return FrameInfo(
-        reveal=_OUTPUT_SWAP.search(html) is not None,
+        reveal=(isinstance(data.get("a"), str) or isinstance(data.get("h"), str)
+                or _OUTPUT_SWAP.search(html) is not None),
         end_state=end.group(1) if end else None,
         stream_id=started.group(1) if started else None,
         error=error.group(1).strip() if error and error.group(1).strip() else None,

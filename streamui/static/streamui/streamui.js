@@ -128,11 +128,62 @@
     if (!widget || typeof data !== "string") return;
     var frame;
     try { frame = JSON.parse(data); } catch (e) { return; }  // every server frame is JSON
-    if (frame && frame.stream && typeof frame.seq === "number") {
-      widget.setAttribute("data-stream", frame.stream);
+    if (typeof frame === "string") frame = { a: frame };  // a text append and nothing else (streamui.wire)
+    if (!frame || typeof frame !== "object") return;
+    var compact = frame.content === undefined && (frame.a !== undefined || frame.h !== undefined || frame.z !== undefined || frame.f !== undefined);
+    if (typeof frame.seq === "number") {
+      if (typeof frame.stream === "string") widget.setAttribute("data-stream", frame.stream);
       widget.setAttribute("data-seq", String(frame.seq));
+    } else if (compact) {
+      // A compact frame without `seq` is the journal entry after the last one (streamui.wire).
+      widget.setAttribute("data-seq", String(Number(widget.getAttribute("data-seq") || 0) + 1));
     }
+    try { applyCompact(widget, frame); } catch (e) { if (window.console) console.error("streamui: frame", e); }
   });
+
+  // --- compact frames (streamui/wire.py): a, h, z, then f, before htmx swaps the frame's `content` ---
+  var appendTargets = new WeakMap();  // widget -> the selector its text appends go to
+
+  function applyCompact(widget, frame) {
+    if (typeof frame.t === "string") appendTargets.set(widget, frame.t);
+    if (typeof frame.a === "string" && frame.a) {
+      var selector = appendTargets.get(widget);
+      // The selector is looked up now, as htmx would for `beforeend:SELECTOR`; the text is a text
+      // node, never parsed as HTML.
+      if (selector) document.querySelectorAll(selector).forEach(function (el) { el.appendChild(document.createTextNode(frame.a)); });
+    }
+    if (typeof frame.h === "string" && typeof frame.p === "string") {
+      // The server's own markup (as htmx's `beforeend:#OUT-tail > tag:last-child > ...` would insert it).
+      var steps = frame.p.split(" ");
+      if (/^[\w-]+$/.test(steps[0]) && steps.slice(1).every(function (t) { return /^[a-z][a-z0-9]*$/.test(t); })) {
+        var path = "#" + steps[0] + "-tail" + steps.slice(1).map(function (t) { return " > " + t + ":last-child"; }).join("");
+        document.querySelectorAll(path).forEach(function (el) { el.insertAdjacentHTML("beforeend", frame.h); });
+      }
+    }
+    if (typeof frame.z === "number" && typeof frame.o === "string") freezeTail(frame.o, frame.z);
+    if (frame.f && typeof frame.f === "object") {
+      var figures = hook(widget, "figures");
+      if (figures) Object.keys(frame.f).forEach(function (key) {
+        var dd = figures.querySelector("dd[data-figure=\"" + CSS.escape(key) + "\"]");
+        if (dd) dd.textContent = String(frame.f[key]);
+      });
+    }
+  }
+
+  // Frozen blocks the tail already shows: its first `count` elements (and the whitespace between and
+  // after them, up to the next element) move into the blocks, the very DOM appending their HTML makes.
+  function freezeTail(outputId, count) {
+    var tail = document.getElementById(outputId + "-tail"), blocks = document.getElementById(outputId + "-blocks");
+    if (!tail || !blocks) return;
+    var moved = 0;
+    while (tail.firstChild) {
+      if (tail.firstChild.nodeType === 1) {
+        if (moved === count) break;
+        moved++;
+      }
+      blocks.appendChild(tail.firstChild);
+    }
+  }
 
   var streams = new WeakMap();
 

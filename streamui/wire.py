@@ -1,0 +1,237 @@
+"""The websocket's frames: a journal entry as the fewest bytes that make the same DOM.
+
+Every frame is a JSON object. `content` is htmx out-of-band HTML, as always; besides it a
+frame may carry compact operations that streamui.js applies (in this order, before htmx
+swaps `content`):
+
+- `a` (with `t`, a CSS selector, when the target changed since this socket's last `t`):
+  text appended as a text node to every element the selector names. Only a pure text
+  append (escaped text, no markup) is sent so; the widget never parses it as HTML.
+- `h` (with `p`, `OUT tag tag...`): the tail's own markup (trusted renderer HTML, the model's
+  text escaped in it) appended to `#OUT-tail > tag:last-child > ...`, as htmx's
+  `beforeend:<selector>` would.
+- `z` (with `o`, an output id): a freeze. The first `z` elements of `o`-tail, and the text
+  between and after them up to the next element, move into `o`-blocks. Sent instead of the
+  frozen block's HTML, which the client already shows in its tail; the lane marks a block
+  as movable only when its HTML is, byte for byte, the start of the tail the client holds.
+- `f`: live figures that changed since this socket's last figures, by key.
+
+A frame that would be `{"a": text}` alone (most of a stream's frames) is sent as the JSON
+string `text`: the same append, six bytes fewer.
+
+An entry whose fragments do not fall in that order goes out as its HTML, whole.
+
+`seq` is on every journal frame but one kind: a compact frame (no `content`) that is a
+whole entry, the one after the last this socket sent, implies it (the widget counts).
+`stream` is only on a journal frame whose stream differs from this socket's last one. The
+socket's state (`reset` on every follow) is what lets a replay after a gap re-establish the
+target: its first append names it again. Plain Python, no Django.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from . import fragments
+from .journal import Entry
+from .socket_guard import split_fragments
+
+_TEXT: Final = r"((?:[^&<\r\x00]|&(?:amp|lt|gt|quot|#39|#x27|#34);)*)"
+_APPEND_PATH: Final = re.compile(r'<div hx-swap-oob="beforeend:(#[^"<>]+)">' + _TEXT + r"</div>")
+_APPEND_ROOT: Final = re.compile(r'<div id="([\w-]+-tail)" hx-swap-oob="beforeend">' + _TEXT + r"</div>")
+_MARKUP_PATH: Final = re.compile(
+    r'<div hx-swap-oob="beforeend:#([\w-]+)-tail((?: &gt; [a-z][a-z0-9]*:last-child)*)">(.*)</div>', re.DOTALL)
+_MARKUP_ROOT: Final = re.compile(r'<div id="([\w-]+)-tail" hx-swap-oob="beforeend">(.*)</div>', re.DOTALL)
+_STEP: Final = re.compile(r" &gt; ([a-z][a-z0-9]*):last-child")
+_FREEZE: Final = re.compile(r'<div id="([\w-]+)-blocks" hx-swap-oob="beforeend" data-su-freeze="(\d+)">')
+_TOP: Final = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^>]*?(/?)>")
+_VOID: Final = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+                          "track", "wbr"})
+
+RenderRest = Callable[[Entry, str, str], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    text: bool = True  # `a`/`t` frames for text appends
+    figures: bool = True  # `f` deltas after the first full figures
+    freeze: bool = True  # `z` moves instead of re-sent frozen blocks
+    stream_once: bool = True  # `stream` only when it changed
+    seq_implied: bool = True  # no `seq` on a compact frame that is the next entry whole
+    bare_text: bool = True  # a frame that is only `a` is the JSON string of its text
+    markup: bool = True  # `h`/`p` frames for appends of the tail's own (trusted) markup
+
+
+LEGACY = Features(text=False, figures=False, freeze=False, stream_once=False, seq_implied=False, bare_text=False,
+                  markup=False)
+
+
+class FrameEncoder:
+    """One socket's frames; call `reset()` whenever the socket starts following a stream."""
+
+    def __init__(self, widget_id: str, *, features: Features = Features(), max_bytes: int = 512 * 1024,
+                 render_rest: RenderRest | None = None) -> None:
+        self.widget_id = widget_id
+        self.features = features
+        self.max_bytes = max_bytes
+        self.render_rest = render_rest or _render_rest
+        self.reset()
+
+    def reset(self) -> None:
+        self._target: str | None = None
+        self._stream: str | None = None
+        self._figures: dict[str, str] | None = None
+        self._seq: int | None = None
+
+    def entry(self, entry: Entry, stream_id: str) -> list[dict[str, Any] | str]:
+        """The frames of one journal entry: one, unless its HTML is over the frame limit. A frame that
+        is only a text append (the bulk of a stream) is the bare JSON string of its text."""
+        data = self._compact(entry.html)
+        if data is None:  # not expressible in the fixed order: the entry's HTML as it is
+            data = {"content": entry.html} if entry.html else {}
+        figures = self._figures_part(entry.figures)
+        rest = self.render_rest(dataclasses.replace(entry, html="", figures=None), self.widget_id, stream_id)
+        if isinstance(figures, str):
+            rest = figures + rest
+        elif figures:
+            data["f"] = figures
+        if rest:
+            data["content"] = data.get("content", "") + rest
+        if not data:
+            return []  # nothing to show (figures that did not change): no frame; the next names its seq
+        content = data.pop("content", None)
+        parts: list[str | None] = list(split_fragments(content, self.max_bytes)) if content is not None else [None]
+        out: list[dict[str, Any] | str] = []
+        for i, part in enumerate(parts):
+            frame = dict(data) if i == 0 else {}
+            if part is not None:
+                frame["content"] = part
+            # A compact frame that is the whole of the next entry implies its seq (the last + 1).
+            implied = (self.features.seq_implied and part is None and self._seq is not None
+                       and entry.seq == self._seq + 1 and any(key in frame for key in ("a", "h", "z", "f")))
+            if not implied:
+                frame["seq"] = entry.seq
+            self._seq = entry.seq
+            if not self.features.stream_once or stream_id != self._stream:
+                frame["stream"] = self._stream = stream_id
+            out.append(frame["a"] if frame.keys() == {"a"} and self.features.bare_text else frame)
+        return out
+
+    def _compact(self, markup: str) -> dict[str, Any] | None:
+        """The entry's fragments as one frame's operations in the order the widget applies them (text
+        append, freeze, htmx content), or None when they do not fall in that order."""
+        if not markup or not (self.features.text or self.features.freeze):
+            return None
+        data: dict[str, Any] = {}
+        rank = -1  # the last of a (0), h (1), z (2), content (3) taken
+        target: str | None = None
+        texts: list[str] = []
+        content: list[str] = []
+        for piece in _pieces(markup):
+            append = self._text_append(piece) if self.features.text else None
+            if append is not None:
+                if rank > 0 or (texts and append[0] != target):
+                    return None
+                rank, target = 0, append[0]
+                texts.append(append[1])
+                continue
+            added = self._markup_append(piece) if self.features.markup else None
+            if added is not None:
+                if rank >= 1:
+                    return None
+                rank = 1
+                data.update(h=added[1], p=added[0])
+                continue
+            freeze = _FREEZE.match(piece) if self.features.freeze else None
+            if freeze is not None:
+                if rank >= 2:
+                    return None
+                rank = 2
+                data.update(z=int(freeze.group(2)), o=freeze.group(1))
+                continue
+            rank = 3
+            content.append(piece)
+        if texts:
+            text = "".join(texts)
+            if len(text.encode("utf-8")) * 2 > self.max_bytes:
+                return None
+            data["a"] = text
+            if target != self._target:
+                data["t"] = self._target = target
+        elif "z" not in data and "h" not in data:
+            return None  # nothing compact in it
+        if content:
+            data["content"] = "".join(content)
+        return data
+
+    def _markup_append(self, piece: str) -> tuple[str, str] | None:
+        """(`OUT tag tag`, the markup) of an append into the open tail (trusted renderer HTML)."""
+        m = _MARKUP_PATH.fullmatch(piece)
+        if m is not None:
+            path, inner = " ".join([m.group(1), *_STEP.findall(m.group(2))]), m.group(3)
+        else:
+            m = _MARKUP_ROOT.fullmatch(piece)
+            if m is None:
+                return None
+            path, inner = m.group(1), m.group(2)
+        if not inner or len(inner.encode("utf-8")) * 2 > self.max_bytes:
+            return None
+        return path, inner
+
+    def _text_append(self, piece: str) -> tuple[str, str] | None:
+        m = _APPEND_PATH.fullmatch(piece)
+        if m is not None:
+            target = html.unescape(m.group(1))
+        else:
+            m = _APPEND_ROOT.fullmatch(piece)
+            if m is None:
+                return None
+            target = "#" + m.group(1)
+        text = html.unescape(m.group(2))
+        if not text or len(text.encode("utf-8")) * 2 > self.max_bytes:
+            return None
+        return target, text
+
+    def _figures_part(self, figures: dict[str, str] | None) -> dict[str, str] | str | None:
+        if not figures:
+            return None
+        last, self._figures = self._figures, dict(figures)
+        if not self.features.figures or last is None or last.keys() != figures.keys():
+            return str(fragments.figures(self.widget_id, figures))
+        changed = {k: v for k, v in figures.items() if last.get(k) != v}
+        return changed or None
+
+    @staticmethod
+    def plain(content: str) -> dict[str, Any]:
+        return {"content": content}
+
+
+def _render_rest(entry: Entry, widget_id: str, stream_id: str) -> str:
+    from .streams import render_entry  # Django models behind it: imported when first used
+
+    return render_entry(entry, widget_id, stream_id)
+
+
+def _pieces(markup: str) -> list[str]:
+    """`markup` (our own fragments) cut before each of its top-level elements."""
+    starts: list[int] = []
+    depth = 0
+    for m in _TOP.finditer(markup):
+        if m.group(1):
+            depth = max(0, depth - 1)
+            continue
+        if depth == 0:
+            starts.append(m.start())
+        if not (m.group(2).lower() in _VOID or m.group(3)):
+            depth += 1
+    if not starts or starts[0] != 0:
+        return [markup]
+    return [markup[a:b] for a, b in zip(starts, [*starts[1:], len(markup)], strict=True)]
+
+
+__all__ = ["LEGACY", "Features", "FrameEncoder"]

@@ -1,0 +1,84 @@
+"""A socket's frames as the widget reads them (streamui.wire), for tests that read HTML.
+
+`decode(raw, conn)` parses one frame and gives it back with `content` holding the htmx HTML
+its compact operations stand for, and `seq`/`stream` filled in where the frame implied them
+(the widget's own bookkeeping, streamui.js). A text append becomes the very fragment the
+pipeline made; a freeze and a figures delta become pseudo swaps that tests.support.oob_dom
+applies (`hx-swap-oob="freeze:N"`, `hx-swap-oob="figures"`), as streamui.js does.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from markupsafe import Markup
+
+
+@dataclass(slots=True)
+class FrameReader:
+    target: str | None = None
+    seq: int | None = None
+    stream: str | None = None
+    figures_id: str | None = None
+    compact_frames: int = 0
+    kinds: list[str] = field(default_factory=list)
+
+    def read(self, raw: str | bytes) -> dict[str, Any]:
+        data = json.loads(raw)
+        if isinstance(data, str):
+            data = {"a": data}  # a bare text append
+        assert isinstance(data, dict), raw
+        parts: list[str] = []
+        compact = "content" not in data and any(k in data for k in ("a", "h", "z", "f"))
+        if compact:
+            self.compact_frames += 1
+        if "t" in data:
+            self.target = data["t"]
+        if "a" in data:
+            assert self.target is not None, f"a text append before any target: {raw!r}"
+            parts.append(str(Markup('<div hx-swap-oob="beforeend:{}">{}</div>').format(self.target, data["a"])))
+        if "h" in data:
+            out, *tags = data["p"].split(" ")
+            selector = " > ".join([f"#{out}-tail", *(f"{tag}:last-child" for tag in tags)])
+            parts.append(str(Markup('<div hx-swap-oob="beforeend:{}">{}</div>').format(selector, Markup(data["h"]))))
+        if "z" in data:
+            parts.append(str(Markup('<div id="{}-blocks" hx-swap-oob="freeze:{}"></div>').format(data["o"], data["z"])))
+        if "f" in data:
+            assert self.figures_id is not None, f"a figures delta before the figures: {raw!r}"
+            parts.append(str(Markup('<dl id="{}" hx-swap-oob="figures">{}</dl>').format(
+                self.figures_id, Markup("").join(Markup('<dd data-figure="{}">{}</dd>').format(k, v)
+                                                 for k, v in data["f"].items()))))
+        content = data.get("content")
+        if isinstance(content, str):
+            marker = content.find('-figures" class="streamui-figures"')
+            if marker >= 0:
+                self.figures_id = content[content.rfind('id="', 0, marker) + 4: marker] + "-figures"
+            parts.append(content)
+        if isinstance(data.get("seq"), int):
+            self.seq = data["seq"]
+            if isinstance(data.get("stream"), str):
+                self.stream = data["stream"]
+            data.setdefault("stream", self.stream)
+        elif compact:
+            assert self.seq is not None, f"an implied seq with no seq before it: {raw!r}"
+            self.seq += 1
+            data["seq"], data["stream"] = self.seq, self.stream
+        self.kinds.append("+".join(sorted(k for k in data if k not in ("seq", "stream"))))
+        return {**data, "content": "".join(parts)}
+
+
+_readers: dict[int, FrameReader] = {}
+
+
+def reader_for(conn: object) -> FrameReader:
+    """The frame reader of one connection (a communicator or a websockets client)."""
+    return _readers.setdefault(id(conn), FrameReader())
+
+
+def decode(raw: str | bytes, conn: object) -> dict[str, Any]:
+    return reader_for(conn).read(raw)
+
+
+__all__ = ["FrameReader", "decode", "reader_for"]

@@ -1,0 +1,208 @@
+"""streamui.wire: journal entries as compact websocket frames, and the DOM they make is htmx's.
+
+The equivalence tests apply both forms of the same stream to tests.support.oob_dom's page (the
+compact one read as streamui.js reads it, through tests.support.wire_frames) and compare.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streamui import fragments
+from streamui.journal import Entry
+from streamui.pipeline.chat import ChatPipeline, StepClock
+from streamui.pipeline.commit import CommitStage
+from streamui.pipeline.lane import Lane
+from streamui.pipeline.metrics import StreamMetrics
+from streamui.pipeline.smoothing import make_strategy
+from streamui.pipeline.tail import top_level_elements
+from streamui.testing.profiles import build_trace
+from streamui.testing.simulated import answer_corpus
+from streamui.upstream.events import End, TextDelta
+from streamui.wire import LEGACY, FrameEncoder
+from tests.support.oob_dom import Page
+from tests.support.wire_frames import FrameReader
+from tools.loadgen.frames import read_frame
+
+WIDGET = "su-wtest"
+STREAM = "s1"
+OUT = "su-m1-out"
+MARKDOWN = (Path(__file__).parent / "browser" / "markdown_answer.md").read_text(encoding="utf-8")
+
+
+def no_rest(entry: Entry, widget_id: str, stream_id: str) -> str:
+    return f'<div id="{widget_id}-status" hx-swap-oob="outerHTML">{entry.state}</div>' if entry.state else ""
+
+
+def encoder(**kw: Any) -> FrameEncoder:
+    return FrameEncoder(WIDGET, render_rest=no_rest, **kw)
+
+
+def append(path: str, text: str) -> str:
+    return str(fragments.append_tail(OUT, tuple(path.split()) if path else (), fragments.escape(text)))
+
+
+def test_a_text_append_names_its_target_once_and_implies_its_seq() -> None:
+    wire = encoder()
+    assert wire.entry(Entry(seq=4, html=append("p", " differ")), STREAM) == [
+        {"a": " differ", "t": "#su-m1-out-tail > p:last-child", "seq": 4, "stream": STREAM}]
+    assert wire.entry(Entry(seq=5, html=append("p", " certain")), STREAM) == [" certain"]  # the bare text
+    deep = wire.entry(Entry(seq=6, html=append("ol li ul li p", " more")), STREAM)
+    assert deep == [{"a": " more", "t": "#su-m1-out-tail > ol:last-child > li:last-child > ul:last-child > "
+                                         "li:last-child > p:last-child"}]
+    assert wire.entry(Entry(seq=9, html=append("ol li ul li p", "!")), STREAM) == [{"a": "!", "seq": 9}]  # a gap
+    wire.reset()  # a new follow (resume, another stream): everything is named again
+    assert wire.entry(Entry(seq=10, html=append("ol li ul li p", "?")), STREAM)[0].keys() == {"a", "t", "seq", "stream"}
+
+
+def test_escaped_text_arrives_as_the_text_it_shows_and_markup_never_goes_as_text() -> None:
+    wire = encoder()
+    [frame] = wire.entry(Entry(seq=1, html=append("p", '3 < 4 & "x" \'y\' <b>')), STREAM)
+    assert frame["a"] == '3 < 4 & "x" \'y\' <b>'
+    markup = '<div hx-swap-oob="beforeend:#su-m1-out-tail &gt; ol:last-child"><li>new</li></div>'
+    assert wire.entry(Entry(seq=2, html=markup), STREAM) == [{"h": "<li>new</li>", "p": "su-m1-out ol"}]
+    root = str(fragments.append_tail(OUT, (), "<p>x</p>\n"))
+    assert wire.entry(Entry(seq=3, html=root), STREAM) == [{"h": "<p>x</p>\n", "p": "su-m1-out"}]
+    # Text the HTML parser would change (a carriage return, an entity the encoder does not know) is not sent
+    # as text: it goes as markup, which the widget parses as htmx would.
+    for raw in ("a\rb", "caf&eacute;"):
+        html = f'<div hx-swap-oob="beforeend:#su-m1-out-tail &gt; p:last-child">{raw}</div>'
+        [frame] = wire.entry(Entry(seq=4, html=html), STREAM)
+        assert "a" not in frame and frame["h"] == raw
+
+
+def test_fragments_out_of_the_widgets_order_go_out_whole_and_keep_the_target_unnamed() -> None:
+    wire = encoder()
+    block = str(fragments.append_block(OUT, "<p>x</p>\n"))
+    html = block + append("p", " late")
+    assert wire.entry(Entry(seq=1, html=html), STREAM) == [{"content": html, "seq": 1, "stream": STREAM}]
+    assert wire.entry(Entry(seq=2, html=append("p", " next")), STREAM)[0]["t"] == "#su-m1-out-tail > p:last-child"
+
+
+def test_a_movable_block_is_a_move_and_the_rest_stays_htmx() -> None:
+    wire = encoder()
+    html = (append("p", " end") + str(fragments.append_block(OUT, "<p>a end</p>\n", movable=1))
+            + str(fragments.replace_tail(OUT, "<p>next</p>\n")))
+    [frame] = wire.entry(Entry(seq=1, html=html, state="streaming"), STREAM)
+    assert frame["a"] == " end" and frame["z"] == 1 and frame["o"] == OUT
+    assert frame["content"] == str(fragments.replace_tail(OUT, "<p>next</p>\n")) + no_rest(
+        Entry(seq=1, state="streaming"), WIDGET, STREAM)
+    assert "a end" not in json.dumps(frame)  # the block's text is not sent again
+    unmarked = str(fragments.append_block(OUT, "<p>b</p>\n"))
+    assert wire.entry(Entry(seq=2, html=unmarked), STREAM) == [{"content": unmarked, "seq": 2}]
+
+
+def test_figures_go_whole_once_then_as_what_changed() -> None:
+    wire = encoder()
+    first = {"shown": "1", "elapsed": "0.0 s"}
+    [frame] = wire.entry(Entry(seq=1, figures=first), STREAM)
+    assert frame["content"] == str(fragments.figures(WIDGET, first))
+    assert wire.entry(Entry(seq=2, figures={"shown": "9", "elapsed": "0.0 s"}), STREAM) == [{"f": {"shown": "9"}}]
+    assert wire.entry(Entry(seq=3, figures={"shown": "9", "elapsed": "0.0 s"}), STREAM) == []  # nothing new
+    assert wire.entry(Entry(seq=4, figures={"shown": "10", "elapsed": "0.0 s"}), STREAM) == [
+        {"f": {"shown": "10"}, "seq": 4}]  # after a skipped entry the seq is named
+    wire.reset()
+    assert "content" in wire.entry(Entry(seq=5, figures=first), STREAM)[0]
+
+
+def test_the_legacy_form_is_todays_frame() -> None:
+    wire = FrameEncoder(WIDGET, features=LEGACY, render_rest=no_rest)
+    html = append("p", " x")
+    entry = Entry(seq=7, html=html, figures={"shown": "1"}, state="done")
+    assert wire.entry(entry, STREAM) == [{"content": html + str(fragments.figures(WIDGET, {"shown": "1"}))
+                                          + no_rest(entry, WIDGET, STREAM), "seq": 7, "stream": STREAM}]
+
+
+def test_the_load_generator_reads_compact_frames() -> None:
+    assert read_frame(json.dumps({"a": " word"})).reveal and read_frame(json.dumps(" word")).reveal
+    assert read_frame(json.dumps({"h": "<li>x</li>", "p": "su-m1-out ol"})).reveal
+    assert not read_frame(json.dumps({"f": {"shown": "3"}})).reveal
+    assert read_frame(json.dumps({"z": 1, "o": OUT, "content": str(fragments.replace_tail(OUT, "<p>x</p>"))})).reveal
+    status = str(fragments.status(WIDGET, "streaming", stream_id="abc"))
+    assert read_frame(json.dumps({"content": status, "seq": 1})).stream_id == "abc"
+
+
+def test_top_level_elements() -> None:
+    assert top_level_elements("<p>a</p>\n<ul>\n<li>x</li>\n</ul>\n") == 2
+    assert top_level_elements("<hr />\n<p>x</p>") == 2
+    for bad in ("x<p>a</p>", "<p>a</p>x", "<p>a</b>", "<p>a", "<!-- c --><p>a</p>"):
+        assert top_level_elements(bad) is None
+
+
+def test_a_block_is_movable_only_when_it_is_the_start_of_the_shown_tail() -> None:
+    lane = Lane(make_strategy("passthrough"), OUT, StreamMetrics(StepClock(0.0)))
+    lane._tail_html = "<p>one</p>\n<p>tw</p>\n"
+    assert lane._movable("<p>one</p>\n") == 1
+    assert lane._movable("<p>one two</p>\n") == 0  # the frozen block reads otherwise than the tail did
+    lane._tail_html = "<p>one</p>\n\n<p>tw</p>\n"
+    assert lane._movable("<p>one</p>\n") == 0  # the cut would split a text node
+
+
+# --- the same DOM: compact frames against htmx's -----------------------------------------------
+
+
+def journal(events: list[tuple[float, Any]], strategy: str = "adaptive") -> list[Entry]:
+    pipeline = ChatPipeline(message_id=1, strategies=[make_strategy(strategy)], start=0.0,
+                            commit=CommitStage("replace"), show_figures=True)
+    entries = [Entry(seq=1, state="streaming")]
+    i, now = 0, 0.0
+    while True:
+        wake = pipeline.wake_at
+        next_event = events[i][0] if i < len(events) and pipeline.ended_at is None else None
+        now = max(now, min(t for t in (next_event, wake) if t is not None))
+        while i < len(events) and events[i][0] <= now and pipeline.ended_at is None:
+            pipeline.push(events[i][1], now)
+            i += 1
+        if pipeline.wake_at is None or pipeline.wake_at > now:
+            continue
+        step = pipeline.poll(now)
+        if step.html or step.figures:
+            entries.append(Entry(seq=len(entries) + 1, html=step.html, figures=step.figures))
+        if step.done:
+            return [*entries, Entry(seq=len(entries) + 1, state="done")]
+
+
+def pages(entries: list[Entry], *, resume_at: int | None = None) -> tuple[Page, Page, int]:
+    shell = (str(fragments.assistant_turn(1)) + f'<div id="{WIDGET}-status"></div>'
+             f'<dl id="{WIDGET}-figures" data-streamui="figures"></dl>')
+    legacy, compact = Page(html=shell), Page(html=shell)
+    old, new, reader = FrameEncoder(WIDGET, features=LEGACY, render_rest=no_rest), encoder(), FrameReader()
+    for entry in entries:
+        for frame in old.entry(entry, STREAM):
+            legacy.apply_frame(frame["content"])
+        if resume_at is not None and entry.seq == resume_at:
+            new.reset()  # a new socket resumes here: the widget keeps its page, the server starts over
+            reader = FrameReader(seq=reader.seq, figures_id=reader.figures_id)
+        for frame in new.entry(entry, STREAM):
+            read = reader.read(json.dumps(frame))
+            assert read["seq"] == entry.seq  # the widget's count of implied seqs is the journal's
+            compact.apply_frame(read["content"])
+    return legacy, compact, reader.compact_frames
+
+
+def trace_events(text: str, seed: int) -> list[tuple[float, Any]]:
+    return [(e.t, e.event) for e in build_trace("steady", text, seed=seed).events]
+
+
+@pytest.mark.parametrize("index", range(0, 177, 6))
+def test_corpus_answers_build_the_same_dom_compact_or_not(index: int) -> None:
+    item = answer_corpus()[index]
+    legacy, compact, n = pages(journal(trace_events(item.answer, index)))
+    assert n > 10
+    assert compact.body.html() == legacy.body.html()
+
+
+@pytest.mark.parametrize("piece", [1, 3, 7, 40])
+def test_every_markdown_shape_builds_the_same_dom_and_survives_a_resume(piece: int) -> None:
+    events: list[tuple[float, Any]] = [(k * 0.01, TextDelta(MARKDOWN[k * piece:(k + 1) * piece]))
+                                       for k in range((len(MARKDOWN) + piece - 1) // piece)]
+    entries = journal([*events, (events[-1][0] + 0.01, End("stop"))])
+    legacy, compact, _ = pages(entries)
+    assert compact.body.html() == legacy.body.html()
+    assert "<table>" in legacy.body.html() and "<pre><code" in legacy.body.html()
+    _legacy, resumed, _ = pages(entries, resume_at=len(entries) // 2)
+    assert resumed.body.html() == legacy.body.html()
