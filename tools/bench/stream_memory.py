@@ -105,7 +105,8 @@ async def _measure(streams: int, *, top: bool = False) -> MemoryFigures:
                 raw = await comm.receive_from(timeout=120)
             except TimeoutError:
                 return
-            content = json.loads(raw).get("content", "")
+            frame = json.loads(raw)
+            content = frame.get("content", "") if isinstance(frame, dict) else ""  # a bare string: text only
             if 'data-state="done"' in content or 'data-state="interrupted"' in content \
                     or 'data-state="stopped"' in content:
                 done.set()
