@@ -84,10 +84,6 @@ def history(conversation: Conversation, *, exclude_id: int | None = None) -> lis
     return bound_history(messages, int(config.history_max_tokens))
 
 
-async def afind_conversation(owner: Owner, public_id: str) -> Conversation | None:
-    return await sync_to_async(find_conversation)(owner, public_id)
-
-
 async def anew_conversation(owner: Owner, title: str = "") -> Conversation:
     return await Conversation.objects.acreate(title=title[:200], **owner.fields())
 
@@ -122,5 +118,5 @@ def bound_history(messages: list[Message], max_tokens: int) -> list[Message]:
     return list(reversed(kept))
 
 
-__all__ = ["Owner", "afind_conversation", "ahistory", "anew_conversation", "bound_history", "find_conversation",
+__all__ = ["Owner", "ahistory", "anew_conversation", "bound_history", "find_conversation",
            "history", "latest_conversation", "new_conversation"]

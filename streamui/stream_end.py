@@ -192,7 +192,7 @@ def restore_html(message: ChatMessage) -> str:
 def _save(message: ChatMessage, record: StreamRecord) -> str:
     """Record the end; give back the answer as stored, as the HTML that replaces it whole on a page
     that resumes the finished stream (rendered like a reload renders it)."""
-    from .widget import render_past_turn
+    from .widget import render_past_turn  # here, not at the top: widget -> sse -> streams -> this module
 
     message.save()
     record.save()

@@ -9,23 +9,16 @@ included from a minimal main config that keeps nginx's defaults (buffering inclu
 from __future__ import annotations
 
 import os
-import pwd
-import re
-import shutil
-import subprocess
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO
 
 import pytest
 
-from tools.loadgen.server import ROOT, DaphneProcess, free_port, start_daphne, stop_process, wait_for_port
+from tools.loadgen.cluster import NginxProcess, find_program, launch_nginx, render_site
+from tools.loadgen.server import ROOT, DaphneProcess, free_port, start_daphne, wait_for_port
 
 NGINX_TEMPLATE = ROOT / "deploy" / "nginx.conf"
 NGINX_PATHS = ("/usr/sbin/nginx",)
-_PLACEHOLDER = re.compile(r"\$\{(STREAMUI_[A-Z_]+)\}")
-
 _MAIN_CONF = """\
 {user}worker_processes 1;
 pid {prefix}/nginx.pid;
@@ -45,7 +38,7 @@ http {{
 
 def require_program(name: str, paths: tuple[str, ...] = ()) -> str:
     """A Debian program the tests drive; skipped when missing on a developer machine, a failure in CI."""
-    found = next((p for p in paths if os.access(p, os.X_OK)), None) or shutil.which(name)
+    found = find_program(name, paths)
     if found:
         return found
     message = f"{name} is missing: run scripts/ensure-system-packages.sh (make test does)"
@@ -58,45 +51,12 @@ def find_nginx() -> str:
     return require_program("nginx", NGINX_PATHS)
 
 
-def render_site(template: str, values: Mapping[str, str]) -> str:
-    """Fill the ${STREAMUI_...} placeholders, and only those (nginx's own $variables stay)."""
-    wanted = set(_PLACEHOLDER.findall(template))
-    missing = wanted - set(values)
-    if missing:
-        raise KeyError(f"no value for {', '.join(sorted(missing))}")
-    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
-
-
-@dataclass(slots=True)
-class NginxProcess:
-    proc: subprocess.Popen[bytes]
-    port: int
-    prefix: Path
-    _log: IO[bytes]
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
-
-    def error_log(self) -> str:
-        path = self.prefix / "error.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-    def stop(self) -> None:
-        stop_process(self.proc, self._log)  # SIGTERM: nginx's fast shutdown
-
-
 def start_nginx(prefix: Path, *, upstream_port: int, edit_site: Callable[[str], str] | None = None,
                 static_root: Path | None = None) -> NginxProcess:
     """nginx on a free loopback port with deploy/nginx.conf in front of 127.0.0.1:`upstream_port`."""
     binary = find_nginx()
-    (prefix / "temp").mkdir(parents=True, exist_ok=True)
     static = static_root or prefix / "static"
-    static.mkdir(exist_ok=True)
+    static.mkdir(parents=True, exist_ok=True)
     port = free_port()
     site = render_site(NGINX_TEMPLATE.read_text(), {
         "STREAMUI_LISTEN": f"127.0.0.1:{port}",
@@ -106,23 +66,7 @@ def start_nginx(prefix: Path, *, upstream_port: int, edit_site: Callable[[str], 
     })
     if edit_site is not None:
         site = edit_site(site)
-    (prefix / "streamui-site.conf").write_text(site)
-    # A root master would hand the workers to "nobody", who cannot enter pytest's private temp dirs.
-    user = f"user {pwd.getpwuid(os.getuid()).pw_name};\n" if os.geteuid() == 0 else ""
-    (prefix / "nginx.conf").write_text(_MAIN_CONF.format(prefix=prefix, user=user))
-    command = [binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "error.log")]
-    check = subprocess.run([*command, "-t"], check=False, capture_output=True, text=True)
-    if check.returncode != 0:
-        raise RuntimeError(f"nginx -t rejected the config:\n{check.stderr}")
-    log = (prefix / "nginx.out").open("wb")
-    proc = subprocess.Popen([*command, "-g", "daemon off;"], stdout=log, stderr=subprocess.STDOUT)
-    server = NginxProcess(proc, port, prefix, log)
-    try:
-        wait_for_port(port, timeout=15, proc=proc, log=prefix / "error.log")
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    return launch_nginx(prefix, port, site, binary, main_conf=_MAIN_CONF)
 
 
 __all__ = ["DaphneProcess", "NginxProcess", "find_nginx", "free_port", "render_site", "require_program",

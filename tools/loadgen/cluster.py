@@ -29,10 +29,6 @@ NGINX_SITE = ROOT / "deploy" / "nginx.conf"
 NGINX_PATHS = ("/usr/sbin/nginx", "/usr/local/sbin/nginx")
 REDIS_PATHS = ("/usr/bin/redis-server", "/usr/local/bin/redis-server")
 LOAD_SETTINGS = "tools.loadgen.settings"
-# redis-py's asyncio pool holds at most 100 connections unless told otherwise, and every live
-# stream's follower holds one in a blocking XREAD: past ~100 streams a process fails appends with
-# MaxConnectionsError. The pool size rides in the URL (redis-py and channels_redis both read it).
-REDIS_POOL_SIZE = 10_000
 _PLACEHOLDER = re.compile(r"\$\{(STREAMUI_[A-Z_]+)\}")
 _DAPHNES = "__STREAMUI_DAPHNES__"
 # One worker is plenty for loopback load and keeps its CPU one process's; each proxied
@@ -137,8 +133,16 @@ class NginxProcess:
         return f"http://127.0.0.1:{self.port}"
 
     @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    @property
     def pids(self) -> list[int]:
         return [self.proc.pid, *self.workers]
+
+    def error_log(self) -> str:
+        path = self.prefix / "error.log"
+        return path.read_text(errors="replace") if path.exists() else ""
 
     def websockets_by_upstream(self) -> Counter[str]:
         """Upgraded (101) requests per upstream address, from the access log."""
@@ -156,15 +160,21 @@ class NginxProcess:
 
 
 def start_nginx(prefix: Path, upstreams: Sequence[str]) -> NginxProcess:
-    binary = require("nginx", NGINX_PATHS)
-    (prefix / "temp").mkdir(parents=True, exist_ok=True)
-    (prefix / "static").mkdir(exist_ok=True)
+    (prefix / "static").mkdir(parents=True, exist_ok=True)
     port = free_port()
-    (prefix / "streamui-site.conf").write_text(balanced_site(
-        NGINX_SITE.read_text(), listen=f"127.0.0.1:{port}", upstreams=upstreams, static_root=str(prefix / "static")))
+    site = balanced_site(NGINX_SITE.read_text(), listen=f"127.0.0.1:{port}", upstreams=upstreams,
+                         static_root=str(prefix / "static"))
+    return launch_nginx(prefix, port, site, require("nginx", NGINX_PATHS))
+
+
+def launch_nginx(prefix: Path, port: int, site: str, binary: str, main_conf: str = _MAIN_CONF) -> NginxProcess:
+    """nginx serving `site` on `port`, with its files in `prefix`: checked with -t first, in the
+    foreground, stopped again if it never listens. The load run and the deployment tests share it."""
+    (prefix / "temp").mkdir(parents=True, exist_ok=True)
+    (prefix / "streamui-site.conf").write_text(site)
     # A root master would hand the workers to "nobody", who cannot enter a private temp dir.
     user = f"user {pwd.getpwuid(os.getuid()).pw_name};\n" if os.geteuid() == 0 else ""
-    (prefix / "nginx.conf").write_text(_MAIN_CONF.format(prefix=prefix, user=user))
+    (prefix / "nginx.conf").write_text(main_conf.format(prefix=prefix, user=user))
     command = [binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "error.log")]
     check = subprocess.run([*command, "-t"], check=False, capture_output=True, text=True)
     if check.returncode != 0:
@@ -253,7 +263,7 @@ def start_cluster(workdir: Path, *, processes: int, env: Mapping[str, str], args
         require("nginx", NGINX_PATHS)
         cluster.redis = start_redis(workdir / "redis")
         site = workdir / "site"
-        full_env = {**env, "STREAMUI_REDIS_URL": f"{cluster.redis.url}?max_connections={REDIS_POOL_SIZE}",
+        full_env = {**env, "STREAMUI_REDIS_URL": cluster.redis.url,
                     "DJANGO_SETTINGS_MODULE": LOAD_SETTINGS}
         for n in range(processes):
             cluster.daphnes.append(start_daphne(site, env=full_env, args=args, asgi=asgi, migrate=n == 0))
