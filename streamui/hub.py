@@ -46,7 +46,6 @@ START_GRACE = 1.0  # seconds: the least a new stream waits for its first followe
 JOURNAL_FAILED = "The server lost its connection to the stream's journal (Redis)."
 
 
-
 @dataclass(frozen=True, slots=True)
 class Ending:
     """What `Finalize` gives back: the final entry followers get, and the answer as stored, as
@@ -124,8 +123,9 @@ class StreamHub:
         # from memory: with Redis, a follower of a local stream no longer holds a Redis connection in
         # a blocking read (redis-py's pool of 100 refused every stream past ~100 per process, and each
         # read cost Redis a command); followers on other workers read Redis as before.
-        self._local: MemoryJournal | None = None if isinstance(journal, MemoryJournal) else MemoryJournal(
+        self._memory = journal if isinstance(journal, MemoryJournal) else MemoryJournal(
             max_entries=getattr(journal, "max_entries", DEFAULT_MAX_ENTRIES))
+        self._mirrored = self._memory is not journal
         self._compacting: set[asyncio.Future[None]] = set()
 
     # --- admission -----------------------------------------------------------------------
@@ -177,8 +177,8 @@ class StreamHub:
                                         ttl=self.lease)
             await self._append(live, Entry(seq=0, state="streaming"))
         except Exception as exc:
-            if self._local is not None:
-                await self._local.forget(stream_id)
+            if self._mirrored:
+                await self._memory.forget(stream_id)
             raise StreamStartError(str(exc) or type(exc).__name__) from exc
         self.streams[stream_id] = live
         try:
@@ -254,8 +254,8 @@ class StreamHub:
         """Keep a finished stream, for resume, as its answer as stored: one entry, not every frame
         (issue 9: ~300 KB a finished stream before)."""
         try:
-            if self._local is not None:
-                await self._local.compact(stream_id, snapshot)
+            if self._mirrored:
+                await self._memory.compact(stream_id, snapshot)
             await self.journal.compact(stream_id, snapshot)
         except Exception:
             logger.warning("stream %s: could not compact the journal", stream_id, exc_info=True)
@@ -287,10 +287,8 @@ class StreamHub:
         live = self.streams.get(stream_id)
         if live is not None and live.ended.is_set():
             del self.streams[stream_id]
-            if isinstance(self.journal, MemoryJournal):
-                self._forgetting = asyncio.ensure_future(self.journal.forget(stream_id))
-            elif self._local is not None:
-                self._forgetting = asyncio.ensure_future(self._local.forget(stream_id))
+            # Redis keeps its own copy until its TTL; memory is this worker's to free.
+            self._forgetting = asyncio.ensure_future(self._memory.forget(stream_id))
             if all(other.ended.is_set() for other in self.streams.values()):
                 release_memory()  # the burst is over: give its memory back (review 6.5)
 
@@ -299,15 +297,15 @@ class StreamHub:
         await self._append_entry(live.stream_id, dataclasses.replace(entry, seq=live.seq))
 
     async def _append_entry(self, stream_id: str, entry: Entry) -> None:
-        if self._local is not None:
+        if self._mirrored:
             # First: when Redis fails, this worker's followers still get the end (review 4.4).
-            await self._local.append(stream_id, entry)
+            await self._memory.append(stream_id, entry)
         await self.journal.append(stream_id, entry)
 
     def _journal_of(self, stream_id: str) -> Journal:
         """Where a follower on this worker reads the stream: memory if this worker runs it."""
-        if self._local is not None and stream_id in self.streams:
-            return self._local
+        if self._mirrored and stream_id in self.streams:
+            return self._memory
         return self.journal
 
     # --- following ---------------------------------------------------------------------
