@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from . import fragments
@@ -64,6 +65,16 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels sh
     owner: Owner | None
     stream_id: str | None
     follower: asyncio.Task[None] | None
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels closes the thread's database connections before every message it hands a
+        # consumer, one thread hop each; with CONN_MAX_AGE=0 the next group commit then opened a
+        # new one. This consumer's database work goes through streamui.group_commit, whose writer
+        # keeps its connection healthy, so messages go straight to their handlers.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
         config = get_settings()

@@ -7,6 +7,8 @@ Origins are the review's 1.9 / 1.10 list, surrogates its 3.8 / 3.9 chunks, and a
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from streamui.admission import AdmissionRefused, LocalAdmission
 from streamui.conversations import bound_history
@@ -99,3 +101,17 @@ def test_review_4_11_history_keeps_the_newest_turns_within_the_budget() -> None:
     assert bounded[0].role == "assistant" and bounded[0].content.startswith("[earlier part cut]")
     assert len(bounded[0].content) < 600
     assert bound_history(history, 100_000) == history
+
+
+@given(st.lists(st.tuples(st.floats(0, 3), st.integers(0, 500)), max_size=200))
+def test_byte_window_counts_the_last_window_within_one_slice(steps: list[tuple[float, int]]) -> None:
+    now = [0.0]
+    window = ByteWindow(10**9, 10, clock=lambda: now[0])
+    sent: list[tuple[float, int]] = []
+    for wait, size in steps:
+        now[0] += wait
+        window.add(size)
+        sent.append((now[0], size))
+        at_most = sum(n for t, n in sent if now[0] - t < 10)
+        at_least = sum(n for t, n in sent if now[0] - t < 9)  # the slices are a tenth of the window
+        assert at_least <= window._total <= at_most
