@@ -48,15 +48,16 @@ JOURNAL_FAILED = "The server lost its connection to the stream's journal (Redis)
 
 @dataclass(frozen=True, slots=True)
 class Ending:
-    """What `Finalize` gives back: the final entry followers get, and the answer as stored, as
-    HTML that replaces the whole message (what the journal keeps of a finished stream)."""
+    """What `Finalize` gives back: the final entry followers get, and whether the journal may be
+    compacted to the answer as stored (`Entry.stored`) once the last followers are through."""
 
     final: Entry
-    snapshot_html: str = ""
+    compact: bool = False
 
 
 Finalize = Callable[[GenerationResult], Awaitable[Ending]]
 Checkpoint = Callable[[Generation], Awaitable[None]]
+RenderStored = Callable[[str], Awaitable[str]]  # stream id -> the answer as stored, as HTML replacing it whole
 
 
 class StreamStartError(RuntimeError):
@@ -103,8 +104,9 @@ class StreamHub:
     def __init__(self, journal: Journal, *, grace: Callable[[], float], lease: float = 6.0,
                  use_channel_layer: bool = True, retain: float = RETAIN_SECONDS,
                  persist_interval: float = 1.0, admission: LocalAdmission | RedisAdmission | None = None,
-                 compact_after: float = COMPACT_AFTER) -> None:
+                 compact_after: float = COMPACT_AFTER, render_stored: RenderStored | None = None) -> None:
         self.journal = journal
+        self.render_stored = render_stored
         self._grace = grace
         self.lease = lease
         self.retain = retain
@@ -227,12 +229,12 @@ class StreamHub:
             except Exception:
                 logger.error("stream %s: the journal did not take the final entry", live.stream_id)
             else:
-                if ending.snapshot_html and not live.failure:
+                if ending.compact and not live.failure:
                     # Later, not now: a follower still sending the last frames must get them, not a
                     # snapshot swapped over an answer it has not finished showing.
                     asyncio.get_running_loop().call_later(self.compact_after, self._start_compact, live.stream_id,
-                                                          dataclasses.replace(final, html=ending.snapshot_html,
-                                                                              whole=True))
+                                                          dataclasses.replace(final, html="", whole=True,
+                                                                              stored=True))
         finally:
             self._cancel_grace(live)
             live.generation = None  # the pipeline, the upstream's state and every buffer go now
@@ -342,7 +344,7 @@ class StreamHub:
             async for entry in self._journal_of(stream_id).follow(stream_id, after,
                                                                    alive=lambda: self._alive(stream_id)):
                 last = entry.seq
-                yield entry
+                yield await self._resolved(stream_id, entry)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -366,8 +368,19 @@ class StreamHub:
         """What the journal still holds after `after`, without waiting (a stream whose worker died)."""
         entries: list[Entry] = []
         async for entry in self.journal.follow(stream_id, after, alive=_dead, wait=False):
-            entries.append(entry)
+            entries.append(await self._resolved(stream_id, entry))
         return entries
+
+    async def _resolved(self, stream_id: str, entry: Entry) -> Entry:
+        """A `stored` snapshot with its HTML: the answer rendered from where it is stored."""
+        if not entry.stored or self.render_stored is None:
+            return entry
+        try:
+            html = await self.render_stored(stream_id)
+        except Exception:
+            logger.warning("stream %s: could not render the stored answer", stream_id, exc_info=True)
+            html = ""
+        return dataclasses.replace(entry, html=html or entry.html, stored=False)
 
     async def _attach(self, stream_id: str) -> str | None:
         live = self.streams.get(stream_id)
@@ -573,9 +586,12 @@ def get_hub() -> StreamHub:
             journal, admission = redis_journal, RedisAdmission(redis_journal.client, lease=lease)
         else:
             journal, admission = MemoryJournal(max_entries=cap), LocalAdmission()
+        from .stream_end import render_stored  # the database side of the hub: imported when it is built
+
         _hub = StreamHub(journal, grace=lambda: float(get_settings().disconnect_grace), lease=lease,
                          retain=float(config.journal_retain_seconds),
-                         persist_interval=float(config.persist_interval), admission=admission)
+                         persist_interval=float(config.persist_interval), admission=admission,
+                         render_stored=render_stored)
     return _hub
 
 

@@ -41,6 +41,10 @@ class Entry:
     # A snapshot: it replaces everything before it (a finished stream's journal compacted to its
     # answer as stored), so a replay that starts with it is whole, not trimmed.
     whole: bool = False
+    # The snapshot's HTML is the answer as stored, rendered from the database when a follower
+    # asks for it (StreamHub.render_stored), not kept: a finished stream holds a few hundred
+    # bytes for resume, not its answer twice over, and most are never resumed.
+    stored: bool = False
 
     def to_json(self) -> str:
         data: dict[str, Any] = {"seq": self.seq}
@@ -51,6 +55,8 @@ class Entry:
             data["figures"] = self.figures
         if self.whole:
             data["whole"] = True
+        if self.stored:
+            data["stored"] = True
         return json.dumps(data, ensure_ascii=False)
 
     @classmethod
@@ -58,7 +64,7 @@ class Entry:
         data = json.loads(raw)
         return cls(seq=int(data["seq"]), html=data.get("html", ""), state=data.get("state", ""),
                    error=data.get("error", ""), figures=data.get("figures"), retry=data.get("retry", ""),
-                   whole=bool(data.get("whole", False)))
+                   whole=bool(data.get("whole", False)), stored=bool(data.get("stored", False)))
 
     @property
     def final(self) -> bool:

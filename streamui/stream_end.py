@@ -96,7 +96,7 @@ def finalizer(record: StreamRecord, message: ChatMessage, recorder: TraceRecorde
             record.error_kind, record.error_message = result.error.kind, result.error.message
         elif short_kind:
             record.error_kind, record.error_message = short_kind, message.error
-        snapshot = await in_batch(lambda: _save(message, record))
+        compact = await in_batch(lambda: _save(message, record))
         observe_stream(record, widget=message.mode)
         if recorder is not None:
             recorder.save(Path(get_settings().record_traces_dir or ".") / f"{record.stream_id}.jsonl")
@@ -112,7 +112,7 @@ def finalizer(record: StreamRecord, message: ChatMessage, recorder: TraceRecorde
             # answer as stored, so what they show is what was kept (the soak's shown == stored).
             html = restore_html(message) + html
         return Ending(Entry(seq=0, state=state, error=message.error,
-                            retry=prompt if state == "interrupted" else "", html=html), snapshot)
+                            retry=prompt if state == "interrupted" else "", html=html), compact)
 
     return finalize
 
@@ -209,15 +209,27 @@ def restore_html(message: ChatMessage) -> str:
             f'<div id="{out}-tail" hx-swap-oob="innerHTML"></div>')
 
 
-def _save(message: ChatMessage, record: StreamRecord) -> str:
-    """Record the end; give back the answer as stored, as the HTML that replaces it whole on a page
-    that resumes the finished stream (rendered like a reload renders it)."""
-    from .widget import render_past_turn  # here, not at the top: widget -> sse -> streams -> this module
-
+def _save(message: ChatMessage, record: StreamRecord) -> bool:
+    """Record the end; True: the journal may keep the stream as its answer as stored."""
     message.save()
     record.save()
-    if message.mode == "json" and message.status != ChatMessage.Status.COMPLETE:
-        return ""  # a reload shows a JSON document cut short as raw text: keep the frames that showed it better
+    # A reload shows a JSON document cut short as raw text: keep the frames that showed it better.
+    return not (message.mode == "json" and message.status != ChatMessage.Status.COMPLETE)
+
+
+async def render_stored(stream_id: str) -> str:
+    """The finished answer of `stream_id` as a reload renders it, as HTML that replaces the
+    whole message: what a late resume of a compacted journal gets (Entry.stored)."""
+    return await in_batch(lambda: _render_stored(stream_id))
+
+
+def _render_stored(stream_id: str) -> str:
+    from .widget import render_past_turn  # here, not at the top: widget -> sse -> streams -> this module
+
+    record = StreamRecord.objects.select_related("message").filter(stream_id=stream_id).first()
+    if record is None or record.message is None:
+        return ""
+    message = record.message
     message.streamrecord = record  # thought_for reads it: no second query
     return str(render_past_turn(message, oob=True))
 
@@ -228,4 +240,4 @@ def save_failed_start(answer: ChatMessage, record: StreamRecord) -> None:
 
 
 __all__ = ["CUT_OFF", "CUT_OFF_BY", "ORPHANED", "REFUSED", "checkpointer", "close_orphaned", "finalizer",
-           "restore_html", "save_failed_start"]
+           "render_stored", "restore_html", "save_failed_start"]

@@ -72,10 +72,10 @@ async def test_a_finished_stream_compacts_to_one_whole_entry(journal: RedisJourn
         await store.append("s9", Entry(seq, html=f"<p>{seq}</p>" * 20))
     await store.append("s9", Entry(40, state="done", html="<i>mark</i>"))
     before = await journal.client.memory_usage(RedisJournal.key("s9")) if backend == "redis" else 0
-    await store.compact("s9", Entry(40, state="done", html="<article>whole</article>", whole=True))
+    await store.compact("s9", Entry(40, state="done", html="<article>whole</article>", whole=True, stored=True))
     for after in (0, 17, 39):
-        assert [(e.seq, e.html, e.whole) async for e in store.follow("s9", after)] == [
-            (40, "<article>whole</article>", True)]  # no "trimmed" notice: the snapshot is whole
+        assert [(e.seq, e.html, e.whole, e.stored) async for e in store.follow("s9", after)] == [
+            (40, "<article>whole</article>", True, True)]  # no "trimmed" notice: the snapshot is whole
     assert await store.last_seq("s9") == 40
     if backend == "redis":
         after_bytes = await journal.client.memory_usage(RedisJournal.key("s9"))
