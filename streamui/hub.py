@@ -344,7 +344,7 @@ class StreamHub:
             async for entry in self._journal_of(stream_id).follow(stream_id, after,
                                                                    alive=lambda: self._alive(stream_id)):
                 last = entry.seq
-                yield await self._resolved(stream_id, entry)
+                yield await self._resolved(stream_id, entry) if entry.stored else entry
         except asyncio.CancelledError:
             raise
         except Exception as exc:
