@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db import connections, router
 from django.utils import timezone
 
 from .conversations import Owner, find_conversation, history, new_conversation
@@ -48,12 +49,19 @@ def store_turn(row: TurnRow) -> StoredTurn:
     owner = row.owner
     conversation = find_conversation(owner, row.conversation) if row.conversation else None
     if conversation is None:
-        conversation = new_conversation(owner, title=row.prompt[:80])
-    earlier = history(conversation)
-    user_message = ChatMessage.objects.create(conversation=conversation, role="user", content=row.prompt)
-    answer = ChatMessage.objects.create(conversation=conversation, role="assistant", mode=row.mode,
-                                        status=ChatMessage.Status.STREAMING)
-    conversation.save(update_fields=["updated_at"])
+        # A new conversation has no history to read and was just stamped: two statements fewer.
+        conversation, earlier = new_conversation(owner, title=row.prompt[:80]), []
+    else:
+        earlier = history(conversation)
+        conversation.save(update_fields=["updated_at"])
+    user_message = ChatMessage(conversation=conversation, role="user", content=row.prompt)
+    answer = ChatMessage(conversation=conversation, role="assistant", mode=row.mode,
+                         status=ChatMessage.Status.STREAMING)
+    if connections[router.db_for_write(ChatMessage)].features.can_return_rows_from_bulk_insert:
+        ChatMessage.objects.bulk_create([user_message, answer])  # one INSERT; the ids come back with it
+    else:  # MySQL: no RETURNING
+        user_message.save()
+        answer.save()
     record = StreamRecord.objects.create(
         stream_id=row.stream_id, conversation=conversation, message=answer,
         session_key=owner.session_key or "", upstream=row.upstream, profile=row.profile, model=row.model,
