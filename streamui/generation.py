@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .outbox import Frame, Outbox, Sink
+from .outbox import DirectSink, Frame, Outbox, Sink
 from .pacing import Ticker, ticker
 from .pipeline.chat import ChatPipeline
 from .pipeline.clock import Clock, LoopClock
@@ -80,6 +80,7 @@ class Generation:
     message_id: int
     sink: Sink
     stream_id: str
+    direct_sink: DirectSink | None = None  # the sink, when it takes a frame at once (Outbox)
     mode: str = "chat"  # "chat": markdown answer; "json": structured output as widgets
     commit: CommitStage | None = None
     schema: Mapping[str, Any] | None = None
@@ -107,7 +108,7 @@ class Generation:
             commit=self.commit, schema=self.schema, widgets=self.widgets, show_figures=self.show_figures,
             figures_interval=self.figures_interval, render=self.render,
         )
-        self.outbox = Outbox(self.sink)
+        self.outbox = Outbox(self.sink, self.direct_sink)
 
     @property
     def metrics(self) -> StreamMetrics:

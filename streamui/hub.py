@@ -33,7 +33,7 @@ from .admission import LocalAdmission, RedisAdmission, Slot
 from .generation import Generation, GenerationResult
 from .journal import DEFAULT_MAX_ENTRIES, Entry, Journal, MemoryJournal, RedisJournal, entries_for
 from .memory import release_memory
-from .outbox import Frame, Sink
+from .outbox import DirectSink, Frame, Sink
 from .upstream.events import UpstreamError
 
 logger = logging.getLogger("streamui.hub")
@@ -152,7 +152,8 @@ class StreamHub:
 
     # --- running streams -------------------------------------------------------------
 
-    async def start(self, *, stream_id: str, owner: str, generation: Callable[[Sink], Generation],
+    async def start(self, *, stream_id: str, owner: str,
+                    generation: Callable[[Sink, DirectSink | None], Generation],
                     finalize: Finalize, meta: dict[str, str] | None = None, checkpoint: Checkpoint | None = None,
                     slot: Slot | None = None, retry: str = "") -> LiveStream:
         """Run a generation; `generation` builds it around the sink that journals its frames.
@@ -173,7 +174,13 @@ class StreamHub:
                 live.failure = JOURNAL_FAILED
                 self._cancel(live, "error")
 
-        live.generation = generation(sink)
+        def direct(frame: Frame) -> None:
+            if not live.failure:
+                live.seq += 1
+                self._memory.append_now(stream_id, Entry(seq=live.seq, html=frame.html, figures=frame.figures))
+
+        # With Redis every frame awaits its append; the in-process journal takes one at once.
+        live.generation = generation(sink, None if self._mirrored else direct)
         try:
             await self.journal.set_meta(stream_id, {"owner": owner, "worker": WORKER_ID, **(meta or {})},
                                         ttl=self.lease)

@@ -114,6 +114,10 @@ class MemoryJournal:
         return self._logs.setdefault(stream_id, _Log())
 
     async def append(self, stream_id: str, entry: Entry) -> None:
+        self.append_now(stream_id, entry)
+
+    def append_now(self, stream_id: str, entry: Entry) -> None:
+        """`append`, synchronously: nothing here waits."""
         log = self._log(stream_id)
         log.entries.append(entry)
         if len(log.entries) > self.max_entries:

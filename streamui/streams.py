@@ -28,7 +28,7 @@ from .journal import Entry
 from .limits import StartRateLimiter
 from .models import ChatMessage, Conversation
 from .observability import log_stream_event
-from .outbox import Sink
+from .outbox import DirectSink, Sink
 from .overload import refuse_when_busy
 from .pipeline.commit import CommitStage
 from .pipeline.corrections import PhraseDetector
@@ -168,11 +168,11 @@ async def _start(owner: Owner, msg: ClientMessage, prompt: str, key: str, stream
 
     guarded = GuardedUpstream(upstream, max_chars=int(config.max_answer_chars))
 
-    def build(sink: Sink) -> Generation:
+    def build(sink: Sink, direct: DirectSink | None) -> Generation:
         return Generation(
             upstream=guarded, request=request, strategies=strategies, mode=mode, commit=commit,
             schema=json_schema() if mode == "json" else None, widgets=json_widgets(),
-            message_id=answer.pk, sink=sink,
+            message_id=answer.pk, sink=sink, direct_sink=direct,
             stream_id=stream_id, show_figures=True, figures_interval=config.figures_interval,
             recorder=recorder,
         )
