@@ -120,24 +120,26 @@ def append_block(out_id: str, html: str, *, movable: int = 0) -> Markup:
     `movable`: the blocks are the first `movable` elements of the open tail the client
     holds, byte for byte (streamui.pipeline.lane checks), so a transport that can move them
     (the websocket's `z` frame, streamui.wire) need not send them again; htmx ignores it."""
+    # f-strings with escape(), not Markup.format: these run on every frame, and markupsafe's
+    # formatter costs five times as much (issue 9).
     if movable:
-        return Markup('<div id="{}-blocks" hx-swap-oob="beforeend" data-su-freeze="{}">{}</div>').format(
-            out_id, movable, Markup(html))
-    return Markup('<div id="{}-blocks" hx-swap-oob="beforeend">{}</div>').format(out_id, Markup(html))
+        return Markup(f'<div id="{escape(out_id)}-blocks" hx-swap-oob="beforeend" '
+                      f'data-su-freeze="{int(movable)}">{html}</div>')
+    return Markup(f'<div id="{escape(out_id)}-blocks" hx-swap-oob="beforeend">{html}</div>')
 
 
 def replace_tail(out_id: str, html: str) -> Markup:
-    return Markup('<div id="{}-tail" hx-swap-oob="innerHTML">{}</div>').format(out_id, Markup(html))
+    return Markup(f'<div id="{escape(out_id)}-tail" hx-swap-oob="innerHTML">{html}</div>')
 
 
 def append_tail(out_id: str, path: tuple[str, ...], html: str) -> Markup:
     """Trusted HTML appended to the element at `path` (tag names, each the last element
     child of the one before) inside the open tail; see streamui.pipeline.tail."""
     if not path:
-        return Markup('<div id="{}-tail" hx-swap-oob="beforeend">{}</div>').format(out_id, Markup(html))
+        return Markup(f'<div id="{escape(out_id)}-tail" hx-swap-oob="beforeend">{html}</div>')
     target = " > ".join([f"#{out_id}-tail", *(f"{tag}:last-child" for tag in path)])
     # The selector names the target; the wrapper needs no id (a few bytes on every frame).
-    return Markup('<div hx-swap-oob="beforeend:{}">{}</div>').format(target, Markup(html))
+    return Markup(f'<div hx-swap-oob="beforeend:{escape(target)}">{html}</div>')
 
 
 def thinking_started(message_id: int, text: str = "") -> Markup:
