@@ -5,6 +5,12 @@ those times in a heap and arms one asyncio timer for the earliest. When it fires
 calls back every stream due by then (and those due within `slack`, which would have
 fired a moment later anyway), so a thousand streams cost one timer, not a thousand
 timers, events and task wake-ups.
+
+The ticker also knows how late the process runs: each firing is measured against the
+time it was armed for, and `lag()` is a moving average of that (a firing weighs LAG_WEIGHT),
+so one pause (a garbage collection, a slow query) hardly moves it and a loop that is late
+at every firing shows it within a few dozen firings. A loop that paces its streams that
+late is overloaded (streamui.overload refuses new streams).
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ logger = logging.getLogger("streamui.pacing")
 Callback = Callable[[], None]
 
 SLACK = 0.002  # seconds: a wake this close to a due one is served in the same pass
+LAG_WEIGHT = 0.05  # of each firing's lateness in the moving average
+LAG_WINDOW = 2.0  # seconds: with no firing for this long, the lag is forgotten
 
 
 class Ticker:
@@ -33,6 +41,8 @@ class Ticker:
         self._seq = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
         self._armed_at: float | None = None
+        self._lag = 0.0
+        self._fired_at = float("-inf")
 
     def __len__(self) -> int:
         return len(self._live)
@@ -63,9 +73,20 @@ class Ticker:
         self._armed_at = at
         self._timer = self._loop.call_at(at, self._fire)
 
+    def lag(self) -> float:
+        """Seconds: how late the firings run, on average over the recent ones (0 when nothing
+        was paced for LAG_WINDOW seconds)."""
+        return self._lag if self._loop.time() - self._fired_at < LAG_WINDOW else 0.0
+
     def _fire(self) -> None:
+        now = self._loop.time()
+        if self._armed_at is not None:
+            if now - self._fired_at >= LAG_WINDOW:
+                self._lag = 0.0
+            self._lag += LAG_WEIGHT * (max(0.0, now - self._armed_at) - self._lag)
+            self._fired_at = now
         self._timer = self._armed_at = None
-        horizon = self._loop.time() + self._slack
+        horizon = now + self._slack
         due: list[Callback] = []
         heap = self._heap
         while heap and heap[0][0] <= horizon:
@@ -88,6 +109,12 @@ class Ticker:
 _TICKERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Ticker] = weakref.WeakKeyDictionary()
 
 
+def running_lag() -> float:
+    """The running loop's pacing lag (0 before anything was paced on it)."""
+    found = _TICKERS.get(asyncio.get_running_loop())
+    return found.lag() if found is not None else 0.0
+
+
 def ticker() -> Ticker:
     """The running loop's ticker."""
     loop = asyncio.get_running_loop()
@@ -97,4 +124,4 @@ def ticker() -> Ticker:
     return found
 
 
-__all__ = ["Callback", "Ticker", "ticker"]
+__all__ = ["LAG_WEIGHT", "LAG_WINDOW", "Callback", "Ticker", "running_lag", "ticker"]

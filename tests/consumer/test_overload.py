@@ -40,3 +40,38 @@ async def test_no_limit_by_default(session_key: str) -> None:
         frames = await frames_until(comm, r'data-state="done"', timeout=30)
         assert BUSY not in "".join(frames)
         await comm.disconnect()
+
+
+async def test_a_process_pacing_its_streams_late_refuses_new_ones_until_it_catches_up(session_key: str) -> None:
+    """OVERLOAD_LAG_MS (issue 9): a loop kept busy (here a task that holds it 60 ms at a time) paces the
+    running stream late; a new stream is refused "busy" instead of joining the backlog, and once the
+    loop is on time again a new stream starts."""
+    import asyncio
+    import time
+
+    with override_settings(STREAMUI={**SLOW, "OVERLOAD_LAG_MS": 20, "MAX_CONCURRENT_STREAMS": 5}):
+        first = await connect(session_key)
+        await send(first, prompt="Why is the sky blue?", conversation="", upstream="simulated:steady")
+        await frames_until(first, r"-out-", timeout=15)
+        stop_hogging = asyncio.Event()
+
+        async def hog() -> None:
+            while not stop_hogging.is_set():
+                time.sleep(0.06)
+                await asyncio.sleep(0.01)
+
+        hogging = asyncio.create_task(hog())
+        await asyncio.sleep(2.0)
+        second = await connect(session_key)
+        await send(second, prompt="Can a minor sue or be sued?", conversation="", upstream="simulated:steady")
+        refused = await frames_until(second, r'data-streamui="error"[^>]*>[^<]', timeout=10)
+        stop_hogging.set()
+        await hogging
+        assert BUSY in "".join(refused)
+        await asyncio.sleep(3.0)  # on time again: the average falls back
+        await send(second, prompt="Can a minor sue or be sued?", conversation="", upstream="simulated:steady")
+        again = await frames_until(second, r"-out-", timeout=15)
+        assert BUSY not in "".join(again)
+        await frames_until(first, r'data-state="done"', timeout=60)
+        await first.disconnect()
+        await second.disconnect()

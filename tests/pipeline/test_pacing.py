@@ -161,3 +161,35 @@ async def test_under_load_frames_are_coalesced_and_the_text_is_intact(
     # (the last frame goes when the stream is done, without waiting out the spacing)
     assert min(b - a for a, b in pairwise(times[:-1])) >= generation_module.COALESCED_FRAME - 0.004
     assert timers.pending() == []
+
+
+async def test_the_ticker_measures_a_loop_that_runs_late_and_forgets_it_when_idle(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 9's overload guard reads this: one pause hardly moves it, lateness at every firing does."""
+    import time
+
+    from streamui import pacing
+
+    loop = asyncio.get_running_loop()
+    clock = Ticker(loop)
+    fired: list[float] = []
+
+    def again() -> None:
+        fired.append(loop.time())
+        clock.schedule(again, loop.time() + 0.005)
+
+    clock.schedule(again, loop.time() + 0.005)
+    await asyncio.sleep(0.2)
+    on_time = clock.lag()
+    assert on_time < 0.01 and len(fired) > 10
+    loop.call_soon(time.sleep, 0.3)  # one pause of 300 ms
+    await asyncio.sleep(0.35)
+    assert clock.lag() < 0.03  # a pause weighs one firing in twenty
+    for _ in range(40):  # late at every firing: a loop with more work than time
+        loop.call_soon(time.sleep, 0.03)
+        await asyncio.sleep(0.005)
+    assert clock.lag() > 0.015
+    clock.cancel(again)
+    monkeypatch.setattr(pacing, "LAG_WINDOW", 0.1)
+    await asyncio.sleep(0.15)
+    assert clock.lag() == 0.0  # nothing paced lately: no lag to speak of

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from streamui.overload import BUSY
 from streamui.stats import percentile
 
 # The target: client-seen p99 reveal gap under load within this of a single stream's.
@@ -134,6 +135,7 @@ class LoadReport:
     streams_completed: int = 0
     streams_cut: int = 0  # still streaming at the deadline
     streams_failed: int = 0  # no session, no socket, an error frame or an interrupted answer
+    streams_refused_busy: int = 0  # of those, refused at once as "busy" (OVERLOAD_LAG_MS, MAX_STREAMS_PER_PROCESS)
     peak_concurrent: int = 0
     load: GapFigures = field(default_factory=GapFigures)
     baseline: GapFigures = field(default_factory=GapFigures)
@@ -174,13 +176,15 @@ class LoadReport:
         errors: list[str] = []
         for s in streams:
             ends[s["end"]] = ends.get(s["end"], 0) + 1
+            if s["error"] and BUSY in s["error"]:
+                self.streams_refused_busy += 1
             if s["error"] and s["error"] not in errors and len(errors) < 5:
                 errors.append(s["error"])
         self.streams_completed = ends.get("done", 0)
         self.streams_cut = ends.get("cut", 0)
         self.streams_failed = sum(n for end, n in ends.items() if end not in ("done", "cut"))
         self.streams_started = self.streams_completed + self.streams_cut + sum(
-            n for end, n in ends.items() if end in ("stopped", "interrupted", "error"))
+            n for end, n in ends.items() if end in ("stopped", "interrupted", "error")) - self.streams_refused_busy
         self.errors = errors
 
     def finish(self) -> None:
@@ -239,7 +243,8 @@ def render_table(report: LoadReport) -> str:
         ("clients / upstream / strategy", f"{r.clients} / {r.upstream} / {r.strategy}", ""),
         ("Daphne processes", _fmt(r.processes), "with Redis, behind nginx" if r.cluster is not None else ""),
         ("streams started / completed", f"{r.streams_started} / {r.streams_completed}", _fmt(base.streams)),
-        ("streams cut at deadline / failed", f"{r.streams_cut} / {r.streams_failed}", ""),
+        ("streams cut at deadline / failed", f"{r.streams_cut} / {r.streams_failed}",
+         f"{r.streams_refused_busy} refused as busy" if r.streams_refused_busy else ""),
         ("peak concurrent streams", _fmt(r.peak_concurrent), "1"),
         ("all sockets open after", _fmt(r.connect_s, "s"), ""),
         ("reveals seen by clients", _fmt(load.reveals), _fmt(base.reveals)),
