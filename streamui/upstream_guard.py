@@ -67,11 +67,24 @@ class _Budget:
     max_chars: int
     tokens: int = 0
     chars: int = 0
+    # A token is at least one UTF-8 byte: while the bytes so far are within the cap, so are the
+    # tokens, and the chunks wait here uncounted (most answers end before: no tiktoken at all).
+    # Past it, they are counted as before, chunk by chunk.
+    _bytes: int = 0
+    _uncounted: list[str] | None = dataclasses.field(default_factory=list)
 
     def spend(self, text: str) -> bool:
         """Count `text`; True while still within the cap."""
         self.chars += len(text)
-        self.tokens += count_tokens(text) if text else 0
+        if self._uncounted is not None:
+            self._bytes += len(text.encode("utf-8", "surrogatepass"))
+            self._uncounted.append(text)
+            if self._bytes <= self.max_tokens:
+                return self.chars <= self.max_chars
+            self.tokens = sum(count_tokens(chunk) for chunk in self._uncounted if chunk)
+            self._uncounted = None
+        elif text:
+            self.tokens += count_tokens(text)
         return self.tokens <= self.max_tokens and self.chars <= self.max_chars
 
 
@@ -113,7 +126,7 @@ class GuardedUpstream:
 def _repaired(event: Event, repair: SurrogateRepair) -> Event | None:
     if isinstance(event, TextDelta):
         text = repair.feed("text", event.text)
-        return TextDelta(text) if text else None
+        return (event if text == event.text else TextDelta(text)) if text else None
     if isinstance(event, ReasoningDelta):
         text = repair.feed("reasoning", event.text)
         return ReasoningDelta(text) if text else None

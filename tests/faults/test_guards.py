@@ -115,3 +115,18 @@ def test_byte_window_counts_the_last_window_within_one_slice(steps: list[tuple[f
         at_most = sum(n for t, n in sent if now[0] - t < 10)
         at_least = sum(n for t, n in sent if now[0] - t < 9)  # the slices are a tenth of the window
         assert at_least <= window._total <= at_most
+
+
+@given(st.lists(st.text(max_size=12), max_size=60), st.integers(0, 80))
+def test_the_token_cap_counts_as_it_always_did_while_skipping_tiktoken_under_it(chunks: list[str],
+                                                                                  cap: int) -> None:
+    """Issue 9: the budget leaves chunks uncounted while their UTF-8 bytes are within the cap (a
+    token is at least a byte); its verdicts are those of counting every chunk."""
+    from streamui.upstream.tokens import count_tokens
+    from streamui.upstream_guard import _Budget
+
+    budget = _Budget(cap, 10**9)
+    tokens = 0
+    for chunk in chunks:
+        tokens += count_tokens(chunk) if chunk else 0
+        assert budget.spend(chunk) == (tokens <= cap)
