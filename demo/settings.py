@@ -115,6 +115,8 @@ STREAMUI = {
 # The load generator caps a process's streams through the environment (MAX_STREAMS_PER_PROCESS).
 if os.environ.get("STREAMUI_MAX_STREAMS_PER_PROCESS"):
     STREAMUI["MAX_STREAMS_PER_PROCESS"] = int(os.environ["STREAMUI_MAX_STREAMS_PER_PROCESS"])
+if os.environ.get("STREAMUI_OVERLOAD_LAG_MS"):
+    STREAMUI["OVERLOAD_LAG_MS"] = float(os.environ["STREAMUI_OVERLOAD_LAG_MS"])
 
 LOGGING = {
     "version": 1,

@@ -80,7 +80,7 @@ class Settings:
     max_concurrent_streams: int = 3
     max_starts_per_minute: int = 30
     max_streams_per_process: int = 0
-    overload_lag_ms: float = 100.0
+    overload_lag_ms: float = 50.0
     transport: str = "auto"
     # Reliability (issue 13): crash-safety, liveness and resource bounds.
     stream_lease: float = 6.0
