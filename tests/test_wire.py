@@ -206,3 +206,22 @@ def test_every_markdown_shape_builds_the_same_dom_and_survives_a_resume(piece: i
     assert "<table>" in legacy.body.html() and "<pre><code" in legacy.body.html()
     _legacy, resumed, _ = pages(entries, resume_at=len(entries) // 2)
     assert resumed.body.html() == legacy.body.html()
+
+
+@pytest.mark.parametrize("index", range(1, 177, 4))
+def test_a_streamed_answer_ends_as_its_one_shot_render_with_blocks_moved_not_resent(index: int) -> None:
+    """Issue 9: a block frozen by the step that also grew it is grown in the client's tail and moved,
+    not sent again; the page still ends as the whole answer rendered at once."""
+    from streamui.rendering import markdown_html
+    from tests.support.oob_dom import Element
+
+    item = answer_corpus()[index]
+    entries = journal(trace_events(item.answer, index))
+    legacy, _compact, _n = pages(entries)
+    found_blocks, found_tail = legacy.find(f"{OUT}-blocks"), legacy.find(f"{OUT}-tail")
+    assert found_blocks is not None and found_tail is not None
+    shown = Element("body", {})
+    shown.children = [*found_blocks[1].children, *found_tail[1].children]
+    assert shown.html() == Page(html=markdown_html(item.answer)).body.html()
+    resent = sum(1 for e in entries if 'data-su-freeze' not in e.html and f'id="{OUT}-blocks"' in e.html)
+    assert resent == 0  # before, 19 of the 111 blocks frozen in these answers went out again

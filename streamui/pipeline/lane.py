@@ -133,6 +133,14 @@ class Lane:
         tail: str | None = None
         frozen = "".join(u.html for u in updates if isinstance(u, FrozenBlock))
         if frozen:
+            if not self._tail_html.startswith(frozen):
+                # The step that froze the block also grew it (its last words, then the blank line):
+                # grow the client's tail to the block first, so the block moves instead of being
+                # sent again (a third of a stream's bytes went on such blocks).
+                growth = tail_appends(self._tail_html, frozen)
+                if growth:
+                    out.extend(str(fragments.append_tail(self.output_id, *change)) for change in growth)
+                    self._tail_html = frozen
             # Frozen blocks first, then the tail: at no moment is text that was shown missing.
             out.append(str(fragments.append_block(self.output_id, frozen, movable=self._movable(frozen))))
             self._tail_html = ""  # the tail is replaced below: it held the frozen blocks
