@@ -15,6 +15,17 @@ swaps `content`):
   frozen block's HTML, which the client already shows in its tail; the lane marks a block
   as movable only when its HTML is, byte for byte, the start of the tail the client holds.
 - `f`: live figures that changed since this socket's last figures, by key.
+- `q` (instead of `t`, when the target is an output's tail or a path in it): the target as
+  `OUT tag tag...`, `#OUT-tail > tag:last-child > ...` spelled as `p` is.
+- `k` (`[id, status, title, label]`): the answer's mark span (`id`) gets that `data-status`,
+  `title` and text, what htmx's outerHTML swap of `fragments.replace_mark` leaves.
+- `s` (`[state, stream, label]`): the widget's `[data-streamui=status]` element gets that
+  `data-state`, `data-stream` and text (the server's label), as `fragments.status` would.
+
+Outside the journal, `turn_frame` answers `send`: `u` (`[user id, answer id, prompt,
+conversation]`) clears the error, sets the conversation input and appends a clone of the
+widget's `<template data-streamui=turn>` (rendered by `turn_template`, the very fragments a
+stream's turn is made of) with the two ids and the prompt set as text, never parsed.
 
 A frame that would be `{"a": text}` alone (most of a stream's frames) is sent as the JSON
 string `text`: the same append, six bytes fewer.
@@ -50,9 +61,16 @@ _MARKUP_ROOT: Final = re.compile(r'<div id="([\w-]+)-tail" hx-swap-oob="beforeen
 _STEP: Final = re.compile(r" &gt; ([a-z][a-z0-9]*):last-child")
 _FREEZE: Final = re.compile(r'<div id="([\w-]+)-blocks" hx-swap-oob="beforeend" data-su-freeze="(\d+)">')
 _TOP: Final = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^>]*?(/?)>")
+_MARK: Final = re.compile(
+    r'<span class="streamui-mark" id="([\w-]+)" data-status="([\w-]*)" title="' + _TEXT
+    + r'" hx-swap-oob="outerHTML">' + _TEXT + r"</span>")
+_TAIL_PATH: Final = re.compile(r"#([\w-]+)-tail((?: > [a-z][a-z0-9]*:last-child)*)")
+_TAIL_STEP: Final = re.compile(r" > ([a-z][a-z0-9]*):last-child")
+TEMPLATE_ID: Final = 0  # the message id of the turn template's placeholders (no message has it)
 _VOID: Final = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
                           "track", "wbr"})
 
+_OPS: Final = ("a", "h", "z", "f", "k", "s")
 RenderRest = Callable[[Entry, str, str], str]
 
 
@@ -65,10 +83,19 @@ class Features:
     seq_implied: bool = True  # no `seq` on a compact frame that is the next entry whole
     bare_text: bool = True  # a frame that is only `a` is the JSON string of its text
     markup: bool = True  # `h`/`p` frames for appends of the tail's own (trusted) markup
+    short_target: bool = True  # `q` paths instead of `t` selectors
+    status: bool = True  # `s` instead of the status div
+    mark: bool = True  # `k` instead of the mark span
+    turn: bool = True  # `u` instead of the turn's HTML in answer to `send`
 
 
 LEGACY = Features(text=False, figures=False, freeze=False, stream_once=False, seq_implied=False, bare_text=False,
-                  markup=False)
+                  markup=False, short_target=False, status=False, mark=False, turn=False)
+
+
+def turn_template() -> str:
+    """The turn shell `u` clones: a user turn and an empty one-lane chat answer, ids of TEMPLATE_ID."""
+    return str(fragments.user_turn(TEMPLATE_ID, "") + fragments.assistant_turn(TEMPLATE_ID))
 
 
 class FrameEncoder:
@@ -96,6 +123,11 @@ class FrameEncoder:
             data = {"content": entry.html} if entry.html else {}
         figures = self._figures_part(entry.figures)
         rest = self.render_rest(dataclasses.replace(entry, html="", figures=None), self.widget_id, stream_id)
+        if self.features.status and entry.state:
+            shown = str(fragments.status(self.widget_id, entry.state, stream_id=stream_id))
+            if shown in rest:  # the widget's status line, as render_entry draws it: an `s` op
+                rest = rest.replace(shown, "", 1)
+                data["s"] = [entry.state, stream_id, fragments.STATUS_TEXT.get(entry.state, entry.state)]
         if isinstance(figures, str):
             rest = figures + rest
         elif figures:
@@ -113,7 +145,7 @@ class FrameEncoder:
                 frame["content"] = part
             # A compact frame that is the whole of the next entry implies its seq (the last + 1).
             implied = (self.features.seq_implied and part is None and self._seq is not None
-                       and entry.seq == self._seq + 1 and any(key in frame for key in ("a", "h", "z", "f")))
+                       and entry.seq == self._seq + 1 and any(key in frame for key in _OPS))
             if not implied:
                 frame["seq"] = entry.seq
             self._seq = entry.seq
@@ -128,7 +160,7 @@ class FrameEncoder:
         if not markup or not (self.features.text or self.features.freeze):
             return None
         data: dict[str, Any] = {}
-        rank = -1  # the last of a (0), h (1), z (2), content (3) taken
+        rank: float = -1  # the last of a (0), h (1), z (2), k (2.5), content (3) taken
         target: str | None = None
         texts: list[str] = []
         content: list[str] = []
@@ -154,6 +186,11 @@ class FrameEncoder:
                 rank = 2
                 data.update(z=int(freeze.group(2)), o=freeze.group(1))
                 continue
+            mark = _MARK.fullmatch(piece) if self.features.mark else None
+            if mark is not None and rank < 3 and "k" not in data:
+                rank = 2.5
+                data["k"] = [mark.group(1), mark.group(2), html.unescape(mark.group(3)), html.unescape(mark.group(4))]
+                continue
             rank = 3
             content.append(piece)
         if texts:
@@ -161,9 +198,14 @@ class FrameEncoder:
             if len(text.encode("utf-8")) * 2 > self.max_bytes:
                 return None
             data["a"] = text
-            if target != self._target:
-                data["t"] = self._target = target
-        elif "z" not in data and "h" not in data:
+            if target is not None and target != self._target:
+                self._target = target
+                path = _TAIL_PATH.fullmatch(target) if self.features.short_target else None
+                if path is not None:
+                    data["q"] = " ".join([path.group(1), *_TAIL_STEP.findall(path.group(2))])
+                else:
+                    data["t"] = target
+        elif not any(key in data for key in ("z", "h", "k")):
             return None  # nothing compact in it
         if content:
             data["content"] = "".join(content)
@@ -206,6 +248,19 @@ class FrameEncoder:
         changed = {k: v for k, v in figures.items() if last.get(k) != v}
         return changed or None
 
+    def turn_frame(self, user_id: int, answer_id: int, prompt: str, conversation_id: str, *,
+                   mode: str = "chat", lanes: tuple[str, ...] = ("",)) -> dict[str, Any]:
+        """The frame that answers `send`: the cleared error, the conversation, the new turn."""
+        # The template is a one-lane chat answer; a prompt the HTML parser would change (CR, NUL) goes as HTML.
+        if (self.features.turn and mode == "chat" and lanes == ("",) and "\r" not in prompt and "\x00" not in prompt
+                and TEMPLATE_ID not in (user_id, answer_id)):
+            return {"u": [user_id, answer_id, prompt, conversation_id]}
+        return {"content": "".join(str(p) for p in (
+            fragments.clear_error(self.widget_id),
+            fragments.conversation_input(self.widget_id, conversation_id),
+            fragments.append_to_log(self.widget_id, fragments.user_turn(user_id, prompt)
+                                    + fragments.assistant_turn(answer_id, mode=mode, lanes=lanes))))}
+
     @staticmethod
     def plain(content: str) -> dict[str, Any]:
         return {"content": content}
@@ -234,4 +289,4 @@ def _pieces(markup: str) -> list[str]:
     return [markup[a:b] for a, b in zip(starts, [*starts[1:], len(markup)], strict=True)]
 
 
-__all__ = ["LEGACY", "Features", "FrameEncoder"]
+__all__ = ["LEGACY", "TEMPLATE_ID", "Features", "FrameEncoder", "turn_template"]

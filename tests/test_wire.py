@@ -23,7 +23,7 @@ from streamui.pipeline.tail import top_level_elements
 from streamui.testing.profiles import build_trace
 from streamui.testing.simulated import answer_corpus
 from streamui.upstream.events import End, TextDelta
-from streamui.wire import LEGACY, FrameEncoder
+from streamui.wire import LEGACY, TEMPLATE_ID, Features, FrameEncoder, turn_template
 from tests.support.oob_dom import Page
 from tests.support.wire_frames import FrameReader
 from tools.loadgen.frames import read_frame
@@ -38,6 +38,11 @@ def no_rest(entry: Entry, widget_id: str, stream_id: str) -> str:
     return f'<div id="{widget_id}-status" hx-swap-oob="outerHTML">{entry.state}</div>' if entry.state else ""
 
 
+def status_rest(entry: Entry, widget_id: str, stream_id: str) -> str:
+    """render_entry's status line, without Django."""
+    return str(fragments.status(widget_id, entry.state, stream_id=stream_id)) if entry.state else ""
+
+
 def encoder(**kw: Any) -> FrameEncoder:
     return FrameEncoder(WIDGET, render_rest=no_rest, **kw)
 
@@ -49,14 +54,19 @@ def append(path: str, text: str) -> str:
 def test_a_text_append_names_its_target_once_and_implies_its_seq() -> None:
     wire = encoder()
     assert wire.entry(Entry(seq=4, html=append("p", " differ")), STREAM) == [
-        {"a": " differ", "t": "#su-m1-out-tail > p:last-child", "seq": 4, "stream": STREAM}]
+        {"a": " differ", "q": "su-m1-out p", "seq": 4, "stream": STREAM}]
     assert wire.entry(Entry(seq=5, html=append("p", " certain")), STREAM) == [" certain"]  # the bare text
     deep = wire.entry(Entry(seq=6, html=append("ol li ul li p", " more")), STREAM)
-    assert deep == [{"a": " more", "t": "#su-m1-out-tail > ol:last-child > li:last-child > ul:last-child > "
-                                         "li:last-child > p:last-child"}]
+    assert deep == [{"a": " more", "q": "su-m1-out ol li ul li p"}]  # the tail path, not the CSS selector
     assert wire.entry(Entry(seq=9, html=append("ol li ul li p", "!")), STREAM) == [{"a": "!", "seq": 9}]  # a gap
     wire.reset()  # a new follow (resume, another stream): everything is named again
-    assert wire.entry(Entry(seq=10, html=append("ol li ul li p", "?")), STREAM)[0].keys() == {"a", "t", "seq", "stream"}
+    assert wire.entry(Entry(seq=10, html=append("ol li ul li p", "?")), STREAM)[0].keys() == {"a", "q", "seq", "stream"}
+    # A target outside an output's tail keeps its selector (`t`); the legacy-minded encoder always does.
+    other = '<div hx-swap-oob="beforeend:#su-m1-reasoning">why</div>'
+    assert wire.entry(Entry(seq=11, html=other), STREAM) == [{"a": "why", "t": "#su-m1-reasoning"}]
+    long = encoder(features=Features(short_target=False))
+    assert long.entry(Entry(seq=1, html=append("ol li p", "x")), STREAM)[0]["t"] == (
+        "#su-m1-out-tail > ol:last-child > li:last-child > p:last-child")
 
 
 def test_escaped_text_arrives_as_the_text_it_shows_and_markup_never_goes_as_text() -> None:
@@ -80,7 +90,7 @@ def test_fragments_out_of_the_widgets_order_go_out_whole_and_keep_the_target_unn
     block = str(fragments.append_block(OUT, "<p>x</p>\n"))
     html = block + append("p", " late")
     assert wire.entry(Entry(seq=1, html=html), STREAM) == [{"content": html, "seq": 1, "stream": STREAM}]
-    assert wire.entry(Entry(seq=2, html=append("p", " next")), STREAM)[0]["t"] == "#su-m1-out-tail > p:last-child"
+    assert wire.entry(Entry(seq=2, html=append("p", " next")), STREAM)[0]["q"] == "su-m1-out p"
 
 
 def test_a_movable_block_is_a_move_and_the_rest_stays_htmx() -> None:
@@ -163,20 +173,24 @@ def journal(events: list[tuple[float, Any]], strategy: str = "adaptive") -> list
         if step.html or step.figures:
             entries.append(Entry(seq=len(entries) + 1, html=step.html, figures=step.figures))
         if step.done:
-            return [*entries, Entry(seq=len(entries) + 1, state="done")]
+            # The end as stream_end journals it: the answer's mark and the state.
+            mark = str(fragments.replace_mark(1, "complete", 'a "detail" & <more>'))
+            return [*entries, Entry(seq=len(entries) + 1, state="done", html=mark)]
 
 
 def pages(entries: list[Entry], *, resume_at: int | None = None) -> tuple[Page, Page, int]:
-    shell = (str(fragments.assistant_turn(1)) + f'<div id="{WIDGET}-status"></div>'
+    status = str(fragments.status(WIDGET, "idle")).replace(' hx-swap-oob="outerHTML"', "")
+    shell = (str(fragments.assistant_turn(1)) + status +
              f'<dl id="{WIDGET}-figures" data-streamui="figures"></dl>')
     legacy, compact = Page(html=shell), Page(html=shell)
-    old, new, reader = FrameEncoder(WIDGET, features=LEGACY, render_rest=no_rest), encoder(), FrameReader()
+    old = FrameEncoder(WIDGET, features=LEGACY, render_rest=status_rest)
+    new, reader = FrameEncoder(WIDGET, render_rest=status_rest), FrameReader(widget_id=WIDGET)
     for entry in entries:
         for frame in old.entry(entry, STREAM):
             legacy.apply_frame(frame["content"])
         if resume_at is not None and entry.seq == resume_at:
             new.reset()  # a new socket resumes here: the widget keeps its page, the server starts over
-            reader = FrameReader(seq=reader.seq, figures_id=reader.figures_id)
+            reader = FrameReader(seq=reader.seq, figures_id=reader.figures_id, widget_id=WIDGET)
         for frame in new.entry(entry, STREAM):
             read = reader.read(json.dumps(frame))
             assert read["seq"] == entry.seq  # the widget's count of implied seqs is the journal's
@@ -206,3 +220,59 @@ def test_every_markdown_shape_builds_the_same_dom_and_survives_a_resume(piece: i
     assert "<table>" in legacy.body.html() and "<pre><code" in legacy.body.html()
     _legacy, resumed, _ = pages(entries, resume_at=len(entries) // 2)
     assert resumed.body.html() == legacy.body.html()
+
+
+def test_the_status_line_and_the_mark_go_as_ops_and_the_interrupted_error_stays_html() -> None:
+    wire = FrameEncoder(WIDGET, render_rest=status_rest)
+    assert wire.entry(Entry(seq=1, state="streaming"), STREAM) == [
+        {"s": ["streaming", STREAM, "Streaming…"], "seq": 1, "stream": STREAM}]
+    mark = str(fragments.replace_mark(1, "complete", 'a "detail" & <more>'))
+    assert wire.entry(Entry(seq=2, state="done", html=mark), STREAM) == [
+        {"k": ["su-m1-mark", "complete", 'a "detail" & <more>', ""], "s": ["done", STREAM, ""]}]
+    error = str(fragments.error(WIDGET, "The answer was interrupted: boom", retry_prompt="again"))
+
+    def interrupted_rest(entry: Entry, widget_id: str, stream_id: str) -> str:
+        return status_rest(entry, widget_id, stream_id) + error
+
+    cut = FrameEncoder(WIDGET, render_rest=interrupted_rest)
+    [frame] = cut.entry(Entry(seq=5, state="interrupted", html=str(fragments.replace_mark(1, "interrupted", "boom"))),
+                        STREAM)
+    assert frame == {"k": ["su-m1-mark", "interrupted", "boom", "interrupted"],
+                     "s": ["interrupted", STREAM, "Interrupted"], "content": error, "seq": 5, "stream": STREAM}
+    # Without the switches: the HTML as before.
+    plain = FrameEncoder(WIDGET, render_rest=status_rest, features=Features(status=False, mark=False))
+    [frame] = plain.entry(Entry(seq=2, state="done", html=mark), STREAM)
+    assert frame["content"] == mark + status_rest(Entry(seq=2, state="done"), WIDGET, STREAM)
+
+
+def test_the_load_generator_sees_the_start_and_the_end_in_status_ops() -> None:
+    wire = FrameEncoder(WIDGET, render_rest=status_rest)
+    [start] = wire.entry(Entry(seq=1, state="streaming"), STREAM)
+    info = read_frame(json.dumps(start))
+    assert info.stream_id == STREAM and info.end_state is None and not info.reveal
+    for state in ("done", "stopped", "interrupted"):
+        [end] = wire.entry(Entry(seq=2, state=state, html=str(fragments.replace_mark(1, state))), STREAM)
+        assert "content" not in end and read_frame(json.dumps(end)).end_state == state
+    turn = wire.turn_frame(3, 4, "hi", "c0")
+    assert read_frame(json.dumps(turn)) == read_frame(json.dumps({"content": ""}))  # no reveal, no end
+
+
+def test_the_turn_answering_send_is_the_template_with_its_ids_or_the_html_it_stands_for() -> None:
+    wire = FrameEncoder(WIDGET)
+    assert wire.turn_frame(3, 4, "a <b> & c", "conv") == {"u": [3, 4, "a <b> & c", "conv"]}
+    legacy = FrameEncoder(WIDGET, features=LEGACY).turn_frame(3, 4, "a <b> & c", "conv")
+    expected = "".join(str(p) for p in (
+        fragments.clear_error(WIDGET), fragments.conversation_input(WIDGET, "conv"),
+        fragments.append_to_log(WIDGET, fragments.user_turn(3, "a <b> & c") + fragments.assistant_turn(4))))
+    assert legacy == {"content": expected}
+    # What the template cannot say goes as HTML: two lanes, JSON mode, text the HTML parser would change.
+    assert "content" in wire.turn_frame(3, 4, "x", "conv", lanes=("adaptive", "passthrough"))
+    assert "content" in wire.turn_frame(3, 4, "x", "conv", mode="json")
+    assert "content" in wire.turn_frame(3, 4, "a\r\nb", "conv")
+    # The template is the very fragments, with ids the clone renames.
+    template = turn_template()
+    assert template == str(fragments.user_turn(TEMPLATE_ID, "") + fragments.assistant_turn(TEMPLATE_ID))
+    renamed = template.replace(f'id="su-m{TEMPLATE_ID}', 'id="su-mX', 1).replace(f'id="su-m{TEMPLATE_ID}', 'id="su-m4')
+    assert renamed.replace('id="su-mX', 'id="su-m3') == str(fragments.user_turn(3, "") + fragments.assistant_turn(4))
+    # The reader the consumer tests use makes it the legacy HTML again.
+    assert FrameReader(widget_id=WIDGET).read(json.dumps({"u": [3, 4, "a <b> & c", "conv"]}))["content"] == expected

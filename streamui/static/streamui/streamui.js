@@ -130,7 +130,7 @@
     try { frame = JSON.parse(data); } catch (e) { return; }  // every server frame is JSON
     if (typeof frame === "string") frame = { a: frame };  // a text append and nothing else (streamui.wire)
     if (!frame || typeof frame !== "object") return;
-    var compact = frame.content === undefined && (frame.a !== undefined || frame.h !== undefined || frame.z !== undefined || frame.f !== undefined);
+    var compact = frame.content === undefined && ["a", "h", "z", "f", "k", "s"].some(function (key) { return frame[key] !== undefined; });
     if (typeof frame.seq === "number") {
       if (typeof frame.stream === "string") widget.setAttribute("data-stream", frame.stream);
       widget.setAttribute("data-seq", String(frame.seq));
@@ -144,8 +144,17 @@
   // --- compact frames (streamui/wire.py): a, h, z, then f, before htmx swaps the frame's `content` ---
   var appendTargets = new WeakMap();  // widget -> the selector its text appends go to
 
+  // `OUT tag tag` (streamui.wire's `p` and `q`): `#OUT-tail > tag:last-child > ...`, or null.
+  function tailPath(path) {
+    var steps = path.split(" ");
+    if (!/^[\w-]+$/.test(steps[0]) || !steps.slice(1).every(function (t) { return /^[a-z][a-z0-9]*$/.test(t); })) return null;
+    return "#" + steps[0] + "-tail" + steps.slice(1).map(function (t) { return " > " + t + ":last-child"; }).join("");
+  }
+
   function applyCompact(widget, frame) {
+    if (Array.isArray(frame.u)) appendTurn(widget, frame.u);
     if (typeof frame.t === "string") appendTargets.set(widget, frame.t);
+    if (typeof frame.q === "string") appendTargets.set(widget, tailPath(frame.q));
     if (typeof frame.a === "string" && frame.a) {
       var selector = appendTargets.get(widget);
       // The selector is looked up now, as htmx would for `beforeend:SELECTOR`; the text is a text
@@ -154,11 +163,8 @@
     }
     if (typeof frame.h === "string" && typeof frame.p === "string") {
       // The server's own markup (as htmx's `beforeend:#OUT-tail > tag:last-child > ...` would insert it).
-      var steps = frame.p.split(" ");
-      if (/^[\w-]+$/.test(steps[0]) && steps.slice(1).every(function (t) { return /^[a-z][a-z0-9]*$/.test(t); })) {
-        var path = "#" + steps[0] + "-tail" + steps.slice(1).map(function (t) { return " > " + t + ":last-child"; }).join("");
-        document.querySelectorAll(path).forEach(function (el) { el.insertAdjacentHTML("beforeend", frame.h); });
-      }
+      var path = tailPath(frame.p);
+      if (path) document.querySelectorAll(path).forEach(function (el) { el.insertAdjacentHTML("beforeend", frame.h); });
     }
     if (typeof frame.z === "number" && typeof frame.o === "string") freezeTail(frame.o, frame.z);
     if (frame.f && typeof frame.f === "object") {
@@ -168,6 +174,51 @@
         if (dd) dd.textContent = String(frame.f[key]);
       });
     }
+    if (Array.isArray(frame.k)) {
+      // An answer's mark: what htmx's outerHTML swap of fragments.replace_mark leaves.
+      var mark = document.getElementById(String(frame.k[0]));
+      if (mark) {
+        mark.setAttribute("data-status", String(frame.k[1]));
+        mark.setAttribute("title", String(frame.k[2]));
+        mark.textContent = String(frame.k[3]);
+      }
+    }
+    if (Array.isArray(frame.s)) {
+      // The status line, as fragments.status draws it; the label is the server's text.
+      var status = hook(widget, "status");
+      if (status) {
+        status.setAttribute("data-state", String(frame.s[0]));
+        status.setAttribute("data-stream", String(frame.s[1]));
+        status.textContent = String(frame.s[2]);
+      }
+    }
+  }
+
+  // The answer to `send` (streamui.wire's `u`): the error cleared, the conversation kept, and the
+  // turn shell the server rendered into the widget's <template> cloned with the two message ids;
+  // the prompt goes in as text, never parsed as HTML.
+  function appendTurn(widget, turn) {
+    var template = hook(widget, "turn"), log = hook(widget, "log");
+    if (!template || !log || !template.content) throw new Error("no turn template");
+    var box = hook(widget, "error");
+    if (box) {
+      while (box.firstChild) box.removeChild(box.firstChild);
+      box.removeAttribute("data-humanized");
+    }
+    var conversation = document.getElementById(widget.id + "-conversation");
+    if (conversation) { conversation.setAttribute("value", String(turn[3])); conversation.value = String(turn[3]); }
+    var placeholder = template.getAttribute("data-placeholder");
+    var shell = template.content.cloneNode(true);
+    var turns = [].filter.call(shell.childNodes, function (n) { return n.nodeType === 1; });
+    [turn[0], turn[1]].forEach(function (id, i) {
+      var root = turns[i], real = "su-m" + Number(id);
+      [root].concat([].slice.call(root.querySelectorAll("[id]"))).forEach(function (el) {
+        var old = el.id;
+        if (old === placeholder || old.indexOf(placeholder + "-") === 0) el.id = real + old.slice(placeholder.length);
+      });
+    });
+    turns[0].querySelector(".streamui-text").textContent = String(turn[2]);
+    log.appendChild(shell);
   }
 
   // Frozen blocks the tail already shows: its first `count` elements (and the whitespace between and
