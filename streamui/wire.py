@@ -15,6 +15,9 @@ swaps `content`):
   frozen block's HTML, which the client already shows in its tail; the lane marks a block
   as movable only when its HTML is, byte for byte, the start of the tail the client holds.
 - `f`: live figures that changed since this socket's last figures, by key.
+- `F` (the values, in `fragments.FIGURE_KEYS` order): a socket's first figures, when they are those
+  keys: the widget's `[data-streamui=figures]` is replaced by a clone of its `<template
+  data-streamui=figures-template>` (`figures_template`, fragments.figures with empty values) holding them.
 - `q` (instead of `t`, when the target is an output's tail or a path in it): the target as
   `OUT tag tag...`, `#OUT-tail > tag:last-child > ...` spelled as `p` is.
 - `k` (`[id, status, title, label]`): the answer's mark span (`id`) gets that `data-status`,
@@ -24,7 +27,7 @@ swaps `content`):
 
 Outside the journal, `turn_frame` answers `send`: `u` (`[user id, answer id, prompt,
 conversation]`) clears the error, sets the conversation input and appends a clone of the
-widget's `<template data-streamui=turn>` (rendered by `turn_template`, the very fragments a
+widget's `<template data-streamui=turn-template>` (rendered by `turn_template`, the very fragments a
 stream's turn is made of) with the two ids and the prompt set as text, never parsed.
 
 A frame that would be `{"a": text}` alone (most of a stream's frames) is sent as the JSON
@@ -70,7 +73,7 @@ TEMPLATE_ID: Final = 0  # the message id of the turn template's placeholders (no
 _VOID: Final = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
                           "track", "wbr"})
 
-_OPS: Final = ("a", "h", "z", "f", "k", "s")
+_OPS: Final = ("a", "h", "z", "f", "F", "k", "s")
 RenderRest = Callable[[Entry, str, str], str]
 
 
@@ -87,15 +90,22 @@ class Features:
     status: bool = True  # `s` instead of the status div
     mark: bool = True  # `k` instead of the mark span
     turn: bool = True  # `u` instead of the turn's HTML in answer to `send`
+    figures_template: bool = True  # `F` values instead of a socket's first figures' HTML
 
 
 LEGACY = Features(text=False, figures=False, freeze=False, stream_once=False, seq_implied=False, bare_text=False,
-                  markup=False, short_target=False, status=False, mark=False, turn=False)
+                  markup=False, short_target=False, status=False, mark=False, turn=False,
+                  figures_template=False)
 
 
 def turn_template() -> str:
     """The turn shell `u` clones: a user turn and an empty one-lane chat answer, ids of TEMPLATE_ID."""
     return str(fragments.user_turn(TEMPLATE_ID, "") + fragments.assistant_turn(TEMPLATE_ID))
+
+
+def figures_template(widget_id: str) -> str:
+    """The figures `F` clones: every figure, no value yet."""
+    return str(fragments.figures(widget_id, dict.fromkeys(fragments.FIGURE_KEYS, "")))
 
 
 class FrameEncoder:
@@ -130,6 +140,8 @@ class FrameEncoder:
                 data["s"] = [entry.state, stream_id, fragments.STATUS_TEXT.get(entry.state, entry.state)]
         if isinstance(figures, str):
             rest = figures + rest
+        elif isinstance(figures, list):
+            data["F"] = figures
         elif figures:
             data["f"] = figures
         if rest:
@@ -239,10 +251,13 @@ class FrameEncoder:
             return None
         return target, text
 
-    def _figures_part(self, figures: dict[str, str] | None) -> dict[str, str] | str | None:
+    def _figures_part(self, figures: dict[str, str] | None) -> dict[str, str] | list[str] | str | None:
+        """The figures as what changed (a dict), as the template's values (a list), or as HTML."""
         if not figures:
             return None
         last, self._figures = self._figures, dict(figures)
+        if self.features.figures_template and last is None and tuple(figures) == fragments.FIGURE_KEYS:
+            return list(figures.values())
         if not self.features.figures or last is None or last.keys() != figures.keys():
             return str(fragments.figures(self.widget_id, figures))
         changed = {k: v for k, v in figures.items() if last.get(k) != v}
@@ -289,4 +304,4 @@ def _pieces(markup: str) -> list[str]:
     return [markup[a:b] for a, b in zip(starts, [*starts[1:], len(markup)], strict=True)]
 
 
-__all__ = ["LEGACY", "TEMPLATE_ID", "Features", "FrameEncoder", "turn_template"]
+__all__ = ["LEGACY", "TEMPLATE_ID", "Features", "FrameEncoder", "figures_template", "turn_template"]

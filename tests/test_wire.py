@@ -23,7 +23,7 @@ from streamui.pipeline.tail import top_level_elements
 from streamui.testing.profiles import build_trace
 from streamui.testing.simulated import answer_corpus
 from streamui.upstream.events import End, TextDelta
-from streamui.wire import LEGACY, TEMPLATE_ID, Features, FrameEncoder, turn_template
+from streamui.wire import LEGACY, TEMPLATE_ID, Features, FrameEncoder, figures_template, turn_template
 from tests.support.oob_dom import Page
 from tests.support.wire_frames import FrameReader
 from tools.loadgen.frames import read_frame
@@ -276,3 +276,23 @@ def test_the_turn_answering_send_is_the_template_with_its_ids_or_the_html_it_sta
     assert renamed.replace('id="su-mX', 'id="su-m3') == str(fragments.user_turn(3, "") + fragments.assistant_turn(4))
     # The reader the consumer tests use makes it the legacy HTML again.
     assert FrameReader(widget_id=WIDGET).read(json.dumps({"u": [3, 4, "a <b> & c", "conv"]}))["content"] == expected
+
+
+def test_a_sockets_first_figures_are_the_templates_values() -> None:
+    values = {"ttft": "519 ms", "shown": "17", "generated": "28", "elapsed": "1.0 s", "strategy": "adaptive"}
+    wire = encoder()
+    assert wire.entry(Entry(seq=1, figures=values), STREAM) == [{"F": list(values.values()), "seq": 1,
+                                                                  "stream": STREAM}]
+    assert wire.entry(Entry(seq=2, figures={**values, "shown": "18"}), STREAM) == [{"f": {"shown": "18"}}]
+    # Other keys (or order) than the template's: the HTML, as before; so with the switch off.
+    odd = dict(reversed(values.items()))
+    assert "content" in encoder().entry(Entry(seq=1, figures=odd), STREAM)[0]
+    assert "content" in encoder(features=Features(figures_template=False)).entry(Entry(seq=1, figures=values),
+                                                                                 STREAM)[0]
+    # The template is fragments.figures itself: the values filled in, it is the HTML htmx would swap.
+    template = figures_template(WIDGET)
+    filled = template
+    for key, value in values.items():
+        filled = filled.replace(f'data-figure="{key}"></dd>', f'data-figure="{key}">{value}</dd>')
+    assert filled == str(fragments.figures(WIDGET, values))
+    assert FrameReader(widget_id=WIDGET).read(json.dumps({"F": list(values.values()), "seq": 1}))["content"] == filled

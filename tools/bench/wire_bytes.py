@@ -54,8 +54,8 @@ class Config:
 
 
 _OFF = dict(text=False, figures=False, freeze=False, stream_once=False, seq_implied=False, bare_text=False,
-            markup=False, short_target=False, status=False, mark=False, turn=False)
-_ISSUE_9 = ("short_target", "status", "mark", "turn")
+            markup=False, short_target=False, status=False, mark=False, turn=False, figures_template=False)
+_ISSUE_9 = ("short_target", "status", "mark", "turn", "figures_template")
 
 
 def _on(*names: str) -> Features:
@@ -76,10 +76,12 @@ STEPS = (
     Config("+ a lone text append as a bare JSON string", Features(markup=False, **dict.fromkeys(_ISSUE_9, False)),
            1.0, True),
     Config("+ markup appends into the tail (h/p)", Features(**dict.fromkeys(_ISSUE_9, False)), 1.0, True),
-    Config("+ tail paths for text targets (q)", Features(status=False, mark=False, turn=False), 1.0, True),
-    Config("+ the status line as an op (s)", Features(mark=False, turn=False), 1.0, True),
-    Config("+ the end's mark as an op (k)", Features(turn=False), 1.0, True),
-    Config("+ the turn cloned from a template (u)", Features(), 1.0, True),
+    Config("+ tail paths for text targets (q)", Features(status=False, mark=False, turn=False, figures_template=False),
+           1.0, True),
+    Config("+ the status line as an op (s)", Features(mark=False, turn=False, figures_template=False), 1.0, True),
+    Config("+ the end's mark as an op (k)", Features(turn=False, figures_template=False), 1.0, True),
+    Config("+ the turn cloned from a template (u)", Features(figures_template=False), 1.0, True),
+    Config("+ first figures as template values (F)", Features(), 1.0, True),
 )
 
 

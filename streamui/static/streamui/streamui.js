@@ -130,7 +130,7 @@
     try { frame = JSON.parse(data); } catch (e) { return; }  // every server frame is JSON
     if (typeof frame === "string") frame = { a: frame };  // a text append and nothing else (streamui.wire)
     if (!frame || typeof frame !== "object") return;
-    var compact = frame.content === undefined && ["a", "h", "z", "f", "k", "s"].some(function (key) { return frame[key] !== undefined; });
+    var compact = frame.content === undefined && ["a", "h", "z", "f", "F", "k", "s"].some(function (key) { return frame[key] !== undefined; });
     if (typeof frame.seq === "number") {
       if (typeof frame.stream === "string") widget.setAttribute("data-stream", frame.stream);
       widget.setAttribute("data-seq", String(frame.seq));
@@ -167,6 +167,19 @@
       if (path) document.querySelectorAll(path).forEach(function (el) { el.insertAdjacentHTML("beforeend", frame.h); });
     }
     if (typeof frame.z === "number" && typeof frame.o === "string") freezeTail(frame.o, frame.z);
+    if (Array.isArray(frame.F)) {
+      // A socket's first figures: the server's <dl> from the widget's template, as htmx's outerHTML swap
+      // of fragments.figures leaves it (without hx-swap-oob), holding these values in its order.
+      var shown = hook(widget, "figures"), template = widget.querySelector("template[data-streamui=figures-template]");
+      if (shown && template && template.content) {
+        var dl = template.content.firstElementChild.cloneNode(true);
+        dl.removeAttribute("hx-swap-oob");
+        dl.querySelectorAll("dd[data-figure]").forEach(function (dd, i) {
+          if (i < frame.F.length && String(frame.F[i])) dd.textContent = String(frame.F[i]);
+        });
+        shown.replaceWith(dl);
+      }
+    }
     if (frame.f && typeof frame.f === "object") {
       var figures = hook(widget, "figures");
       if (figures) Object.keys(frame.f).forEach(function (key) {
@@ -198,7 +211,7 @@
   // turn shell the server rendered into the widget's <template> cloned with the two message ids;
   // the prompt goes in as text, never parsed as HTML.
   function appendTurn(widget, turn) {
-    var template = hook(widget, "turn"), log = hook(widget, "log");
+    var template = hook(widget, "turn-template"), log = hook(widget, "log");
     if (!template || !log || !template.content) throw new Error("no turn template");
     var box = hook(widget, "error");
     if (box) {
