@@ -14,6 +14,8 @@ swaps `content`):
   between and after them up to the next element, move into `o`-blocks. Sent instead of the
   frozen block's HTML, which the client already shows in its tail; the lane marks a block
   as movable only when its HTML is, byte for byte, the start of the tail the client holds.
+- `r` (`[OUT, markup]`): the tail's own markup (trusted renderer HTML) replacing what `#OUT-tail`
+  holds, as htmx's innerHTML swap of `fragments.replace_tail` would (after `z`).
 - `f`: live figures that changed since this socket's last figures, by key.
 - `F` (the values, in `fragments.FIGURE_KEYS` order): a socket's first figures, when they are those
   keys: the widget's `[data-streamui=figures]` is replaced by a clone of its `<template
@@ -60,6 +62,7 @@ _APPEND_PATH: Final = re.compile(r'<div hx-swap-oob="beforeend:(#[^"<>]+)">' + _
 _APPEND_ROOT: Final = re.compile(r'<div id="([\w-]+-tail)" hx-swap-oob="beforeend">' + _TEXT + r"</div>")
 _MARKUP_PATH: Final = re.compile(
     r'<div hx-swap-oob="beforeend:#([\w-]+)-tail((?: &gt; [a-z][a-z0-9]*:last-child)*)">(.*)</div>', re.DOTALL)
+_REPLACE_TAIL: Final = re.compile(r'<div id="([\w-]+)-tail" hx-swap-oob="innerHTML">(.*)</div>', re.DOTALL)
 _MARKUP_ROOT: Final = re.compile(r'<div id="([\w-]+)-tail" hx-swap-oob="beforeend">(.*)</div>', re.DOTALL)
 _STEP: Final = re.compile(r" &gt; ([a-z][a-z0-9]*):last-child")
 _FREEZE: Final = re.compile(r'<div id="([\w-]+)-blocks" hx-swap-oob="beforeend" data-su-freeze="(\d+)">')
@@ -73,7 +76,7 @@ TEMPLATE_ID: Final = 0  # the message id of the turn template's placeholders (no
 _VOID: Final = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
                           "track", "wbr"})
 
-_OPS: Final = ("a", "h", "z", "f", "F", "k", "s")
+_OPS: Final = ("a", "h", "z", "r", "f", "F", "k", "s")
 RenderRest = Callable[[Entry, str, str], str]
 
 
@@ -91,11 +94,12 @@ class Features:
     mark: bool = True  # `k` instead of the mark span
     turn: bool = True  # `u` instead of the turn's HTML in answer to `send`
     figures_template: bool = True  # `F` values instead of a socket's first figures' HTML
+    replace_tail: bool = True  # `r` instead of an innerHTML swap of a tail
 
 
 LEGACY = Features(text=False, figures=False, freeze=False, stream_once=False, seq_implied=False, bare_text=False,
                   markup=False, short_target=False, status=False, mark=False, turn=False,
-                  figures_template=False)
+                  figures_template=False, replace_tail=False)
 
 
 def turn_template() -> str:
@@ -172,7 +176,7 @@ class FrameEncoder:
         if not markup or not (self.features.text or self.features.freeze):
             return None
         data: dict[str, Any] = {}
-        rank: float = -1  # the last of a (0), h (1), z (2), k (2.5), content (3) taken
+        rank: float = -1  # the last of a (0), h (1), z (2), r (2.2), k (2.5), content (3) taken
         target: str | None = None
         texts: list[str] = []
         content: list[str] = []
@@ -198,6 +202,11 @@ class FrameEncoder:
                 rank = 2
                 data.update(z=int(freeze.group(2)), o=freeze.group(1))
                 continue
+            tail = _REPLACE_TAIL.fullmatch(piece) if self.features.replace_tail else None
+            if tail is not None and rank < 2.2 and len(tail.group(2).encode("utf-8")) * 2 <= self.max_bytes:
+                rank = 2.2
+                data["r"] = [tail.group(1), tail.group(2)]
+                continue
             mark = _MARK.fullmatch(piece) if self.features.mark else None
             if mark is not None and rank < 3 and "k" not in data:
                 rank = 2.5
@@ -217,7 +226,7 @@ class FrameEncoder:
                     data["q"] = " ".join([path.group(1), *_TAIL_STEP.findall(path.group(2))])
                 else:
                     data["t"] = target
-        elif not any(key in data for key in ("z", "h", "k")):
+        elif not any(key in data for key in ("z", "h", "r", "k")):
             return None  # nothing compact in it
         if content:
             data["content"] = "".join(content)

@@ -99,9 +99,17 @@ def test_a_movable_block_is_a_move_and_the_rest_stays_htmx() -> None:
             + str(fragments.replace_tail(OUT, "<p>next</p>\n")))
     [frame] = wire.entry(Entry(seq=1, html=html, state="streaming"), STREAM)
     assert frame["a"] == " end" and frame["z"] == 1 and frame["o"] == OUT
-    assert frame["content"] == str(fragments.replace_tail(OUT, "<p>next</p>\n")) + no_rest(
-        Entry(seq=1, state="streaming"), WIDGET, STREAM)
+    assert frame["r"] == [OUT, "<p>next</p>\n"]  # the new tail, without its wrapper
+    assert frame["content"] == no_rest(Entry(seq=1, state="streaming"), WIDGET, STREAM)
     assert "a end" not in json.dumps(frame)  # the block's text is not sent again
+    # A tail replaced before a freeze, or twice, keeps the widget's order: HTML.
+    twice = str(fragments.replace_tail(OUT, "<p>x</p>")) + str(fragments.replace_tail("su-m1-out-l1", "<p>y</p>"))
+    [frame] = encoder().entry(Entry(seq=1, html=twice), STREAM)
+    assert frame["r"] == [OUT, "<p>x</p>"] and frame["content"] == str(fragments.replace_tail("su-m1-out-l1", "<p>y</p>"))
+    late = str(fragments.replace_tail(OUT, "<p>x</p>")) + str(fragments.append_block(OUT, "<p>b</p>", movable=1))
+    assert encoder().entry(Entry(seq=1, html=late), STREAM) == [{"content": late, "seq": 1, "stream": STREAM}]
+    assert "r" not in encoder(features=Features(replace_tail=False)).entry(Entry(seq=1, html=html), STREAM)[0]
+    assert read_frame(json.dumps({"r": [OUT, ""]})).reveal  # the load client counts it as htmx's swap was
     unmarked = str(fragments.append_block(OUT, "<p>b</p>\n"))
     assert wire.entry(Entry(seq=2, html=unmarked), STREAM) == [{"content": unmarked, "seq": 2}]
 

@@ -35,7 +35,7 @@ class FrameReader:
             data = {"a": data}  # a bare text append
         assert isinstance(data, dict), raw
         parts: list[str] = []
-        compact = "content" not in data and any(k in data for k in ("a", "h", "z", "f", "F", "k", "s"))
+        compact = "content" not in data and any(k in data for k in ("a", "h", "z", "r", "f", "F", "k", "s"))
         if compact:
             self.compact_frames += 1
         if "u" in data:
@@ -59,6 +59,8 @@ class FrameReader:
             parts.append(str(Markup('<div hx-swap-oob="beforeend:{}">{}</div>').format(selector, Markup(data["h"]))))
         if "z" in data:
             parts.append(str(Markup('<div id="{}-blocks" hx-swap-oob="freeze:{}"></div>').format(data["o"], data["z"])))
+        if "r" in data:
+            parts.append(str(fragments.replace_tail(data["r"][0], data["r"][1])))
         if "F" in data:
             assert self.widget_id is not None, f"figures before the widget is known: {raw!r}"
             self.figures_id = f"{self.widget_id}-figures"

@@ -54,8 +54,14 @@ class Config:
 
 
 _OFF = dict(text=False, figures=False, freeze=False, stream_once=False, seq_implied=False, bare_text=False,
-            markup=False, short_target=False, status=False, mark=False, turn=False, figures_template=False)
-_ISSUE_9 = ("short_target", "status", "mark", "turn", "figures_template")
+            markup=False, short_target=False, status=False, mark=False, turn=False, figures_template=False,
+            replace_tail=False)
+_ISSUE_9 = ("short_target", "status", "mark", "turn", "figures_template", "replace_tail")
+
+
+def _from(*names: str) -> Features:
+    """Everything before issue 9, and these of its changes."""
+    return Features(**{**dict.fromkeys(_ISSUE_9, False), **dict.fromkeys(names, True)})
 
 
 def _on(*names: str) -> Features:
@@ -76,12 +82,12 @@ STEPS = (
     Config("+ a lone text append as a bare JSON string", Features(markup=False, **dict.fromkeys(_ISSUE_9, False)),
            1.0, True),
     Config("+ markup appends into the tail (h/p)", Features(**dict.fromkeys(_ISSUE_9, False)), 1.0, True),
-    Config("+ tail paths for text targets (q)", Features(status=False, mark=False, turn=False, figures_template=False),
-           1.0, True),
-    Config("+ the status line as an op (s)", Features(mark=False, turn=False, figures_template=False), 1.0, True),
-    Config("+ the end's mark as an op (k)", Features(turn=False, figures_template=False), 1.0, True),
-    Config("+ the turn cloned from a template (u)", Features(figures_template=False), 1.0, True),
-    Config("+ first figures as template values (F)", Features(), 1.0, True),
+    Config("+ tail paths for text targets (q)", _from("short_target"), 1.0, True),
+    Config("+ the status line as an op (s)", _from("short_target", "status"), 1.0, True),
+    Config("+ the end's mark as an op (k)", _from("short_target", "status", "mark"), 1.0, True),
+    Config("+ the turn cloned from a template (u)", _from("short_target", "status", "mark", "turn"), 1.0, True),
+    Config("+ first figures as template values (F)", _from(*_ISSUE_9[:5]), 1.0, True),
+    Config("+ a tail's new markup without its wrapper (r)", Features(), 1.0, True),
 )
 
 

@@ -1,13 +1,14 @@
 """What a server frame does to the chat, read from its HTML (no DOM, no Django).
 
 A frame is JSON: `{"content": "<html>"}`, a string of htmx out-of-band swaps, and/or the
-compact operations of streamui.wire (`a`/`h`: text/markup appended into an answer's output, `z`: frozen
-blocks moved, `f`: changed figures, `k`: an answer's mark, `s`: the status line as `[state, stream,
-label]`, `u`: the turn `send` appends, cloned from the widget's template), with `seq` and `stream`
-on journal frames (either may be implied); a bare JSON string is a text append alone. A *reveal* is a frame that swaps
+compact operations of streamui.wire (`a`/`h`: text/markup appended into an answer's output,
+`z`: frozen blocks moved, `r`: a tail's markup replaced, `f`/`F`: figures, `k`: an answer's
+mark, `s`: the status line as `[state, stream, label]`, `u`: the turn `send` appends, cloned
+from the widget's template), with `seq` and `stream` on journal frames (either may be
+implied); a bare JSON string is a text append alone. A *reveal* is a frame that swaps
 anything into an answer's output region (`<widget>-m<id>-out`, or a part of it such as
 `-out-tail`, or an element inside it named by the swap's selector), or appends text to it
-(`a`): one visible update, however many elements it touches.
+(`a`, `h`, `r`): one visible update, however many elements it touches.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def read_frame(frame: str | bytes) -> FrameInfo:
         elif state == "streaming":
             stream_id = stream
     return FrameInfo(
-        reveal=(isinstance(data.get("a"), str) or isinstance(data.get("h"), str)
+        reveal=(isinstance(data.get("a"), str) or isinstance(data.get("h"), str) or isinstance(data.get("r"), list)
                 or _OUTPUT_SWAP.search(html) is not None),
         end_state=end_state,
         stream_id=stream_id,

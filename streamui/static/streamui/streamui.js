@@ -130,7 +130,7 @@
     try { frame = JSON.parse(data); } catch (e) { return; }  // every server frame is JSON
     if (typeof frame === "string") frame = { a: frame };  // a text append and nothing else (streamui.wire)
     if (!frame || typeof frame !== "object") return;
-    var compact = frame.content === undefined && ["a", "h", "z", "f", "F", "k", "s"].some(function (key) { return frame[key] !== undefined; });
+    var compact = frame.content === undefined && ["a", "h", "z", "r", "f", "F", "k", "s"].some(function (key) { return frame[key] !== undefined; });
     if (typeof frame.seq === "number") {
       if (typeof frame.stream === "string") widget.setAttribute("data-stream", frame.stream);
       widget.setAttribute("data-seq", String(frame.seq));
@@ -167,6 +167,11 @@
       if (path) document.querySelectorAll(path).forEach(function (el) { el.insertAdjacentHTML("beforeend", frame.h); });
     }
     if (typeof frame.z === "number" && typeof frame.o === "string") freezeTail(frame.o, frame.z);
+    if (Array.isArray(frame.r) && /^[\w-]+$/.test(String(frame.r[0]))) {
+      // The server's own markup in place of the tail's (htmx's innerHTML swap of fragments.replace_tail).
+      var tail = document.getElementById(frame.r[0] + "-tail");
+      if (tail) tail.innerHTML = String(frame.r[1]);
+    }
     if (Array.isArray(frame.F)) {
       // A socket's first figures: the server's <dl> from the widget's template, as htmx's outerHTML swap
       // of fragments.figures leaves it (without hx-swap-oob), holding these values in its order.
