@@ -20,6 +20,8 @@ swaps `content`):
 - `F` (the values, in `fragments.FIGURE_KEYS` order): a socket's first figures, when they are those
   keys: the widget's `[data-streamui=figures]` is replaced by a clone of its `<template
   data-streamui=figures-template>` (`figures_template`, fragments.figures with empty values) holding them.
+- `g` (instead of `f`, when the figures are `fragments.FIGURE_KEYS`): the changed values by
+  position in that order, null for one that did not change, trailing nulls left off.
 - `q` (instead of `t`, when the target is an output's tail or a path in it): the target as
   `OUT tag tag...`, `#OUT-tail > tag:last-child > ...` spelled as `p` is.
 - `k` (`[id, status, title, label]`): the answer's mark span (`id`) gets that `data-status`,
@@ -76,7 +78,7 @@ TEMPLATE_ID: Final = 0  # the message id of the turn template's placeholders (no
 _VOID: Final = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
                           "track", "wbr"})
 
-_OPS: Final = ("a", "h", "z", "r", "f", "F", "k", "s")
+_OPS: Final = ("a", "h", "z", "r", "f", "F", "g", "k", "s")
 RenderRest = Callable[[Entry, str, str], str]
 
 
@@ -95,11 +97,12 @@ class Features:
     turn: bool = True  # `u` instead of the turn's HTML in answer to `send`
     figures_template: bool = True  # `F` values instead of a socket's first figures' HTML
     replace_tail: bool = True  # `r` instead of an innerHTML swap of a tail
+    figures_list: bool = True  # `g` (values by position) instead of `f` (by key)
 
 
 LEGACY = Features(text=False, figures=False, freeze=False, stream_once=False, seq_implied=False, bare_text=False,
                   markup=False, short_target=False, status=False, mark=False, turn=False,
-                  figures_template=False, replace_tail=False)
+                  figures_template=False, replace_tail=False, figures_list=False)
 
 
 def turn_template() -> str:
@@ -146,6 +149,11 @@ class FrameEncoder:
             rest = figures + rest
         elif isinstance(figures, list):
             data["F"] = figures
+        elif figures and self.features.figures_list and tuple(entry.figures or ()) == fragments.FIGURE_KEYS:
+            values = [figures.get(key) for key in fragments.FIGURE_KEYS]
+            while values and values[-1] is None:
+                values.pop()
+            data["g"] = values
         elif figures:
             data["f"] = figures
         if rest:

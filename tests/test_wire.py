@@ -291,7 +291,16 @@ def test_a_sockets_first_figures_are_the_templates_values() -> None:
     wire = encoder()
     assert wire.entry(Entry(seq=1, figures=values), STREAM) == [{"F": list(values.values()), "seq": 1,
                                                                   "stream": STREAM}]
-    assert wire.entry(Entry(seq=2, figures={**values, "shown": "18"}), STREAM) == [{"f": {"shown": "18"}}]
+    # Then what changed, by position (null: unchanged; no trailing nulls), read back by key.
+    assert wire.entry(Entry(seq=2, figures={**values, "shown": "18"}), STREAM) == [{"g": [None, "18"]}]
+    assert wire.entry(Entry(seq=3, figures={**values, "shown": "18", "elapsed": "2.0 s"}), STREAM) == [
+        {"g": [None, None, None, "2.0 s"]}]
+    reader = FrameReader(widget_id=WIDGET, figures_id=f"{WIDGET}-figures", seq=3)
+    assert reader.read(json.dumps({"g": [None, None, None, "2.0 s"]}))["content"] == (
+        f'<dl id="{WIDGET}-figures" hx-swap-oob="figures"><dd data-figure="elapsed">2.0 s</dd></dl>')
+    by_key = encoder(features=Features(figures_list=False))
+    by_key.entry(Entry(seq=1, figures=values), STREAM)
+    assert by_key.entry(Entry(seq=2, figures={**values, "shown": "18"}), STREAM) == [{"f": {"shown": "18"}}]
     # Other keys (or order) than the template's: the HTML, as before; so with the switch off.
     odd = dict(reversed(values.items()))
     assert "content" in encoder().entry(Entry(seq=1, figures=odd), STREAM)[0]

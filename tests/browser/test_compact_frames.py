@@ -111,6 +111,16 @@ def test_the_streamed_dom_is_the_finished_answers_dom(page: Any, live_site: Live
     assert figures.locator("dt").first.text_content() == "first visible token"
     assert figures.locator("dd[data-figure=elapsed]").text_content().endswith(" s")
     assert figures.locator("dd[data-figure=strategy]").text_content() == "adaptive"
+    # Then the changes by position (`g`): the page shows the last value of every figure sent.
+    keys = ["ttft", "shown", "generated", "elapsed", "strategy"]
+    assert any("g" in f for f in frames), "no figures delta went by position"
+    sent: dict[str, str] = {}
+    for f in frames:
+        sent.update(zip(keys, f.get("F", []), strict=False))
+        sent.update({k: v for k, v in zip(keys, f.get("g", []), strict=False) if v is not None})
+    shown = page.evaluate("() => Object.fromEntries([...document.querySelectorAll("
+                          "'[data-streamui=figures] dd[data-figure]')].map(dd => [dd.dataset.figure, dd.textContent]))")
+    assert shown == sent
     stream = next(f["s"][1] for f in frames if "s" in f)
     assert page.evaluate(STATUS) == ["done", stream, ""]
     log = str(page.evaluate(LOG_HTML))

@@ -35,7 +35,7 @@ class FrameReader:
             data = {"a": data}  # a bare text append
         assert isinstance(data, dict), raw
         parts: list[str] = []
-        compact = "content" not in data and any(k in data for k in ("a", "h", "z", "r", "f", "F", "k", "s"))
+        compact = "content" not in data and any(k in data for k in ("a", "h", "z", "r", "f", "F", "g", "k", "s"))
         if compact:
             self.compact_frames += 1
         if "u" in data:
@@ -65,6 +65,8 @@ class FrameReader:
             assert self.widget_id is not None, f"figures before the widget is known: {raw!r}"
             self.figures_id = f"{self.widget_id}-figures"
             parts.append(str(fragments.figures(self.widget_id, dict(zip(fragments.FIGURE_KEYS, data["F"], strict=True)))))
+        if "g" in data:
+            data["f"] = {k: v for k, v in zip(fragments.FIGURE_KEYS, data["g"], strict=False) if v is not None}
         if "f" in data:
             assert self.figures_id is not None, f"a figures delta before the figures: {raw!r}"
             parts.append(str(Markup('<dl id="{}" hx-swap-oob="figures">{}</dl>').format(

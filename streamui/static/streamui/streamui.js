@@ -130,7 +130,7 @@
     try { frame = JSON.parse(data); } catch (e) { return; }  // every server frame is JSON
     if (typeof frame === "string") frame = { a: frame };  // a text append and nothing else (streamui.wire)
     if (!frame || typeof frame !== "object") return;
-    var compact = frame.content === undefined && ["a", "h", "z", "r", "f", "F", "k", "s"].some(function (key) { return frame[key] !== undefined; });
+    var compact = frame.content === undefined && ["a", "h", "z", "r", "f", "F", "g", "k", "s"].some(function (key) { return frame[key] !== undefined; });
     if (typeof frame.seq === "number") {
       if (typeof frame.stream === "string") widget.setAttribute("data-stream", frame.stream);
       widget.setAttribute("data-seq", String(frame.seq));
@@ -184,6 +184,15 @@
         });
         shown.replaceWith(dl);
       }
+    }
+    if (Array.isArray(frame.g)) {
+      // Changed figures by position in the template's order (null: unchanged).
+      var order = widget.querySelector("template[data-streamui=figures-template]");
+      var keys = order && order.content ? [].map.call(order.content.querySelectorAll("dd[data-figure]"),
+        function (dd) { return dd.getAttribute("data-figure"); }) : [];
+      var delta = {};
+      frame.g.forEach(function (value, i) { if (value !== null && i < keys.length) delta[keys[i]] = value; });
+      frame.f = delta;
     }
     if (frame.f && typeof frame.f === "object") {
       var figures = hook(widget, "figures");
