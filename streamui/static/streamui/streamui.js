@@ -141,7 +141,7 @@
     try { applyCompact(widget, frame); } catch (e) { if (window.console) console.error("streamui: frame", e); }
   });
 
-  // --- compact frames (streamui/wire.py): a, h, z, then f, before htmx swaps the frame's `content` ---
+  // --- compact frames (streamui/wire.py): u, a, h, z, r, figures, k, s, before htmx swaps `content` ---
   var appendTargets = new WeakMap();  // widget -> the selector its text appends go to
 
   // `OUT tag tag` (streamui.wire's `p` and `q`): `#OUT-tail > tag:last-child > ...`, or null.
@@ -238,7 +238,7 @@
     var shell = template.content.cloneNode(true);
     var turns = [].filter.call(shell.childNodes, function (n) { return n.nodeType === 1; });
     [turn[0], turn[1]].forEach(function (id, i) {
-      var root = turns[i], real = "su-m" + Number(id);
+      var root = turns[i], real = placeholder.replace(/\d+$/, "") + Number(id);  // fragments.turn_id
       [root].concat([].slice.call(root.querySelectorAll("[id]"))).forEach(function (el) {
         var old = el.id;
         if (old === placeholder || old.indexOf(placeholder + "-") === 0) el.id = real + old.slice(placeholder.length);
