@@ -29,6 +29,10 @@ swaps `content`):
 - `s` (`[state, stream, label]`): the widget's `[data-streamui=status]` element gets that
   `data-state`, `data-stream` and text (the server's label), as `fragments.status` would.
 
+The output named by `q`, `p`, `o` and `r` (in that order, the order the widget reads them) is
+left out when it is the one this socket named last: `q`/`p` then start with their space
+(` ol li`), `r` names `""` and `o` is absent.
+
 Outside the journal, `turn_frame` answers `send`: `u` (`[user id, answer id, prompt,
 conversation]`) clears the error, sets the conversation input and appends a clone of the
 widget's `<template data-streamui=turn-template>` (rendered by `turn_template`, the very fragments a
@@ -98,11 +102,13 @@ class Features:
     figures_template: bool = True  # `F` values instead of a socket's first figures' HTML
     replace_tail: bool = True  # `r` instead of an innerHTML swap of a tail
     figures_list: bool = True  # `g` (values by position) instead of `f` (by key)
+    same_output: bool = True  # the output a frame names left out when it is the socket's last
 
 
 LEGACY = Features(text=False, figures=False, freeze=False, stream_once=False, seq_implied=False, bare_text=False,
                   markup=False, short_target=False, status=False, mark=False, turn=False,
-                  figures_template=False, replace_tail=False, figures_list=False)
+                  figures_template=False, replace_tail=False, figures_list=False,
+                  same_output=False)
 
 
 def turn_template() -> str:
@@ -131,6 +137,7 @@ class FrameEncoder:
         self._stream: str | None = None
         self._figures: dict[str, str] | None = None
         self._seq: int | None = None
+        self._output: str | None = None  # the output the widget last read from `q`, `p`, `o` or `r`
 
     def entry(self, entry: Entry, stream_id: str) -> list[dict[str, Any] | str]:
         """The frames of one journal entry: one, unless its HTML is over the frame limit. A frame that
@@ -238,7 +245,25 @@ class FrameEncoder:
             return None  # nothing compact in it
         if content:
             data["content"] = "".join(content)
+        if self.features.same_output:
+            self._name_outputs(data)
         return data
+
+    def _name_outputs(self, data: dict[str, Any]) -> None:
+        """Leave out the output of `q`, `p`, `o`, `r` (read in that order) when the widget has it."""
+        for key in ("q", "p", "o", "r"):
+            if key not in data:
+                continue
+            value = data[key]
+            output = value[0] if key == "r" else value.split(" ", 1)[0]
+            if output != self._output:
+                self._output = output
+            elif key == "o":
+                del data["o"]
+            elif key == "r":
+                data["r"] = ["", value[1]]
+            else:
+                data[key] = value[len(output):]
 
     def _markup_append(self, piece: str) -> tuple[str, str] | None:
         """(`OUT tag tag`, the markup) of an append into the open tail (trusted renderer HTML)."""

@@ -57,7 +57,8 @@ def test_a_text_append_names_its_target_once_and_implies_its_seq() -> None:
         {"a": " differ", "q": "su-m1-out p", "seq": 4, "stream": STREAM}]
     assert wire.entry(Entry(seq=5, html=append("p", " certain")), STREAM) == [" certain"]  # the bare text
     deep = wire.entry(Entry(seq=6, html=append("ol li ul li p", " more")), STREAM)
-    assert deep == [{"a": " more", "q": "su-m1-out ol li ul li p"}]  # the tail path, not the CSS selector
+    # The tail path, not the CSS selector; the output it is in, named before on this socket, left out.
+    assert deep == [{"a": " more", "q": " ol li ul li p"}]
     assert wire.entry(Entry(seq=9, html=append("ol li ul li p", "!")), STREAM) == [{"a": "!", "seq": 9}]  # a gap
     wire.reset()  # a new follow (resume, another stream): everything is named again
     assert wire.entry(Entry(seq=10, html=append("ol li ul li p", "?")), STREAM)[0].keys() == {"a", "q", "seq", "stream"}
@@ -74,9 +75,13 @@ def test_escaped_text_arrives_as_the_text_it_shows_and_markup_never_goes_as_text
     [frame] = wire.entry(Entry(seq=1, html=append("p", '3 < 4 & "x" \'y\' <b>')), STREAM)
     assert frame["a"] == '3 < 4 & "x" \'y\' <b>'
     markup = '<div hx-swap-oob="beforeend:#su-m1-out-tail &gt; ol:last-child"><li>new</li></div>'
-    assert wire.entry(Entry(seq=2, html=markup), STREAM) == [{"h": "<li>new</li>", "p": "su-m1-out ol"}]
+    assert wire.entry(Entry(seq=2, html=markup), STREAM) == [{"h": "<li>new</li>", "p": " ol"}]  # output known
     root = str(fragments.append_tail(OUT, (), "<p>x</p>\n"))
-    assert wire.entry(Entry(seq=3, html=root), STREAM) == [{"h": "<p>x</p>\n", "p": "su-m1-out"}]
+    assert wire.entry(Entry(seq=3, html=root), STREAM) == [{"h": "<p>x</p>\n", "p": ""}]
+    other = str(fragments.append_tail("su-m1-out-l1", ("ol",), "<li>b</li>"))
+    assert wire.entry(Entry(seq=4, html=other), STREAM) == [{"h": "<li>b</li>", "p": "su-m1-out-l1 ol"}]
+    assert encoder(features=Features(same_output=False)).entry(Entry(seq=2, html=markup), STREAM) == [
+        {"h": "<li>new</li>", "p": "su-m1-out ol", "seq": 2, "stream": STREAM}]
     # Text the HTML parser would change (a carriage return, an entity the encoder does not know) is not sent
     # as text: it goes as markup, which the widget parses as htmx would.
     for raw in ("a\rb", "caf&eacute;"):
@@ -98,8 +103,9 @@ def test_a_movable_block_is_a_move_and_the_rest_stays_htmx() -> None:
     html = (append("p", " end") + str(fragments.append_block(OUT, "<p>a end</p>\n", movable=1))
             + str(fragments.replace_tail(OUT, "<p>next</p>\n")))
     [frame] = wire.entry(Entry(seq=1, html=html, state="streaming"), STREAM)
-    assert frame["a"] == " end" and frame["z"] == 1 and frame["o"] == OUT
-    assert frame["r"] == [OUT, "<p>next</p>\n"]  # the new tail, without its wrapper
+    # The output is named once (by `q`, the first the widget reads), then left out (`o`, `r`).
+    assert frame["a"] == " end" and frame["q"] == f"{OUT} p" and frame["z"] == 1 and "o" not in frame
+    assert frame["r"] == ["", "<p>next</p>\n"]  # the new tail, without its wrapper
     assert frame["content"] == no_rest(Entry(seq=1, state="streaming"), WIDGET, STREAM)
     assert "a end" not in json.dumps(frame)  # the block's text is not sent again
     # A tail replaced before a freeze, or twice, keeps the widget's order: HTML.

@@ -98,6 +98,7 @@ def test_the_streamed_dom_is_the_finished_answers_dom(page: Any, live_site: Live
     assert moves, "no frozen block was moved instead of sent again"
     assert any("h" in f for f in frames), "no markup append went compact"
     assert any("r" in f for f in frames), "no tail replacement went compact"
+    assert any(f.get("p", "x").split(" ")[0] == "" for f in frames), "no markup append left its output out"
     assert any("q" in f for f in texts) and sum("t" in f or "q" in f for f in texts) < len(texts) / 2
     assert not any("t" in f for f in texts)  # every target is in an output's tail: a short path
     assert any("<" in f["a"] for f in texts)  # the answer's own "3 < 4", as text: it shows, escaped

@@ -25,7 +25,8 @@ class FrameReader:
     seq: int | None = None
     stream: str | None = None
     figures_id: str | None = None
-    widget_id: str | None = None  # for `s`/`u`, which name no element: learnt from the first id it sees
+    widget_id: str | None = None  # for `s`/`u`, which name no element: learnt from the connection's path
+    output: str | None = None  # the output the last q, p, o or r named (streamui.wire leaves it out then)
     compact_frames: int = 0
     kinds: list[str] = field(default_factory=list)
 
@@ -38,6 +39,17 @@ class FrameReader:
         compact = "content" not in data and any(k in data for k in ("a", "h", "z", "r", "f", "F", "g", "k", "s"))
         if compact:
             self.compact_frames += 1
+        for key in ("q", "p", "o", "r"):  # an output left out is the last one named, as streamui.js reads it
+            if key == "o" and "z" in data and "o" not in data:
+                data["o"] = self.output
+            elif key in data:
+                named = data[key][0] if key == "r" else data[key].split(" ", 1)[0]
+                if named:
+                    self.output = named
+                elif key == "r":
+                    data["r"] = [self.output, data["r"][1]]
+                else:
+                    data[key] = f"{self.output}{data[key]}"
         if "u" in data:
             user, answer, prompt, conversation = data["u"]
             assert self.widget_id is not None, f"a turn before the widget is known: {raw!r}"

@@ -55,8 +55,9 @@ class Config:
 
 _OFF = dict(text=False, figures=False, freeze=False, stream_once=False, seq_implied=False, bare_text=False,
             markup=False, short_target=False, status=False, mark=False, turn=False, figures_template=False,
-            replace_tail=False, figures_list=False)
-_ISSUE_9 = ("short_target", "status", "mark", "turn", "figures_template", "replace_tail", "figures_list")
+            replace_tail=False, figures_list=False, same_output=False)
+_ISSUE_9 = ("short_target", "status", "mark", "turn", "figures_template", "replace_tail", "figures_list",
+            "same_output")
 
 
 def _from(*names: str) -> Features:
@@ -88,7 +89,8 @@ STEPS = (
     Config("+ the turn cloned from a template (u)", _from("short_target", "status", "mark", "turn"), 1.0, True),
     Config("+ first figures as template values (F)", _from(*_ISSUE_9[:5]), 1.0, True),
     Config("+ a tail's new markup without its wrapper (r)", _from(*_ISSUE_9[:6]), 1.0, True),
-    Config("+ figures deltas by position (g)", Features(), 1.0, True),
+    Config("+ figures deltas by position (g)", _from(*_ISSUE_9[:7]), 1.0, True),
+    Config("+ the socket's last output left out", Features(), 1.0, True),
 )
 
 

@@ -145,8 +145,17 @@
   var appendTargets = new WeakMap();  // widget -> the selector its text appends go to
 
   // `OUT tag tag` (streamui.wire's `p` and `q`): `#OUT-tail > tag:last-child > ...`, or null.
-  function tailPath(path) {
+  var lastOutputs = new WeakMap();  // widget -> the output its last q, p, o or r named (streamui.wire)
+
+  // An output a frame names, or the last one named when it leaves it out (`""`, a path starting with a space).
+  function outputOf(widget, named) {
+    if (named) lastOutputs.set(widget, named);
+    return lastOutputs.get(widget) || "";
+  }
+
+  function tailPath(widget, path) {
     var steps = path.split(" ");
+    steps[0] = outputOf(widget, steps[0]);
     if (!/^[\w-]+$/.test(steps[0]) || !steps.slice(1).every(function (t) { return /^[a-z][a-z0-9]*$/.test(t); })) return null;
     return "#" + steps[0] + "-tail" + steps.slice(1).map(function (t) { return " > " + t + ":last-child"; }).join("");
   }
@@ -154,7 +163,7 @@
   function applyCompact(widget, frame) {
     if (Array.isArray(frame.u)) appendTurn(widget, frame.u);
     if (typeof frame.t === "string") appendTargets.set(widget, frame.t);
-    if (typeof frame.q === "string") appendTargets.set(widget, tailPath(frame.q));
+    if (typeof frame.q === "string") appendTargets.set(widget, tailPath(widget, frame.q));
     if (typeof frame.a === "string" && frame.a) {
       var selector = appendTargets.get(widget);
       // The selector is looked up now, as htmx would for `beforeend:SELECTOR`; the text is a text
@@ -163,13 +172,13 @@
     }
     if (typeof frame.h === "string" && typeof frame.p === "string") {
       // The server's own markup (as htmx's `beforeend:#OUT-tail > tag:last-child > ...` would insert it).
-      var path = tailPath(frame.p);
+      var path = tailPath(widget, frame.p);
       if (path) document.querySelectorAll(path).forEach(function (el) { el.insertAdjacentHTML("beforeend", frame.h); });
     }
-    if (typeof frame.z === "number" && typeof frame.o === "string") freezeTail(frame.o, frame.z);
-    if (Array.isArray(frame.r) && /^[\w-]+$/.test(String(frame.r[0]))) {
+    if (typeof frame.z === "number") freezeTail(outputOf(widget, typeof frame.o === "string" ? frame.o : ""), frame.z);
+    if (Array.isArray(frame.r) && /^[\w-]*$/.test(String(frame.r[0]))) {
       // The server's own markup in place of the tail's (htmx's innerHTML swap of fragments.replace_tail).
-      var tail = document.getElementById(frame.r[0] + "-tail");
+      var tail = document.getElementById(outputOf(widget, String(frame.r[0])) + "-tail");
       if (tail) tail.innerHTML = String(frame.r[1]);
     }
     if (Array.isArray(frame.F)) {
