@@ -149,11 +149,9 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels sh
             if self.follower is not None and not self.follower.done():
                 raise ProtocolError("A reply is still streaming: stop it first.")
             started = await start_stream(self.owner, message, address=client_address(self.scope))
-            await self._send(
-                fragments.clear_error(self.widget_id),
-                fragments.conversation_input(self.widget_id, str(started.conversation.public_id)),
-                fragments.append_to_log(self.widget_id, started.turn_html()),
-            )
+            await self._send_data(self._wire.turn_frame(
+                started.user_message.pk, started.answer.pk, started.user_message.content,
+                str(started.conversation.public_id), mode=started.mode, lanes=started.lanes))
             await self._follow(started.stream_id, after=0)
         elif message.action == "stop":
             stream_id = message.stream or self.stream_id

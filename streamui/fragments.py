@@ -212,6 +212,9 @@ FIGURE_LABELS = {
 }
 
 
+FIGURE_KEYS = tuple(FIGURE_LABELS)  # the figures a stream shows, in order (streamui.pipeline.chat)
+
+
 def figures(widget_id: str, values: dict[str, str]) -> Markup:
     items = Markup("").join(
         Markup('<div><dt>{}</dt><dd data-figure="{}">{}</dd></div>').format(FIGURE_LABELS.get(key, key), key, value)

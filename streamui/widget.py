@@ -23,6 +23,7 @@ from .sse import event_source
 from .templating import environment
 from .upstream.registry import available_upstreams, default_upstream_name
 from .vendor import HTMX_SSE_STATIC, HTMX_STATIC, HTMX_WS_STATIC
+from .wire import TEMPLATE_ID, figures_template, turn_template
 
 TRANSPORTS = ("auto", "websocket", "sse")
 
@@ -156,6 +157,9 @@ def render_chat(
         htmx_ws_js=static(HTMX_WS_STATIC),
         widget_js=static("streamui/streamui.js"),
         widget_css=static("streamui/streamui.css"),
+        turn_template=Markup(turn_template()),
+        figures_template=Markup(figures_template(widget_id)),
+        turn_placeholder=fragments.turn_id(TEMPLATE_ID),
     )
     return Markup(html)
 

@@ -14,7 +14,29 @@ swaps `content`):
   between and after them up to the next element, move into `o`-blocks. Sent instead of the
   frozen block's HTML, which the client already shows in its tail; the lane marks a block
   as movable only when its HTML is, byte for byte, the start of the tail the client holds.
+- `r` (`[OUT, markup]`): the tail's own markup (trusted renderer HTML) replacing what `#OUT-tail`
+  holds, as htmx's innerHTML swap of `fragments.replace_tail` would (after `z`).
 - `f`: live figures that changed since this socket's last figures, by key.
+- `F` (the values, in `fragments.FIGURE_KEYS` order): a socket's first figures, when they are those
+  keys: the widget's `[data-streamui=figures]` is replaced by a clone of its `<template
+  data-streamui=figures-template>` (`figures_template`, fragments.figures with empty values) holding them.
+- `g` (instead of `f`, when the figures are `fragments.FIGURE_KEYS`): the changed values by
+  position in that order, null for one that did not change, trailing nulls left off.
+- `q` (instead of `t`, when the target is an output's tail or a path in it): the target as
+  `OUT tag tag...`, `#OUT-tail > tag:last-child > ...` spelled as `p` is.
+- `k` (`[id, status, title, label]`): the answer's mark span (`id`) gets that `data-status`,
+  `title` and text, what htmx's outerHTML swap of `fragments.replace_mark` leaves.
+- `s` (`[state, stream, label]`): the widget's `[data-streamui=status]` element gets that
+  `data-state`, `data-stream` and text (the server's label), as `fragments.status` would.
+
+The output named by `q`, `p`, `o` and `r` (in that order, the order the widget reads them) is
+left out when it is the one this socket named last: `q`/`p` then start with their space
+(` ol li`), `r` names `""` and `o` is absent.
+
+Outside the journal, `turn_frame` answers `send`: `u` (`[user id, answer id, prompt,
+conversation]`) clears the error, sets the conversation input and appends a clone of the
+widget's `<template data-streamui=turn-template>` (rendered by `turn_template`, the very fragments a
+stream's turn is made of) with the two ids and the prompt set as text, never parsed.
 
 A frame that would be `{"a": text}` alone (most of a stream's frames) is sent as the JSON
 string `text`: the same append, six bytes fewer.
@@ -46,13 +68,21 @@ _APPEND_PATH: Final = re.compile(r'<div hx-swap-oob="beforeend:(#[^"<>]+)">' + _
 _APPEND_ROOT: Final = re.compile(r'<div id="([\w-]+-tail)" hx-swap-oob="beforeend">' + _TEXT + r"</div>")
 _MARKUP_PATH: Final = re.compile(
     r'<div hx-swap-oob="beforeend:#([\w-]+)-tail((?: &gt; [a-z][a-z0-9]*:last-child)*)">(.*)</div>', re.DOTALL)
+_REPLACE_TAIL: Final = re.compile(r'<div id="([\w-]+)-tail" hx-swap-oob="innerHTML">(.*)</div>', re.DOTALL)
 _MARKUP_ROOT: Final = re.compile(r'<div id="([\w-]+)-tail" hx-swap-oob="beforeend">(.*)</div>', re.DOTALL)
 _STEP: Final = re.compile(r" &gt; ([a-z][a-z0-9]*):last-child")
 _FREEZE: Final = re.compile(r'<div id="([\w-]+)-blocks" hx-swap-oob="beforeend" data-su-freeze="(\d+)">')
 _TOP: Final = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^>]*?(/?)>")
+_MARK: Final = re.compile(
+    r'<span class="streamui-mark" id="([\w-]+)" data-status="([\w-]*)" title="' + _TEXT
+    + r'" hx-swap-oob="outerHTML">' + _TEXT + r"</span>")
+_TAIL_PATH: Final = re.compile(r"#([\w-]+)-tail((?: > [a-z][a-z0-9]*:last-child)*)")
+_TAIL_STEP: Final = re.compile(r" > ([a-z][a-z0-9]*):last-child")
+TEMPLATE_ID: Final = 0  # the message id of the turn template's placeholders (no message has it)
 _VOID: Final = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
                           "track", "wbr"})
 
+_OPS: Final = ("a", "h", "z", "r", "f", "F", "g", "k", "s")
 RenderRest = Callable[[Entry, str, str], str]
 
 
@@ -65,10 +95,30 @@ class Features:
     seq_implied: bool = True  # no `seq` on a compact frame that is the next entry whole
     bare_text: bool = True  # a frame that is only `a` is the JSON string of its text
     markup: bool = True  # `h`/`p` frames for appends of the tail's own (trusted) markup
+    short_target: bool = True  # `q` paths instead of `t` selectors
+    status: bool = True  # `s` instead of the status div
+    mark: bool = True  # `k` instead of the mark span
+    turn: bool = True  # `u` instead of the turn's HTML in answer to `send`
+    figures_template: bool = True  # `F` values instead of a socket's first figures' HTML
+    replace_tail: bool = True  # `r` instead of an innerHTML swap of a tail
+    figures_list: bool = True  # `g` (values by position) instead of `f` (by key)
+    same_output: bool = True  # the output a frame names left out when it is the socket's last
 
 
 LEGACY = Features(text=False, figures=False, freeze=False, stream_once=False, seq_implied=False, bare_text=False,
-                  markup=False)
+                  markup=False, short_target=False, status=False, mark=False, turn=False,
+                  figures_template=False, replace_tail=False, figures_list=False,
+                  same_output=False)
+
+
+def turn_template() -> str:
+    """The turn shell `u` clones: a user turn and an empty one-lane chat answer, ids of TEMPLATE_ID."""
+    return str(fragments.user_turn(TEMPLATE_ID, "") + fragments.assistant_turn(TEMPLATE_ID))
+
+
+def figures_template(widget_id: str) -> str:
+    """The figures `F` clones: every figure, no value yet."""
+    return str(fragments.figures(widget_id, dict.fromkeys(fragments.FIGURE_KEYS, "")))
 
 
 class FrameEncoder:
@@ -87,6 +137,7 @@ class FrameEncoder:
         self._stream: str | None = None
         self._figures: dict[str, str] | None = None
         self._seq: int | None = None
+        self._output: str | None = None  # the output the widget last read from `q`, `p`, `o` or `r`
 
     def entry(self, entry: Entry, stream_id: str) -> list[dict[str, Any] | str]:
         """The frames of one journal entry: one, unless its HTML is over the frame limit. A frame that
@@ -96,8 +147,20 @@ class FrameEncoder:
             data = {"content": entry.html} if entry.html else {}
         figures = self._figures_part(entry.figures)
         rest = self.render_rest(dataclasses.replace(entry, html="", figures=None), self.widget_id, stream_id)
+        if self.features.status and entry.state:
+            shown = str(fragments.status(self.widget_id, entry.state, stream_id=stream_id))
+            if shown in rest:  # the widget's status line, as render_entry draws it: an `s` op
+                rest = rest.replace(shown, "", 1)
+                data["s"] = [entry.state, stream_id, fragments.STATUS_TEXT.get(entry.state, entry.state)]
         if isinstance(figures, str):
             rest = figures + rest
+        elif isinstance(figures, list):
+            data["F"] = figures
+        elif figures and self.features.figures_list and tuple(entry.figures or ()) == fragments.FIGURE_KEYS:
+            values = [figures.get(key) for key in fragments.FIGURE_KEYS]
+            while values and values[-1] is None:
+                values.pop()
+            data["g"] = values
         elif figures:
             data["f"] = figures
         if rest:
@@ -113,7 +176,7 @@ class FrameEncoder:
                 frame["content"] = part
             # A compact frame that is the whole of the next entry implies its seq (the last + 1).
             implied = (self.features.seq_implied and part is None and self._seq is not None
-                       and entry.seq == self._seq + 1 and any(key in frame for key in ("a", "h", "z", "f")))
+                       and entry.seq == self._seq + 1 and any(key in frame for key in _OPS))
             if not implied:
                 frame["seq"] = entry.seq
             self._seq = entry.seq
@@ -128,7 +191,7 @@ class FrameEncoder:
         if not markup or not (self.features.text or self.features.freeze):
             return None
         data: dict[str, Any] = {}
-        rank = -1  # the last of a (0), h (1), z (2), content (3) taken
+        rank: float = -1  # the last of a (0), h (1), z (2), r (2.2), k (2.5), content (3) taken
         target: str | None = None
         texts: list[str] = []
         content: list[str] = []
@@ -154,6 +217,16 @@ class FrameEncoder:
                 rank = 2
                 data.update(z=int(freeze.group(2)), o=freeze.group(1))
                 continue
+            tail = _REPLACE_TAIL.fullmatch(piece) if self.features.replace_tail else None
+            if tail is not None and rank < 2.2 and len(tail.group(2).encode("utf-8")) * 2 <= self.max_bytes:
+                rank = 2.2
+                data["r"] = [tail.group(1), tail.group(2)]
+                continue
+            mark = _MARK.fullmatch(piece) if self.features.mark else None
+            if mark is not None and rank < 3 and "k" not in data:
+                rank = 2.5
+                data["k"] = [mark.group(1), mark.group(2), html.unescape(mark.group(3)), html.unescape(mark.group(4))]
+                continue
             rank = 3
             content.append(piece)
         if texts:
@@ -161,13 +234,36 @@ class FrameEncoder:
             if len(text.encode("utf-8")) * 2 > self.max_bytes:
                 return None
             data["a"] = text
-            if target != self._target:
-                data["t"] = self._target = target
-        elif "z" not in data and "h" not in data:
+            if target is not None and target != self._target:
+                self._target = target
+                path = _TAIL_PATH.fullmatch(target) if self.features.short_target else None
+                if path is not None:
+                    data["q"] = " ".join([path.group(1), *_TAIL_STEP.findall(path.group(2))])
+                else:
+                    data["t"] = target
+        elif not any(key in data for key in ("z", "h", "r", "k")):
             return None  # nothing compact in it
         if content:
             data["content"] = "".join(content)
+        if self.features.same_output:
+            self._name_outputs(data)
         return data
+
+    def _name_outputs(self, data: dict[str, Any]) -> None:
+        """Leave out the output of `q`, `p`, `o`, `r` (read in that order) when the widget has it."""
+        for key in ("q", "p", "o", "r"):
+            if key not in data:
+                continue
+            value = data[key]
+            output = value[0] if key == "r" else value.split(" ", 1)[0]
+            if output != self._output:
+                self._output = output
+            elif key == "o":
+                del data["o"]
+            elif key == "r":
+                data["r"] = ["", value[1]]
+            else:
+                data[key] = value[len(output):]
 
     def _markup_append(self, piece: str) -> tuple[str, str] | None:
         """(`OUT tag tag`, the markup) of an append into the open tail (trusted renderer HTML)."""
@@ -197,14 +293,30 @@ class FrameEncoder:
             return None
         return target, text
 
-    def _figures_part(self, figures: dict[str, str] | None) -> dict[str, str] | str | None:
+    def _figures_part(self, figures: dict[str, str] | None) -> dict[str, str] | list[str] | str | None:
+        """The figures as what changed (a dict), as the template's values (a list), or as HTML."""
         if not figures:
             return None
         last, self._figures = self._figures, dict(figures)
+        if self.features.figures_template and last is None and tuple(figures) == fragments.FIGURE_KEYS:
+            return list(figures.values())
         if not self.features.figures or last is None or last.keys() != figures.keys():
             return str(fragments.figures(self.widget_id, figures))
         changed = {k: v for k, v in figures.items() if last.get(k) != v}
         return changed or None
+
+    def turn_frame(self, user_id: int, answer_id: int, prompt: str, conversation_id: str, *,
+                   mode: str = "chat", lanes: tuple[str, ...] = ("",)) -> dict[str, Any]:
+        """The frame that answers `send`: the cleared error, the conversation, the new turn."""
+        # The template is a one-lane chat answer; a prompt the HTML parser would change (CR, NUL) goes as HTML.
+        if (self.features.turn and mode == "chat" and lanes == ("",) and "\r" not in prompt and "\x00" not in prompt
+                and TEMPLATE_ID not in (user_id, answer_id)):
+            return {"u": [user_id, answer_id, prompt, conversation_id]}
+        return {"content": "".join(str(p) for p in (
+            fragments.clear_error(self.widget_id),
+            fragments.conversation_input(self.widget_id, conversation_id),
+            fragments.append_to_log(self.widget_id, fragments.user_turn(user_id, prompt)
+                                    + fragments.assistant_turn(answer_id, mode=mode, lanes=lanes))))}
 
     @staticmethod
     def plain(content: str) -> dict[str, Any]:
@@ -234,4 +346,4 @@ def _pieces(markup: str) -> list[str]:
     return [markup[a:b] for a, b in zip(starts, [*starts[1:], len(markup)], strict=True)]
 
 
-__all__ = ["LEGACY", "Features", "FrameEncoder"]
+__all__ = ["LEGACY", "TEMPLATE_ID", "Features", "FrameEncoder", "figures_template", "turn_template"]

@@ -23,7 +23,7 @@ from streamui.pipeline.tail import top_level_elements
 from streamui.testing.profiles import build_trace
 from streamui.testing.simulated import answer_corpus
 from streamui.upstream.events import End, TextDelta
-from streamui.wire import LEGACY, FrameEncoder
+from streamui.wire import LEGACY, TEMPLATE_ID, Features, FrameEncoder, figures_template, turn_template
 from tests.support.oob_dom import Page
 from tests.support.wire_frames import FrameReader
 from tools.loadgen.frames import read_frame
@@ -38,6 +38,11 @@ def no_rest(entry: Entry, widget_id: str, stream_id: str) -> str:
     return f'<div id="{widget_id}-status" hx-swap-oob="outerHTML">{entry.state}</div>' if entry.state else ""
 
 
+def status_rest(entry: Entry, widget_id: str, stream_id: str) -> str:
+    """render_entry's status line, without Django."""
+    return str(fragments.status(widget_id, entry.state, stream_id=stream_id)) if entry.state else ""
+
+
 def encoder(**kw: Any) -> FrameEncoder:
     return FrameEncoder(WIDGET, render_rest=no_rest, **kw)
 
@@ -49,14 +54,20 @@ def append(path: str, text: str) -> str:
 def test_a_text_append_names_its_target_once_and_implies_its_seq() -> None:
     wire = encoder()
     assert wire.entry(Entry(seq=4, html=append("p", " differ")), STREAM) == [
-        {"a": " differ", "t": "#su-m1-out-tail > p:last-child", "seq": 4, "stream": STREAM}]
+        {"a": " differ", "q": "su-m1-out p", "seq": 4, "stream": STREAM}]
     assert wire.entry(Entry(seq=5, html=append("p", " certain")), STREAM) == [" certain"]  # the bare text
     deep = wire.entry(Entry(seq=6, html=append("ol li ul li p", " more")), STREAM)
-    assert deep == [{"a": " more", "t": "#su-m1-out-tail > ol:last-child > li:last-child > ul:last-child > "
-                                         "li:last-child > p:last-child"}]
+    # The tail path, not the CSS selector; the output it is in, named before on this socket, left out.
+    assert deep == [{"a": " more", "q": " ol li ul li p"}]
     assert wire.entry(Entry(seq=9, html=append("ol li ul li p", "!")), STREAM) == [{"a": "!", "seq": 9}]  # a gap
     wire.reset()  # a new follow (resume, another stream): everything is named again
-    assert wire.entry(Entry(seq=10, html=append("ol li ul li p", "?")), STREAM)[0].keys() == {"a", "t", "seq", "stream"}
+    assert wire.entry(Entry(seq=10, html=append("ol li ul li p", "?")), STREAM)[0].keys() == {"a", "q", "seq", "stream"}
+    # A target outside an output's tail keeps its selector (`t`); the legacy-minded encoder always does.
+    other = '<div hx-swap-oob="beforeend:#su-m1-reasoning">why</div>'
+    assert wire.entry(Entry(seq=11, html=other), STREAM) == [{"a": "why", "t": "#su-m1-reasoning"}]
+    long = encoder(features=Features(short_target=False))
+    assert long.entry(Entry(seq=1, html=append("ol li p", "x")), STREAM)[0]["t"] == (
+        "#su-m1-out-tail > ol:last-child > li:last-child > p:last-child")
 
 
 def test_escaped_text_arrives_as_the_text_it_shows_and_markup_never_goes_as_text() -> None:
@@ -64,9 +75,13 @@ def test_escaped_text_arrives_as_the_text_it_shows_and_markup_never_goes_as_text
     [frame] = wire.entry(Entry(seq=1, html=append("p", '3 < 4 & "x" \'y\' <b>')), STREAM)
     assert frame["a"] == '3 < 4 & "x" \'y\' <b>'
     markup = '<div hx-swap-oob="beforeend:#su-m1-out-tail &gt; ol:last-child"><li>new</li></div>'
-    assert wire.entry(Entry(seq=2, html=markup), STREAM) == [{"h": "<li>new</li>", "p": "su-m1-out ol"}]
+    assert wire.entry(Entry(seq=2, html=markup), STREAM) == [{"h": "<li>new</li>", "p": " ol"}]  # output known
     root = str(fragments.append_tail(OUT, (), "<p>x</p>\n"))
-    assert wire.entry(Entry(seq=3, html=root), STREAM) == [{"h": "<p>x</p>\n", "p": "su-m1-out"}]
+    assert wire.entry(Entry(seq=3, html=root), STREAM) == [{"h": "<p>x</p>\n", "p": ""}]
+    other = str(fragments.append_tail("su-m1-out-l1", ("ol",), "<li>b</li>"))
+    assert wire.entry(Entry(seq=4, html=other), STREAM) == [{"h": "<li>b</li>", "p": "su-m1-out-l1 ol"}]
+    assert encoder(features=Features(same_output=False)).entry(Entry(seq=2, html=markup), STREAM) == [
+        {"h": "<li>new</li>", "p": "su-m1-out ol", "seq": 2, "stream": STREAM}]
     # Text the HTML parser would change (a carriage return, an entity the encoder does not know) is not sent
     # as text: it goes as markup, which the widget parses as htmx would.
     for raw in ("a\rb", "caf&eacute;"):
@@ -80,7 +95,7 @@ def test_fragments_out_of_the_widgets_order_go_out_whole_and_keep_the_target_unn
     block = str(fragments.append_block(OUT, "<p>x</p>\n"))
     html = block + append("p", " late")
     assert wire.entry(Entry(seq=1, html=html), STREAM) == [{"content": html, "seq": 1, "stream": STREAM}]
-    assert wire.entry(Entry(seq=2, html=append("p", " next")), STREAM)[0]["t"] == "#su-m1-out-tail > p:last-child"
+    assert wire.entry(Entry(seq=2, html=append("p", " next")), STREAM)[0]["q"] == "su-m1-out p"
 
 
 def test_a_movable_block_is_a_move_and_the_rest_stays_htmx() -> None:
@@ -88,10 +103,19 @@ def test_a_movable_block_is_a_move_and_the_rest_stays_htmx() -> None:
     html = (append("p", " end") + str(fragments.append_block(OUT, "<p>a end</p>\n", movable=1))
             + str(fragments.replace_tail(OUT, "<p>next</p>\n")))
     [frame] = wire.entry(Entry(seq=1, html=html, state="streaming"), STREAM)
-    assert frame["a"] == " end" and frame["z"] == 1 and frame["o"] == OUT
-    assert frame["content"] == str(fragments.replace_tail(OUT, "<p>next</p>\n")) + no_rest(
-        Entry(seq=1, state="streaming"), WIDGET, STREAM)
+    # The output is named once (by `q`, the first the widget reads), then left out (`o`, `r`).
+    assert frame["a"] == " end" and frame["q"] == f"{OUT} p" and frame["z"] == 1 and "o" not in frame
+    assert frame["r"] == ["", "<p>next</p>\n"]  # the new tail, without its wrapper
+    assert frame["content"] == no_rest(Entry(seq=1, state="streaming"), WIDGET, STREAM)
     assert "a end" not in json.dumps(frame)  # the block's text is not sent again
+    # A tail replaced before a freeze, or twice, keeps the widget's order: HTML.
+    twice = str(fragments.replace_tail(OUT, "<p>x</p>")) + str(fragments.replace_tail("su-m1-out-l1", "<p>y</p>"))
+    [frame] = encoder().entry(Entry(seq=1, html=twice), STREAM)
+    assert frame["r"] == [OUT, "<p>x</p>"] and frame["content"] == str(fragments.replace_tail("su-m1-out-l1", "<p>y</p>"))
+    late = str(fragments.replace_tail(OUT, "<p>x</p>")) + str(fragments.append_block(OUT, "<p>b</p>", movable=1))
+    assert encoder().entry(Entry(seq=1, html=late), STREAM) == [{"content": late, "seq": 1, "stream": STREAM}]
+    assert "r" not in encoder(features=Features(replace_tail=False)).entry(Entry(seq=1, html=html), STREAM)[0]
+    assert read_frame(json.dumps({"r": [OUT, ""]})).reveal  # the load client counts it as htmx's swap was
     unmarked = str(fragments.append_block(OUT, "<p>b</p>\n"))
     assert wire.entry(Entry(seq=2, html=unmarked), STREAM) == [{"content": unmarked, "seq": 2}]
 
@@ -163,20 +187,24 @@ def journal(events: list[tuple[float, Any]], strategy: str = "adaptive") -> list
         if step.html or step.figures:
             entries.append(Entry(seq=len(entries) + 1, html=step.html, figures=step.figures))
         if step.done:
-            return [*entries, Entry(seq=len(entries) + 1, state="done")]
+            # The end as stream_end journals it: the answer's mark and the state.
+            mark = str(fragments.replace_mark(1, "complete", 'a "detail" & <more>'))
+            return [*entries, Entry(seq=len(entries) + 1, state="done", html=mark)]
 
 
 def pages(entries: list[Entry], *, resume_at: int | None = None) -> tuple[Page, Page, int]:
-    shell = (str(fragments.assistant_turn(1)) + f'<div id="{WIDGET}-status"></div>'
+    status = str(fragments.status(WIDGET, "idle")).replace(' hx-swap-oob="outerHTML"', "")
+    shell = (str(fragments.assistant_turn(1)) + status +
              f'<dl id="{WIDGET}-figures" data-streamui="figures"></dl>')
     legacy, compact = Page(html=shell), Page(html=shell)
-    old, new, reader = FrameEncoder(WIDGET, features=LEGACY, render_rest=no_rest), encoder(), FrameReader()
+    old = FrameEncoder(WIDGET, features=LEGACY, render_rest=status_rest)
+    new, reader = FrameEncoder(WIDGET, render_rest=status_rest), FrameReader(widget_id=WIDGET)
     for entry in entries:
         for frame in old.entry(entry, STREAM):
             legacy.apply_frame(frame["content"])
         if resume_at is not None and entry.seq == resume_at:
             new.reset()  # a new socket resumes here: the widget keeps its page, the server starts over
-            reader = FrameReader(seq=reader.seq, figures_id=reader.figures_id)
+            reader = FrameReader(seq=reader.seq, figures_id=reader.figures_id, widget_id=WIDGET)
         for frame in new.entry(entry, STREAM):
             read = reader.read(json.dumps(frame))
             assert read["seq"] == entry.seq  # the widget's count of implied seqs is the journal's
@@ -225,3 +253,86 @@ def test_a_streamed_answer_ends_as_its_one_shot_render_with_blocks_moved_not_res
     assert shown.html() == Page(html=markdown_html(item.answer)).body.html()
     resent = sum(1 for e in entries if 'data-su-freeze' not in e.html and f'id="{OUT}-blocks"' in e.html)
     assert resent == 0  # before, 19 of the 111 blocks frozen in these answers went out again
+def test_the_status_line_and_the_mark_go_as_ops_and_the_interrupted_error_stays_html() -> None:
+    wire = FrameEncoder(WIDGET, render_rest=status_rest)
+    assert wire.entry(Entry(seq=1, state="streaming"), STREAM) == [
+        {"s": ["streaming", STREAM, "Streaming…"], "seq": 1, "stream": STREAM}]
+    mark = str(fragments.replace_mark(1, "complete", 'a "detail" & <more>'))
+    assert wire.entry(Entry(seq=2, state="done", html=mark), STREAM) == [
+        {"k": ["su-m1-mark", "complete", 'a "detail" & <more>', ""], "s": ["done", STREAM, ""]}]
+    error = str(fragments.error(WIDGET, "The answer was interrupted: boom", retry_prompt="again"))
+
+    def interrupted_rest(entry: Entry, widget_id: str, stream_id: str) -> str:
+        return status_rest(entry, widget_id, stream_id) + error
+
+    cut = FrameEncoder(WIDGET, render_rest=interrupted_rest)
+    [frame] = cut.entry(Entry(seq=5, state="interrupted", html=str(fragments.replace_mark(1, "interrupted", "boom"))),
+                        STREAM)
+    assert frame == {"k": ["su-m1-mark", "interrupted", "boom", "interrupted"],
+                     "s": ["interrupted", STREAM, "Interrupted"], "content": error, "seq": 5, "stream": STREAM}
+    # Without the switches: the HTML as before.
+    plain = FrameEncoder(WIDGET, render_rest=status_rest, features=Features(status=False, mark=False))
+    [frame] = plain.entry(Entry(seq=2, state="done", html=mark), STREAM)
+    assert frame["content"] == mark + status_rest(Entry(seq=2, state="done"), WIDGET, STREAM)
+
+
+def test_the_load_generator_sees_the_start_and_the_end_in_status_ops() -> None:
+    wire = FrameEncoder(WIDGET, render_rest=status_rest)
+    [start] = wire.entry(Entry(seq=1, state="streaming"), STREAM)
+    info = read_frame(json.dumps(start))
+    assert info.stream_id == STREAM and info.end_state is None and not info.reveal
+    for state in ("done", "stopped", "interrupted"):
+        [end] = wire.entry(Entry(seq=2, state=state, html=str(fragments.replace_mark(1, state))), STREAM)
+        assert "content" not in end and read_frame(json.dumps(end)).end_state == state
+    turn = wire.turn_frame(3, 4, "hi", "c0")
+    assert read_frame(json.dumps(turn)) == read_frame(json.dumps({"content": ""}))  # no reveal, no end
+
+
+def test_the_turn_answering_send_is_the_template_with_its_ids_or_the_html_it_stands_for() -> None:
+    wire = FrameEncoder(WIDGET)
+    assert wire.turn_frame(3, 4, "a <b> & c", "conv") == {"u": [3, 4, "a <b> & c", "conv"]}
+    legacy = FrameEncoder(WIDGET, features=LEGACY).turn_frame(3, 4, "a <b> & c", "conv")
+    expected = "".join(str(p) for p in (
+        fragments.clear_error(WIDGET), fragments.conversation_input(WIDGET, "conv"),
+        fragments.append_to_log(WIDGET, fragments.user_turn(3, "a <b> & c") + fragments.assistant_turn(4))))
+    assert legacy == {"content": expected}
+    # What the template cannot say goes as HTML: two lanes, JSON mode, text the HTML parser would change.
+    assert "content" in wire.turn_frame(3, 4, "x", "conv", lanes=("adaptive", "passthrough"))
+    assert "content" in wire.turn_frame(3, 4, "x", "conv", mode="json")
+    assert "content" in wire.turn_frame(3, 4, "a\r\nb", "conv")
+    # The template is the very fragments, with ids the clone renames.
+    template = turn_template()
+    assert template == str(fragments.user_turn(TEMPLATE_ID, "") + fragments.assistant_turn(TEMPLATE_ID))
+    renamed = template.replace(f'id="su-m{TEMPLATE_ID}', 'id="su-mX', 1).replace(f'id="su-m{TEMPLATE_ID}', 'id="su-m4')
+    assert renamed.replace('id="su-mX', 'id="su-m3') == str(fragments.user_turn(3, "") + fragments.assistant_turn(4))
+    # The reader the consumer tests use makes it the legacy HTML again.
+    assert FrameReader(widget_id=WIDGET).read(json.dumps({"u": [3, 4, "a <b> & c", "conv"]}))["content"] == expected
+
+
+def test_a_sockets_first_figures_are_the_templates_values() -> None:
+    values = {"ttft": "519 ms", "shown": "17", "generated": "28", "elapsed": "1.0 s", "strategy": "adaptive"}
+    wire = encoder()
+    assert wire.entry(Entry(seq=1, figures=values), STREAM) == [{"F": list(values.values()), "seq": 1,
+                                                                  "stream": STREAM}]
+    # Then what changed, by position (null: unchanged; no trailing nulls), read back by key.
+    assert wire.entry(Entry(seq=2, figures={**values, "shown": "18"}), STREAM) == [{"g": [None, "18"]}]
+    assert wire.entry(Entry(seq=3, figures={**values, "shown": "18", "elapsed": "2.0 s"}), STREAM) == [
+        {"g": [None, None, None, "2.0 s"]}]
+    reader = FrameReader(widget_id=WIDGET, figures_id=f"{WIDGET}-figures", seq=3)
+    assert reader.read(json.dumps({"g": [None, None, None, "2.0 s"]}))["content"] == (
+        f'<dl id="{WIDGET}-figures" hx-swap-oob="figures"><dd data-figure="elapsed">2.0 s</dd></dl>')
+    by_key = encoder(features=Features(figures_list=False))
+    by_key.entry(Entry(seq=1, figures=values), STREAM)
+    assert by_key.entry(Entry(seq=2, figures={**values, "shown": "18"}), STREAM) == [{"f": {"shown": "18"}}]
+    # Other keys (or order) than the template's: the HTML, as before; so with the switch off.
+    odd = dict(reversed(values.items()))
+    assert "content" in encoder().entry(Entry(seq=1, figures=odd), STREAM)[0]
+    assert "content" in encoder(features=Features(figures_template=False)).entry(Entry(seq=1, figures=values),
+                                                                                 STREAM)[0]
+    # The template is fragments.figures itself: the values filled in, it is the HTML htmx would swap.
+    template = figures_template(WIDGET)
+    filled = template
+    for key, value in values.items():
+        filled = filled.replace(f'data-figure="{key}"></dd>', f'data-figure="{key}">{value}</dd>')
+    assert filled == str(fragments.figures(WIDGET, values))
+    assert FrameReader(widget_id=WIDGET).read(json.dumps({"F": list(values.values()), "seq": 1}))["content"] == filled

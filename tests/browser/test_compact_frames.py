@@ -53,6 +53,34 @@ def start(page: Any, site: LiveSite, prompt: str) -> list[dict[str, Any]]:
     return frames
 
 
+# The whole conversation as the page holds it: the user's turns and the answers' shells, marks and outputs.
+LOG_HTML = "() => document.querySelector('[data-streamui=log]').innerHTML"
+# The same without the answers' text: the turns' shells (user turn, thinking, tools, lanes, mark).
+SHELL_HTML = ("() => { const log = document.querySelector('[data-streamui=log]').cloneNode(true); "
+              "log.querySelectorAll('.streamui-md').forEach(el => { el.innerHTML = ''; }); return log.innerHTML; }")
+STATUS = "() => { const s = document.querySelector('[data-streamui=status]'); " \
+         "return [s.getAttribute('data-state'), s.getAttribute('data-stream'), s.textContent]; }"
+
+
+def reloaded_log(page: Any) -> str:
+    page.reload()  # every turn rendered from the database
+    wait_connected(page)
+    page.wait_for_selector(OUTPUT)
+    return str(page.evaluate(LOG_HTML))
+
+
+def assert_compact_turn_and_status(frames: list[dict[str, Any]], end: str) -> None:
+    """The turn came as `u` (no HTML) and the status line as `s` ops, from streaming to `end`."""
+    turns = [f for f in frames if "u" in f]
+    assert turns and all("content" not in f for f in turns), "the turn was not cloned from the template"
+    states = [f["s"][0] for f in frames if "s" in f]
+    assert states[0] == "streaming" and states[-1] == end, states
+    since = frames[frames.index(turns[0]):]  # (New, before it, answers with the status div: not a stream)
+    assert not any("data-streamui=\"status\"" in f.get("content", "") for f in since), "a status div was sent"
+    assert not any("streamui-figures" in f.get("content", "") for f in since), "the figures went as HTML"
+    assert any("k" in f for f in frames), "the mark was sent as HTML"
+
+
 def reloaded_html(page: Any) -> str:
     page.reload()  # now rendered from the database
     wait_connected(page)
@@ -69,11 +97,36 @@ def test_the_streamed_dom_is_the_finished_answers_dom(page: Any, live_site: Live
     assert len(texts) > 10, "the text did not stream as compact appends"
     assert moves, "no frozen block was moved instead of sent again"
     assert any("h" in f for f in frames), "no markup append went compact"
-    assert any("t" in f for f in texts) and sum("t" in f for f in texts) < len(texts) / 2
+    assert any("r" in f for f in frames), "no tail replacement went compact"
+    assert any(f.get("p", "x").split(" ")[0] == "" for f in frames), "no markup append left its output out"
+    assert any("q" in f for f in texts) and sum("t" in f or "q" in f for f in texts) < len(texts) / 2
+    assert not any("t" in f for f in texts)  # every target is in an output's tail: a short path
     assert any("<" in f["a"] for f in texts)  # the answer's own "3 < 4", as text: it shows, escaped
     assert "<pre><code" in streamed and "<table>" in streamed and "<h3>" in streamed and "<ol>" in streamed
     assert "&amp; &lt;friends&gt;" in streamed
+    assert_compact_turn_and_status(frames, "done")
+    # The first figures came as the template's values: the server's <dl>, as htmx's swap would leave it.
+    assert any("F" in f for f in frames)
+    figures = page.locator("[data-streamui=figures]")
+    assert figures.get_attribute("hx-swap-oob") is None and figures.get_attribute("class") == "streamui-figures"
+    assert figures.locator("dt").first.text_content() == "first visible token"
+    assert figures.locator("dd[data-figure=elapsed]").text_content().endswith(" s")
+    assert figures.locator("dd[data-figure=strategy]").text_content() == "adaptive"
+    # Then the changes by position (`g`): the page shows the last value of every figure sent.
+    keys = ["ttft", "shown", "generated", "elapsed", "strategy"]
+    assert any("g" in f for f in frames), "no figures delta went by position"
+    sent: dict[str, str] = {}
+    for f in frames:
+        sent.update(zip(keys, f.get("F", []), strict=False))
+        sent.update({k: v for k, v in zip(keys, f.get("g", []), strict=False) if v is not None})
+    shown = page.evaluate("() => Object.fromEntries([...document.querySelectorAll("
+                          "'[data-streamui=figures] dd[data-figure]')].map(dd => [dd.dataset.figure, dd.textContent]))")
+    assert shown == sent
+    stream = next(f["s"][1] for f in frames if "s" in f)
+    assert page.evaluate(STATUS) == ["done", stream, ""]
+    log = str(page.evaluate(LOG_HTML))
     assert streamed == reloaded_html(page)
+    assert log == str(page.evaluate(LOG_HTML))  # the turns the template made are the ones the database renders
 
 
 def test_a_refresh_mid_stream_ends_in_the_same_dom(page: Any, live_site: LiveSite) -> None:
@@ -100,6 +153,49 @@ def test_a_dropped_socket_resumes_into_the_same_dom(page: Any, live_site: LiveSi
     streamed = str(page.evaluate(OUTPUT_HTML))
     resumed = frames[before:]
     assert any("seq" in f and "stream" in f for f in resumed), "the widget did not resume on a new socket"
-    assert any("t" in f for f in resumed if "a" in f) or not any("a" in f for f in resumed)
+    assert any("q" in f for f in resumed if "a" in f) or not any("a" in f for f in resumed)
     assert "Closing words after everything" in streamed
     assert streamed == reloaded_html(page)
+
+
+def test_a_stopped_answer_ends_in_the_reloaded_dom(page: Any, live_site: LiveSite) -> None:
+    frames = start(page, live_site, "stopped")
+    page.wait_for_function(f"() => [...document.querySelectorAll('{OUTPUT}')].pop()?.textContent.length > 100")
+    page.locator("[data-streamui=stop]").click()
+    page.wait_for_selector("[data-streamui=status][data-state=stopped]")
+    page.wait_for_timeout(300)
+    assert_compact_turn_and_status(frames, "stopped")
+    assert page.evaluate(STATUS)[::2] == ["stopped", "Stopped"]
+    assert page.locator(".streamui-mark").last.get_attribute("data-status") == "stopped"
+    assert page.locator(".streamui-mark").last.text_content() == "stopped"
+    shell = str(page.evaluate(SHELL_HTML))
+    reloaded_log(page)
+    # Only the shells: a stopped answer's stored text can end in a list item the page never showed, with
+    # compact frames or without (a stop-time difference of the stored answer, not of the wire).
+    assert shell == str(page.evaluate(SHELL_HTML))
+
+
+def test_an_interrupted_answer_shows_retry_and_ends_in_the_reloaded_dom(page: Any, live_site: LiveSite) -> None:
+    frames: list[dict[str, Any]] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda p: frames.append(
+        {"a": json.loads(p)} if isinstance(json.loads(p), str) else json.loads(p))))
+    fresh_chat(page, live_site, "custom")
+    page.select_option("[data-streamui=strategy]", "adaptive")
+    send_prompt(page, "A compact <b>flaky</b> & interrupted one")
+    page.wait_for_selector("[data-streamui=status][data-state=interrupted]")
+    assert_compact_turn_and_status(frames, "interrupted")
+    assert page.evaluate(STATUS)[::2] == ["interrupted", "Interrupted"]
+    assert page.locator(".streamui-mark").last.get_attribute("data-status") == "interrupted"
+    # The prompt went in as text: it shows as typed, no element made of it.
+    assert page.locator(".streamui-user").last.text_content() == "A compact <b>flaky</b> & interrupted one"
+    assert page.locator(".streamui-user b").count() == 0
+    error = page.locator("[data-streamui=error]")
+    assert "went away" in error.text_content()
+    assert error.locator("[data-streamui=retry]").get_attribute("data-prompt") == "A compact <b>flaky</b> & interrupted one"
+    error.locator("[data-streamui=retry]").click()
+    page.wait_for_selector("[data-streamui=status][data-state=done]")
+    assert page.locator(".streamui-user").count() == 2
+    assert page.locator("[data-streamui=error]").inner_html() == ""  # the next send cleared the error
+    assert not page.locator("[data-streamui=error]").get_attribute("data-humanized")
+    done = str(page.evaluate(LOG_HTML))
+    assert done == reloaded_log(page)  # the interrupted turn and the retried one

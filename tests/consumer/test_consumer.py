@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
@@ -276,4 +277,30 @@ async def test_without_a_session_the_widget_is_told_to_reload() -> None:
     connected, _ = await comm.connect()
     assert connected
     assert "reload the page" in await receive(comm)
+    await comm.disconnect()
+
+
+async def test_send_is_answered_with_the_turn_op_and_a_comparison_with_html(
+        upstream_settings: FakeLLMServer, session_key: str) -> None:
+    comm = await connect(session_key)
+
+    async def raw_frame() -> Any:
+        text = await comm.receive_from(timeout=5)
+        decode(text, comm)  # the reader keeps its count of seqs
+        return json.loads(text)
+
+    await send(comm, action="send", prompt="Can a minor <sue>?", conversation="")
+    raw = await raw_frame()
+    user = await ChatMessage.objects.filter(role="user").aget()
+    answer = await ChatMessage.objects.filter(role="assistant").aget()
+    conversation = await sync_to_async(lambda: str(answer.conversation.public_id))()
+    # The turn is the widget's template with these ids: no HTML, the prompt as the text it shows.
+    assert raw == {"u": [user.pk, answer.pk, "Can a minor <sue>?", conversation]}
+    first = await raw_frame()
+    assert first["s"][:2] == ["streaming", first["stream"]] and "content" not in first
+    await frames_until(comm, ENDED)
+    # Two lanes are not the template's one: that turn goes as HTML.
+    await send(comm, action="send", prompt="again", conversation=conversation, compare="passthrough")
+    raw = await raw_frame()
+    assert "u" not in raw and 'data-lanes="2"' in raw["content"]
     await comm.disconnect()

@@ -10,10 +10,13 @@ applies (`hx-swap-oob="freeze:N"`, `hx-swap-oob="figures"`), as streamui.js does
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from markupsafe import Markup
+
+from streamui import fragments
 
 
 @dataclass(slots=True)
@@ -22,6 +25,8 @@ class FrameReader:
     seq: int | None = None
     stream: str | None = None
     figures_id: str | None = None
+    widget_id: str | None = None  # for `s`/`u`, which name no element: learnt from the connection's path
+    output: str | None = None  # the output the last q, p, o or r named (streamui.wire leaves it out then)
     compact_frames: int = 0
     kinds: list[str] = field(default_factory=list)
 
@@ -31,11 +36,32 @@ class FrameReader:
             data = {"a": data}  # a bare text append
         assert isinstance(data, dict), raw
         parts: list[str] = []
-        compact = "content" not in data and any(k in data for k in ("a", "h", "z", "f"))
+        compact = "content" not in data and any(k in data for k in ("a", "h", "z", "r", "f", "F", "g", "k", "s"))
         if compact:
             self.compact_frames += 1
+        for key in ("q", "p", "o", "r"):  # an output left out is the last one named, as streamui.js reads it
+            if key == "o" and "z" in data and "o" not in data:
+                data["o"] = self.output
+            elif key in data:
+                named = data[key][0] if key == "r" else data[key].split(" ", 1)[0]
+                if named:
+                    self.output = named
+                elif key == "r":
+                    data["r"] = [self.output, data["r"][1]]
+                else:
+                    data[key] = f"{self.output}{data[key]}"
+        if "u" in data:
+            user, answer, prompt, conversation = data["u"]
+            assert self.widget_id is not None, f"a turn before the widget is known: {raw!r}"
+            parts.append("".join(str(p) for p in (
+                fragments.clear_error(self.widget_id), fragments.conversation_input(self.widget_id, conversation),
+                fragments.append_to_log(self.widget_id, fragments.user_turn(user, prompt)
+                                        + fragments.assistant_turn(answer)))))
         if "t" in data:
             self.target = data["t"]
+        if "q" in data:
+            out, *tags = data["q"].split(" ")
+            self.target = " > ".join([f"#{out}-tail", *(f"{tag}:last-child" for tag in tags)])
         if "a" in data:
             assert self.target is not None, f"a text append before any target: {raw!r}"
             parts.append(str(Markup('<div hx-swap-oob="beforeend:{}">{}</div>').format(self.target, data["a"])))
@@ -45,11 +71,23 @@ class FrameReader:
             parts.append(str(Markup('<div hx-swap-oob="beforeend:{}">{}</div>').format(selector, Markup(data["h"]))))
         if "z" in data:
             parts.append(str(Markup('<div id="{}-blocks" hx-swap-oob="freeze:{}"></div>').format(data["o"], data["z"])))
+        if "r" in data:
+            parts.append(str(fragments.replace_tail(data["r"][0], data["r"][1])))
+        if "F" in data:
+            assert self.widget_id is not None, f"figures before the widget is known: {raw!r}"
+            self.figures_id = f"{self.widget_id}-figures"
+            parts.append(str(fragments.figures(self.widget_id, dict(zip(fragments.FIGURE_KEYS, data["F"], strict=True)))))
+        if "g" in data:
+            data["f"] = {k: v for k, v in zip(fragments.FIGURE_KEYS, data["g"], strict=False) if v is not None}
         if "f" in data:
             assert self.figures_id is not None, f"a figures delta before the figures: {raw!r}"
             parts.append(str(Markup('<dl id="{}" hx-swap-oob="figures">{}</dl>').format(
                 self.figures_id, Markup("").join(Markup('<dd data-figure="{}">{}</dd>').format(k, v)
                                                  for k, v in data["f"].items()))))
+        if "k" in data:
+            mark_id, status, title, label = data["k"]
+            parts.append(str(Markup('<span class="streamui-mark" id="{}" data-status="{}" title="{}" '
+                                    'hx-swap-oob="outerHTML">{}</span>').format(mark_id, status, title, label)))
         content = data.get("content")
         if isinstance(content, str):
             marker = content.find('-figures" class="streamui-figures"')
@@ -65,6 +103,10 @@ class FrameReader:
             assert self.seq is not None, f"an implied seq with no seq before it: {raw!r}"
             self.seq += 1
             data["seq"], data["stream"] = self.seq, self.stream
+        if "s" in data:
+            state, stream, label = data["s"]
+            assert self.widget_id is not None, f"a status before the widget is known: {raw!r}"
+            parts.append(str(fragments.status(self.widget_id, state, label, stream_id=stream)))
         self.kinds.append("+".join(sorted(k for k in data if k not in ("seq", "stream"))))
         return {**data, "content": "".join(parts)}
 
@@ -72,9 +114,20 @@ class FrameReader:
 _readers: dict[int, FrameReader] = {}
 
 
+def _widget_of(conn: object) -> str | None:
+    """The widget id in a connection's path (`/ws/streamui/chat/<widget>/`)."""
+    scope = getattr(conn, "scope", None)
+    request = getattr(conn, "request", None)
+    for path in (scope.get("path") if isinstance(scope, dict) else None, getattr(request, "path", None),
+                 getattr(conn, "path", None)):
+        if isinstance(path, str) and (m := re.search(r"/chat/([\w-]+)/", path)):
+            return m.group(1)
+    return None
+
+
 def reader_for(conn: object) -> FrameReader:
     """The frame reader of one connection (a communicator or a websockets client)."""
-    return _readers.setdefault(id(conn), FrameReader())
+    return _readers.setdefault(id(conn), FrameReader(widget_id=_widget_of(conn)))
 
 
 def decode(raw: str | bytes, conn: object) -> dict[str, Any]:

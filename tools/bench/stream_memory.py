@@ -24,6 +24,8 @@ import tempfile
 import tracemalloc
 from dataclasses import dataclass
 
+from tools.loadgen.frames import read_frame
+
 
 @dataclass(frozen=True, slots=True)
 class MemoryFigures:
@@ -105,10 +107,7 @@ async def _measure(streams: int, *, top: bool = False) -> MemoryFigures:
                 raw = await comm.receive_from(timeout=120)
             except TimeoutError:
                 return
-            frame = json.loads(raw)
-            content = frame.get("content", "") if isinstance(frame, dict) else ""  # a bare string: text only
-            if 'data-state="done"' in content or 'data-state="interrupted"' in content \
-                    or 'data-state="stopped"' in content:
+            if read_frame(raw).end_state:  # the load client's reading of a frame (compact or HTML)
                 done.set()
                 return
 

@@ -54,7 +54,15 @@ class Config:
 
 
 _OFF = dict(text=False, figures=False, freeze=False, stream_once=False, seq_implied=False, bare_text=False,
-            markup=False)
+            markup=False, short_target=False, status=False, mark=False, turn=False, figures_template=False,
+            replace_tail=False, figures_list=False, same_output=False)
+_ISSUE_9 = ("short_target", "status", "mark", "turn", "figures_template", "replace_tail", "figures_list",
+            "same_output")
+
+
+def _from(*names: str) -> Features:
+    """Everything before issue 9, and these of its changes."""
+    return Features(**{**dict.fromkeys(_ISSUE_9, False), **dict.fromkeys(names, True)})
 
 
 def _on(*names: str) -> Features:
@@ -72,8 +80,17 @@ STEPS = (
     Config("+ frozen blocks moved, not re-sent (z)", _on("stream_once", "text", "figures", "freeze"), 1.0, True),
     Config("+ seq implied on compact frames", _on("stream_once", "text", "figures", "freeze", "seq_implied"),
            1.0, True),
-    Config("+ a lone text append as a bare JSON string", Features(markup=False), 1.0, True),
-    Config("+ markup appends into the tail (h/p)", Features(), 1.0, True),
+    Config("+ a lone text append as a bare JSON string", Features(markup=False, **dict.fromkeys(_ISSUE_9, False)),
+           1.0, True),
+    Config("+ markup appends into the tail (h/p)", Features(**dict.fromkeys(_ISSUE_9, False)), 1.0, True),
+    Config("+ tail paths for text targets (q)", _from("short_target"), 1.0, True),
+    Config("+ the status line as an op (s)", _from("short_target", "status"), 1.0, True),
+    Config("+ the end's mark as an op (k)", _from("short_target", "status", "mark"), 1.0, True),
+    Config("+ the turn cloned from a template (u)", _from("short_target", "status", "mark", "turn"), 1.0, True),
+    Config("+ first figures as template values (F)", _from(*_ISSUE_9[:5]), 1.0, True),
+    Config("+ a tail's new markup without its wrapper (r)", _from(*_ISSUE_9[:6]), 1.0, True),
+    Config("+ figures deltas by position (g)", _from(*_ISSUE_9[:7]), 1.0, True),
+    Config("+ the socket's last output left out", Features(), 1.0, True),
 )
 
 
@@ -104,7 +121,8 @@ def journal(trace: Trace, strategy: str, figures_interval: float) -> tuple[list[
             entries.append(Entry(seq=len(entries) + 1, html=step.html, figures=step.figures))
         if step.done:
             break
-    entries.append(Entry(seq=len(entries) + 1, state="done"))
+    # The end as streamui.stream_end journals it: the answer's mark, then the state.
+    entries.append(Entry(seq=len(entries) + 1, state="done", html=str(fragments.replace_mark(2, "complete"))))
     return entries, pipeline.shown_text
 
 
@@ -113,21 +131,16 @@ def answer_html(text: str) -> int:
     return sum(len(u.html) for u in md.append(text) + md.finish() if isinstance(u, FrozenBlock))
 
 
-def send_frame() -> str:
-    """What the consumer sends in answer to `send`: the same in every configuration."""
-    return "".join(str(p) for p in (
-        fragments.clear_error(WIDGET),
-        fragments.conversation_input(WIDGET, "3f2b8c1e-6a4d-4e0b-9c1a-2d7e5f8a9b0c"),
-        fragments.append_to_log(WIDGET, fragments.user_turn(1, "a prompt of forty characters, about so.")
-                                + fragments.assistant_turn(2)),
-    ))
+def send_frame(encoder: FrameEncoder) -> dict[str, Any]:
+    """What the consumer sends in answer to `send` (the user's turn and the answer's empty shell)."""
+    return encoder.turn_frame(1, 2, "a prompt of forty characters, about so.", "3f2b8c1e-6a4d-4e0b-9c1a-2d7e5f8a9b0c")
 
 
 def encode(entries: list[Entry], config: Config) -> int:
     dumps = (lambda d: json.dumps(d, ensure_ascii=False, separators=(",", ":"))) if config.compact_json \
         else json.dumps
     encoder = FrameEncoder(WIDGET, features=config.features)
-    total = len(dumps({"content": send_frame()}).encode("utf-8"))
+    total = len(dumps(send_frame(encoder)).encode("utf-8"))
     for entry in entries:
         if not config.features.freeze:  # today's fragments had no freeze marker
             entry = dataclasses.replace(entry, html=_MARKER.sub("", entry.html))

@@ -130,7 +130,7 @@
     try { frame = JSON.parse(data); } catch (e) { return; }  // every server frame is JSON
     if (typeof frame === "string") frame = { a: frame };  // a text append and nothing else (streamui.wire)
     if (!frame || typeof frame !== "object") return;
-    var compact = frame.content === undefined && (frame.a !== undefined || frame.h !== undefined || frame.z !== undefined || frame.f !== undefined);
+    var compact = frame.content === undefined && ["a", "h", "z", "r", "f", "F", "g", "k", "s"].some(function (key) { return frame[key] !== undefined; });
     if (typeof frame.seq === "number") {
       if (typeof frame.stream === "string") widget.setAttribute("data-stream", frame.stream);
       widget.setAttribute("data-seq", String(frame.seq));
@@ -141,11 +141,29 @@
     try { applyCompact(widget, frame); } catch (e) { if (window.console) console.error("streamui: frame", e); }
   });
 
-  // --- compact frames (streamui/wire.py): a, h, z, then f, before htmx swaps the frame's `content` ---
+  // --- compact frames (streamui/wire.py): u, a, h, z, r, figures, k, s, before htmx swaps `content` ---
   var appendTargets = new WeakMap();  // widget -> the selector its text appends go to
 
+  // `OUT tag tag` (streamui.wire's `p` and `q`): `#OUT-tail > tag:last-child > ...`, or null.
+  var lastOutputs = new WeakMap();  // widget -> the output its last q, p, o or r named (streamui.wire)
+
+  // An output a frame names, or the last one named when it leaves it out (`""`, a path starting with a space).
+  function outputOf(widget, named) {
+    if (named) lastOutputs.set(widget, named);
+    return lastOutputs.get(widget) || "";
+  }
+
+  function tailPath(widget, path) {
+    var steps = path.split(" ");
+    steps[0] = outputOf(widget, steps[0]);
+    if (!/^[\w-]+$/.test(steps[0]) || !steps.slice(1).every(function (t) { return /^[a-z][a-z0-9]*$/.test(t); })) return null;
+    return "#" + steps[0] + "-tail" + steps.slice(1).map(function (t) { return " > " + t + ":last-child"; }).join("");
+  }
+
   function applyCompact(widget, frame) {
+    if (Array.isArray(frame.u)) appendTurn(widget, frame.u);
     if (typeof frame.t === "string") appendTargets.set(widget, frame.t);
+    if (typeof frame.q === "string") appendTargets.set(widget, tailPath(widget, frame.q));
     if (typeof frame.a === "string" && frame.a) {
       var selector = appendTargets.get(widget);
       // The selector is looked up now, as htmx would for `beforeend:SELECTOR`; the text is a text
@@ -154,13 +172,37 @@
     }
     if (typeof frame.h === "string" && typeof frame.p === "string") {
       // The server's own markup (as htmx's `beforeend:#OUT-tail > tag:last-child > ...` would insert it).
-      var steps = frame.p.split(" ");
-      if (/^[\w-]+$/.test(steps[0]) && steps.slice(1).every(function (t) { return /^[a-z][a-z0-9]*$/.test(t); })) {
-        var path = "#" + steps[0] + "-tail" + steps.slice(1).map(function (t) { return " > " + t + ":last-child"; }).join("");
-        document.querySelectorAll(path).forEach(function (el) { el.insertAdjacentHTML("beforeend", frame.h); });
+      var path = tailPath(widget, frame.p);
+      if (path) document.querySelectorAll(path).forEach(function (el) { el.insertAdjacentHTML("beforeend", frame.h); });
+    }
+    if (typeof frame.z === "number") freezeTail(outputOf(widget, typeof frame.o === "string" ? frame.o : ""), frame.z);
+    if (Array.isArray(frame.r) && /^[\w-]*$/.test(String(frame.r[0]))) {
+      // The server's own markup in place of the tail's (htmx's innerHTML swap of fragments.replace_tail).
+      var tail = document.getElementById(outputOf(widget, String(frame.r[0])) + "-tail");
+      if (tail) tail.innerHTML = String(frame.r[1]);
+    }
+    if (Array.isArray(frame.F)) {
+      // A socket's first figures: the server's <dl> from the widget's template, as htmx's outerHTML swap
+      // of fragments.figures leaves it (without hx-swap-oob), holding these values in its order.
+      var shown = hook(widget, "figures"), template = widget.querySelector("template[data-streamui=figures-template]");
+      if (shown && template && template.content) {
+        var dl = template.content.firstElementChild.cloneNode(true);
+        dl.removeAttribute("hx-swap-oob");
+        dl.querySelectorAll("dd[data-figure]").forEach(function (dd, i) {
+          if (i < frame.F.length && String(frame.F[i])) dd.textContent = String(frame.F[i]);
+        });
+        shown.replaceWith(dl);
       }
     }
-    if (typeof frame.z === "number" && typeof frame.o === "string") freezeTail(frame.o, frame.z);
+    if (Array.isArray(frame.g)) {
+      // Changed figures by position in the template's order (null: unchanged).
+      var order = widget.querySelector("template[data-streamui=figures-template]");
+      var keys = order && order.content ? [].map.call(order.content.querySelectorAll("dd[data-figure]"),
+        function (dd) { return dd.getAttribute("data-figure"); }) : [];
+      var delta = {};
+      frame.g.forEach(function (value, i) { if (value !== null && i < keys.length) delta[keys[i]] = value; });
+      frame.f = delta;
+    }
     if (frame.f && typeof frame.f === "object") {
       var figures = hook(widget, "figures");
       if (figures) Object.keys(frame.f).forEach(function (key) {
@@ -168,6 +210,51 @@
         if (dd) dd.textContent = String(frame.f[key]);
       });
     }
+    if (Array.isArray(frame.k)) {
+      // An answer's mark: what htmx's outerHTML swap of fragments.replace_mark leaves.
+      var mark = document.getElementById(String(frame.k[0]));
+      if (mark) {
+        mark.setAttribute("data-status", String(frame.k[1]));
+        mark.setAttribute("title", String(frame.k[2]));
+        mark.textContent = String(frame.k[3]);
+      }
+    }
+    if (Array.isArray(frame.s)) {
+      // The status line, as fragments.status draws it; the label is the server's text.
+      var status = hook(widget, "status");
+      if (status) {
+        status.setAttribute("data-state", String(frame.s[0]));
+        status.setAttribute("data-stream", String(frame.s[1]));
+        status.textContent = String(frame.s[2]);
+      }
+    }
+  }
+
+  // The answer to `send` (streamui.wire's `u`): the error cleared, the conversation kept, and the
+  // turn shell the server rendered into the widget's <template> cloned with the two message ids;
+  // the prompt goes in as text, never parsed as HTML.
+  function appendTurn(widget, turn) {
+    var template = hook(widget, "turn-template"), log = hook(widget, "log");
+    if (!template || !log || !template.content) throw new Error("no turn template");
+    var box = hook(widget, "error");
+    if (box) {
+      while (box.firstChild) box.removeChild(box.firstChild);
+      box.removeAttribute("data-humanized");
+    }
+    var conversation = document.getElementById(widget.id + "-conversation");
+    if (conversation) { conversation.setAttribute("value", String(turn[3])); conversation.value = String(turn[3]); }
+    var placeholder = template.getAttribute("data-placeholder");
+    var shell = template.content.cloneNode(true);
+    var turns = [].filter.call(shell.childNodes, function (n) { return n.nodeType === 1; });
+    [turn[0], turn[1]].forEach(function (id, i) {
+      var root = turns[i], real = placeholder.replace(/\d+$/, "") + Number(id);  // fragments.turn_id
+      [root].concat([].slice.call(root.querySelectorAll("[id]"))).forEach(function (el) {
+        var old = el.id;
+        if (old === placeholder || old.indexOf(placeholder + "-") === 0) el.id = real + old.slice(placeholder.length);
+      });
+    });
+    turns[0].querySelector(".streamui-text").textContent = String(turn[2]);
+    log.appendChild(shell);
   }
 
   // Frozen blocks the tail already shows: its first `count` elements (and the whitespace between and
