@@ -125,7 +125,11 @@ class HTTPUpstream:
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None or client.is_closed:
-            client = httpx.AsyncClient(timeout=self.timeout, transport=self._transport, auth=self._auth)
+            # No cap on connections: each running stream holds one for its whole answer, and httpx's
+            # default of 100 made stream 101 of a process wait for a free one, then fail with a pool
+            # timeout (the count of streams is bounded by admission and the overload guard instead).
+            client = httpx.AsyncClient(timeout=self.timeout, transport=self._transport, auth=self._auth,
+                                       limits=httpx.Limits(max_connections=None, max_keepalive_connections=100))
             self._clients[loop] = client
         return client
 

@@ -138,3 +138,19 @@ def test_api_key_is_sent_but_never_shown() -> None:
     upstream = OpenAICompatibleUpstream(base_url="http://x/v1", model="m", api_key="sk-secret")
     assert "sk-secret" not in repr(upstream)
     assert upstream.payload(request())["max_tokens"] == 40
+
+
+async def test_a_process_streams_more_answers_at_once_than_httpx_pools_by_default(fake_llm: FakeLLMServer) -> None:
+    """Issue 9: the one shared client per loop held at most httpx's default 100 connections, so
+    stream 101 waited for one, then failed with a pool timeout (seen at 300 streams in
+    tools.bench.upstream_cost). The answers here take ~2.5 s; the pool's wait (the connect timeout)
+    is 2 s."""
+    fake_llm.speed = 1.0
+    upstream = adapter(fake_llm, "steady", connect_timeout=2.0)
+    try:
+        results = await asyncio.gather(*(collect(upstream, request(max_tokens=400)) for _ in range(120)))
+    finally:
+        await upstream.aclose()
+    failed = [r[-1] for r in results if isinstance(r[-1], UpstreamError)]
+    assert not failed, f"{len(failed)} of 120 failed: {failed[0]}"
+    assert all(isinstance(r[-1], End) for r in results)
