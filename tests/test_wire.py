@@ -1,7 +1,7 @@
 """streamui.wire: journal entries as compact websocket frames, and the DOM they make is htmx's.
 
-The equivalence tests apply both forms of the same stream to tests.support.oob_dom's page (the
-compact one read as streamui.js reads it, through tests.support.wire_frames) and compare.
+The equivalence tests apply both forms of the same stream to tools.loadgen.oob_dom's page (the
+compact one read as streamui.js reads it, through tools.loadgen.wire_reader) and compare.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from streamui.testing.profiles import build_trace
 from streamui.testing.simulated import answer_corpus
 from streamui.upstream.events import End, TextDelta
 from streamui.wire import LEGACY, TEMPLATE_ID, Features, FrameEncoder, figures_template, turn_template
-from tests.support.oob_dom import Page
-from tests.support.wire_frames import FrameReader
 from tools.loadgen.frames import read_frame
+from tools.loadgen.oob_dom import Page
+from tools.loadgen.wire_reader import FrameReader
 
 WIDGET = "su-wtest"
 STREAM = "s1"
@@ -241,7 +241,7 @@ def test_a_streamed_answer_ends_as_its_one_shot_render_with_blocks_moved_not_res
     """Issue 9: a block frozen by the step that also grew it is grown in the client's tail and moved,
     not sent again; the page still ends as the whole answer rendered at once."""
     from streamui.rendering import markdown_html
-    from tests.support.oob_dom import Element
+    from tools.loadgen.oob_dom import Element
 
     item = answer_corpus()[index]
     entries = journal(trace_events(item.answer, index))

@@ -21,8 +21,8 @@ from streamui.models import ChatMessage, Conversation, StreamRecord
 from streamui.rendering import markdown_html
 from streamui.routing import websocket_urlpatterns
 from streamui.testing.fake_server import FakeLLMServer
-from tests.support.oob_dom import Page, parse_html
-from tests.support.wire_frames import decode
+from tools.loadgen.oob_dom import Page, parse_html
+from tools.loadgen.wire_reader import decode
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -14,7 +14,7 @@ from streamui.testing.profiles import correction_rows
 from streamui.testing.simulated import trace_for_request
 from streamui.upstream.base import ChatRequest, Message
 from streamui.widget import render_past_turn
-from tests.support.oob_dom import Page
+from tools.loadgen.oob_dom import Page
 
 from .test_consumer import as_shown, connect, frames_until, normalized, receive, send, shown
 

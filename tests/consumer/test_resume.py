@@ -14,7 +14,7 @@ from django.utils import timezone
 from streamui.hub import get_hub
 from streamui.models import ChatMessage, Conversation, StreamRecord
 from streamui.testing.fake_server import FakeLLMServer
-from tests.support.wire_frames import decode
+from tools.loadgen.wire_reader import decode
 
 from .test_consumer import as_shown, connect, normalized, receive, send, shown
 

@@ -20,7 +20,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from streamui.testing.fake_server import FakeLLMServer, FakeLLMServerThread
 from tests.support.processes import DaphneProcess, NginxProcess, start_daphne, start_nginx
 from tests.support.redis import run_redis
-from tests.support.wire_frames import decode
+from tools.loadgen.wire_reader import decode
 
 pytestmark = [pytest.mark.redis, pytest.mark.nginx]
 

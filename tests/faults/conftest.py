@@ -19,8 +19,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.support.processes import DaphneProcess, require_program, start_daphne
-from tests.support.wire_frames import decode
 from tools.loadgen.server import free_port, stop_process, wait_for_port
+from tools.loadgen.wire_reader import decode
 from tools.soak.hostile_llm import HostileLLMServer, HostileLLMThread
 
 FAST = {"DISCONNECT_GRACE": 1.0, "STREAM_LEASE": 1.5, "PERSIST_INTERVAL": 0.5}

@@ -17,7 +17,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.faults.conftest import Redis, daphne, final_state, frames_until, open_chat, send_frame, session_for
-from tests.support.wire_frames import decode
+from tools.loadgen.wire_reader import decode
 from tools.soak.hostile_llm import HostileLLMServer
 
 

@@ -28,7 +28,7 @@ from tests.faults.conftest import (
     send_frame,
     session_for,
 )
-from tests.support.wire_frames import decode
+from tools.loadgen.wire_reader import decode
 from tools.soak.hostile_llm import HostileLLMServer
 
 GAP_MS = 10  # the upstream's word gap: 100 words/s

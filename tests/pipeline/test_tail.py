@@ -12,7 +12,7 @@ from streamui.pipeline.metrics import StreamMetrics
 from streamui.pipeline.smoothing import Passthrough
 from streamui.pipeline.tail import tail_append, tail_appends
 from streamui.testing.simulated import answer_corpus
-from tests.support.oob_dom import Page, parse_html
+from tools.loadgen.oob_dom import Page, parse_html
 
 OUT = "su-m1-out"
 

@@ -11,7 +11,7 @@ from typing import Any
 from channels.testing import WebsocketCommunicator
 
 from demo.asgi import application
-from tests.support.wire_frames import decode
+from tools.loadgen.wire_reader import decode
 
 WIDGET = "su-wsec"
 PATH = f"/ws/streamui/chat/{WIDGET}/"

@@ -27,7 +27,7 @@ from django.utils.timezone import now
 from demo.middleware import CONTENT_SECURITY_POLICY
 from streamui.models import ChatMessage, Conversation, StreamRecord
 from streamui.testing.fake_server import FakeLLMServer
-from tests.support.wire_frames import decode
+from tools.loadgen.wire_reader import decode
 
 from .helpers import ENDED, assert_csp_clean_page, audit, open_socket
 

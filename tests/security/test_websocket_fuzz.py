@@ -47,7 +47,7 @@ from streamui.pipeline.smoothing import strategy_names
 from streamui.protocol import ACTIONS
 from streamui.testing.profiles import PROFILES
 from tests.browser.conftest import LiveSite
-from tests.support.wire_frames import decode
+from tools.loadgen.wire_reader import decode
 
 from .helpers import ENDED, PATH, assert_inert, next_frame, next_message, open_socket
 

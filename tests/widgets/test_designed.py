@@ -6,7 +6,7 @@ import json
 
 from streamui.answer_schema import ANSWER_SCHEMA
 from streamui.widgets import JSONWidgetRenderer, ToolCallsRenderer
-from tests.support.oob_dom import Page
+from tools.loadgen.oob_dom import Page
 
 ROOT = "su-7-json"
 DOC = {

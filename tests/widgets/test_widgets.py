@@ -26,7 +26,7 @@ from streamui.widgets import (
     safe_href,
 )
 from streamui.widgets.registry import humanize
-from tests.support.oob_dom import Page as _Page
+from tools.loadgen.oob_dom import Page as _Page
 
 ROOT = "su-7-json"
 

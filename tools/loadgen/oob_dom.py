@@ -1,6 +1,6 @@
 """A tiny DOM (stdlib html.parser) that applies fragments with htmx 4's out-of-band rules.
 
-Tests use it to check what a page would show, not only which strings were sent.
+Tests and the soak use it to check what a page would show, not only which strings were sent.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ class Page:
             found = self.find(top.attrs["id"] or "")
             assert found is not None, f"fragment aimed at a missing id: {fragment}"
             parent, target = found
-        if swap == "freeze":  # streamui.wire's `z` (tests.support.wire_frames): the tail's first N elements move
+        if swap == "freeze":  # streamui.wire's `z` (tools.loadgen.wire_reader): the tail's first N elements move
             tail = self.find((top.attrs["id"] or "").removesuffix("-blocks") + "-tail")
             assert tail is not None, f"a freeze of a missing tail: {fragment}"
             moved, count, nodes = 0, int(selector), tail[1].children
@@ -123,7 +123,8 @@ class Page:
         assert len(ids) == len(set(ids)), "duplicate ids on the page"
 
     def _select(self, selector: str, fragment: str) -> Element:
-        """The one selector form the server sends: `#id > tag:last-child > ...` (the last element child, of that tag)."""
+        """The one selector form the server sends: `#id > tag:last-child > ...` (the last element child,
+        of that tag)."""
         first, *steps = selector.split(" > ")
         found = self.find(first.removeprefix("#"))
         assert first.startswith("#") and found is not None, f"fragment aimed at a missing id: {fragment}"

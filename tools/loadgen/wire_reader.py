@@ -1,9 +1,9 @@
-"""A socket's frames as the widget reads them (streamui.wire), for tests that read HTML.
+"""A socket's frames as the widget reads them (streamui.wire), for tests and the soak, which read HTML.
 
 `decode(raw, conn)` parses one frame and gives it back with `content` holding the htmx HTML
 its compact operations stand for, and `seq`/`stream` filled in where the frame implied them
 (the widget's own bookkeeping, streamui.js). A text append becomes the very fragment the
-pipeline made; a freeze and a figures delta become pseudo swaps that tests.support.oob_dom
+pipeline made; a freeze and a figures delta become pseudo swaps that tools.loadgen.oob_dom
 applies (`hx-swap-oob="freeze:N"`, `hx-swap-oob="figures"`), as streamui.js does.
 """
 
@@ -76,7 +76,8 @@ class FrameReader:
         if "F" in data:
             assert self.widget_id is not None, f"figures before the widget is known: {raw!r}"
             self.figures_id = f"{self.widget_id}-figures"
-            parts.append(str(fragments.figures(self.widget_id, dict(zip(fragments.FIGURE_KEYS, data["F"], strict=True)))))
+            values = dict(zip(fragments.FIGURE_KEYS, data["F"], strict=True))
+            parts.append(str(fragments.figures(self.widget_id, values)))
         if "g" in data:
             data["f"] = {k: v for k, v in zip(fragments.FIGURE_KEYS, data["g"], strict=False) if v is not None}
         if "f" in data:

@@ -31,36 +31,43 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import connect
 
+from tools.loadgen.frames import read_frame
+from tools.loadgen.oob_dom import Page
 from tools.loadgen.server import DaphneProcess, proc_stat, start_daphne
+from tools.loadgen.wire_reader import FrameReader
 from tools.soak.hostile_llm import HostileLLMThread
 
-_OOB = re.compile(r'<(\w+) id="(su-m\d+-out)-(blocks|tail)" hx-swap-oob="(beforeend|innerHTML)">(.*?)</\1>', re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
-_FINAL = re.compile(r'data-state="(done|stopped|interrupted)"')
-_ERROR = re.compile(r'data-streamui="error"[^>]*>(.*?)(?:<button|</div>)', re.DOTALL)
 
 
 def visible_text(html: str) -> str:
     return " ".join(html_lib.unescape(_TAG.sub(" ", html)).split())
 
 
-@dataclass(slots=True)
 class ShownAnswer:
-    """What a browser would show, rebuilt from the frames' out-of-band swaps."""
+    """What a browser would show: the widget's elements with every frame applied as streamui.js and
+    htmx apply them (compact operations decoded by tools.loadgen.wire_reader, the swaps by
+    tools.loadgen.oob_dom), across the sockets that followed the stream."""
 
-    blocks: str = ""
-    tail: str = ""
+    def __init__(self, widget: str) -> None:
+        self.widget = widget
+        self.page = Page(*(f"{widget}-{part}" for part in ("log", "status", "error", "conversation", "figures")))
+        self.reader = FrameReader(widget_id=widget)
 
-    def apply(self, content: str) -> None:
-        for _tag, _out, part, _swap, inner in _OOB.findall(content):
-            if part == "blocks":
-                self.blocks = inner if _swap == "innerHTML" else self.blocks + inner
-            else:
-                self.tail = inner
+    def new_socket(self) -> None:
+        """A resume on a new socket: the server starts its compact state over, the page stays."""
+        self.reader = FrameReader(seq=self.reader.seq, figures_id=self.reader.figures_id, widget_id=self.widget)
+
+    def apply(self, raw: str | bytes) -> dict[str, Any]:
+        frame = self.reader.read(raw)
+        if frame.get("content"):
+            self.page.apply_frame(str(frame["content"]))
+        return frame
 
     @property
     def text(self) -> str:
-        return visible_text(self.blocks + " " + self.tail)
+        outputs = [e for e in self.page.body.walk() if e.attrs.get("data-streamui") == "output"]
+        return " ".join(" ".join(e.text() for e in outputs).split())
 
 
 @dataclass(slots=True)
@@ -129,29 +136,28 @@ class Soak:
         worker = self.workers[index]
         url = worker.url
         session = await self._session(url)
-        async with connect(url.replace("http", "ws", 1) + f"/ws/streamui/chat/su-wsoak{rng.randrange(10**6)}/",
+        widget = f"su-wsoak{rng.randrange(10**6)}"
+        async with connect(url.replace("http", "ws", 1) + f"/ws/streamui/chat/{widget}/",
                            origin=url, additional_headers={"Cookie": f"sessionid={session}"},  # type: ignore[arg-type]
                            proxy=None, ping_interval=None, max_size=None, open_timeout=10) as ws:
             words = rng.randrange(20, 200)
             await ws.send(json.dumps({"action": "send", "prompt": f"SCN:steady:{words}:15", "conversation": "",
                                       "upstream": "openai", "strategy": "passthrough"}))
-            shown, stream_id, last, final = ShownAnswer(), "", 0, ""
+            shown, stream_id, last, final = ShownAnswer(widget), "", 0, ""
             try:
                 while not final:
-                    frame = json.loads(await asyncio.wait_for(ws.recv(), 20))
-                    shown.apply(frame.get("content", ""))
-                    if "seq" in frame:
+                    raw = await asyncio.wait_for(ws.recv(), 20)
+                    frame, info = shown.apply(raw), read_frame(raw)
+                    if frame.get("seq") is not None:
                         if not stream_id:
-                            stream_id = frame["stream"]
+                            stream_id = str(frame["stream"])
                             self.report.started += 1
                             self._active[stream_id] = index
-                        last = frame["seq"]
-                    match = _FINAL.search(frame.get("content", ""))
-                    if match and "seq" in frame:
-                        final = match.group(1)
-                    elif not stream_id and 'data-streamui="error"' in frame.get("content", "") \
-                            and (err := _ERROR.search(frame["content"])) and err.group(1).strip():
-                        self.report.refused[visible_text(err.group(1))[:60]] += 1
+                        last = int(frame["seq"])
+                    if info.end_state and frame.get("seq") is not None:
+                        final = info.end_state
+                    elif not stream_id and info.error:
+                        self.report.refused[visible_text(info.error)[:60]] += 1
                         return
             except Exception:
                 if not stream_id:
@@ -166,16 +172,18 @@ class Soak:
         for _ in range(20):
             worker = self.workers[0]
             try:
-                async with connect(worker.url.replace("http", "ws", 1) + "/ws/streamui/chat/su-wresume/",
+                async with connect(worker.url.replace("http", "ws", 1) + f"/ws/streamui/chat/{shown.widget}/",
                                    origin=worker.url, additional_headers={"Cookie": f"sessionid={session}"},
                                    proxy=None, ping_interval=None, max_size=None, open_timeout=10) as ws:
+                    shown.new_socket()
                     await ws.send(json.dumps({"action": "resume", "stream": stream_id, "after": last}))
                     while True:
-                        frame = json.loads(await asyncio.wait_for(ws.recv(), 20))
-                        shown.apply(frame.get("content", ""))
-                        match = _FINAL.search(frame.get("content", ""))
-                        if match:
-                            return match.group(1)
+                        raw = await asyncio.wait_for(ws.recv(), 20)
+                        frame, info = shown.apply(raw), read_frame(raw)
+                        if frame.get("seq") is not None:
+                            last = int(frame["seq"])
+                        if info.end_state:
+                            return info.end_state
             except Exception:
                 await asyncio.sleep(0.5)
         return "lost"
