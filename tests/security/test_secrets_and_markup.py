@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from django.utils.timezone import now
 from demo.middleware import CONTENT_SECURITY_POLICY
 from streamui.models import ChatMessage, Conversation, StreamRecord
 from streamui.testing.fake_server import FakeLLMServer
+from tools.loadgen.frames import read_frame
 from tools.loadgen.wire_reader import decode
 
 from .helpers import ENDED, assert_csp_clean_page, audit, open_socket
@@ -114,7 +116,7 @@ async def test_the_api_key_never_reaches_the_browser_or_the_log(
         seen = await everything_the_browser_gets(session_key, stream_id)
     # The key was really in use: the fake LLM got it, and the answer streamed.
     assert fake_llm.records and fake_llm.records[-1].authorization
-    assert any("-out-" in frame for frame in frames)
+    assert any(read_frame(frame).reveal for frame in frames)
     assert (
         "/streamui/send/" in seen["/?transport=sse"]
         and '"stream_id"' in seen[f"/streamui/streams/{stream_id}/"]
@@ -300,11 +302,13 @@ def test_pages_with_hostile_history_carry_no_inline_script_handlers_or_style(url
     assert response.status_code == 200
     page = response.content.decode()
     if "dashboard" not in url:  # the whole history rendered, the JSON answer as widgets
-        assert page.count('data-role="user"') == 6 and "su-w-card" in page
+        turns = re.sub(r"<template\b.*?</template>", "", page, flags=re.DOTALL)  # the widget's turn template
+        assert turns.count('data-role="user"') == 6 and "su-w-card" in page
     assert_csp_clean_page(page, url)
     found = audit(page)
     # Scripts are checked above (files only); links and metas belong to a page. No javascript: URL, no frames:
-    assert not [u for u in found.unsafe if u not in ("<link>", "<meta>", "<script>")], found.unsafe
+    # <template>: the widget's turn and figures templates, inert until streamui.js clones them (no model text).
+    assert not [u for u in found.unsafe if u not in ("<link>", "<meta>", "<script>", "<template>")], found.unsafe
     assert response["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
 
 
