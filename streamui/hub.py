@@ -27,10 +27,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from channels.layers import get_channel_layer
-
 from .admission import LocalAdmission, RedisAdmission, Slot
 from .generation import Generation, GenerationResult
+from .hub_control import ControlPlane
 from .journal import DEFAULT_MAX_ENTRIES, Entry, Journal, MemoryJournal, RedisJournal, entries_for
 from .memory import release_memory
 from .outbox import DirectSink, Frame, Sink
@@ -39,7 +38,6 @@ from .upstream.events import UpstreamError
 logger = logging.getLogger("streamui.hub")
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
-GROUP_PREFIX = "streamui-stream-"
 RETAIN_SECONDS = 120.0  # default of JOURNAL_RETAIN_SECONDS: a finished stream stays replayable this long
 COMPACT_AFTER = 5.0  # seconds after its end a finished stream's journal becomes one snapshot entry
 START_GRACE = 1.0  # seconds: the least a new stream waits for its first follower
@@ -113,10 +111,7 @@ class StreamHub:
         self.persist_interval = persist_interval
         self.admission = admission or LocalAdmission()
         self.streams: dict[str, LiveStream] = {}
-        self._use_layer = use_channel_layer
-        self._control_channel: str | None = None
-        self._control_task: asyncio.Task[None] | None = None
-        self._control_lock = asyncio.Lock()
+        self._control = ControlPlane(self._on_control, use_layer=use_channel_layer)
         self._lease_task: asyncio.Task[None] | None = None
         self._forgetting: asyncio.Future[None] | None = None  # keeps the last forget task referenced
         self._saver: asyncio.Task[None] | None = None  # the one checkpoint loop of every running stream
@@ -192,7 +187,7 @@ class StreamHub:
         self.streams[stream_id] = live
         try:
             await self._ensure_control()
-            await self._join_group(stream_id)
+            await self._control.join(stream_id)
         except Exception:
             logger.warning("stream %s: channel layer unavailable; Stop works on this worker only", stream_id,
                            exc_info=True)
@@ -251,7 +246,7 @@ class StreamHub:
             await self.release(live.slot)
             live.slot = None
             with contextlib.suppress(Exception):
-                await self._leave_group(live.stream_id)
+                await self._control.leave(live.stream_id)
             asyncio.get_running_loop().call_later(self.retain, self._forget_local, live.stream_id)
 
     def _start_compact(self, stream_id: str, snapshot: Entry) -> None:
@@ -396,14 +391,14 @@ class StreamHub:
             self._cancel_grace(live)
             return None
         token = secrets.token_hex(8)
-        await self._group_send(stream_id, {"type": "streamui.attach", "token": token, "lease": self.lease})
+        await self._control.send(stream_id, {"type": "streamui.attach", "token": token, "lease": self.lease})
         return token
 
     async def _heartbeat(self, stream_id: str, token: str) -> None:
         while True:
             await asyncio.sleep(self.lease / 3)
             with contextlib.suppress(Exception):
-                await self._group_send(stream_id, {"type": "streamui.attach", "token": token, "lease": self.lease})
+                await self._control.send(stream_id, {"type": "streamui.attach", "token": token, "lease": self.lease})
 
     async def _detach(self, stream_id: str, token: str | None) -> None:
         live = self.streams.get(stream_id)
@@ -411,7 +406,7 @@ class StreamHub:
             live.local_followers = max(0, live.local_followers - 1)
             self._maybe_grace(live)
         elif token is not None:
-            await self._group_send(stream_id, {"type": "streamui.detach", "token": token})
+            await self._control.send(stream_id, {"type": "streamui.detach", "token": token})
 
     def _maybe_grace(self, live: LiveStream, minimum: float = 0.0) -> None:
         if live.followers and not live.local_followers:
@@ -460,7 +455,7 @@ class StreamHub:
             self._cancel(live, "stopped", received_at)  # before anything that awaits: the bill is running
             return
         await self.check_owner(stream_id, owner)
-        await self._group_send(stream_id, {"type": "streamui.stop", "at": received_at})
+        await self._control.send(stream_id, {"type": "streamui.stop", "at": received_at})
 
     def _cancel(self, live: LiveStream, reason: str, received_at: float | None = None) -> None:
         if live.task is None or live.task.done() or live.ended.is_set() or live.generation is None:
@@ -490,48 +485,25 @@ class StreamHub:
             # lapses reads as a dead worker to every follower (review 4.2).
             self._lease_task = asyncio.create_task(self._lease_loop(), name="streamui-hub-lease",
                                                    context=contextvars.Context())
-        if not self._use_layer or self._control_task is not None:
-            return
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        async with self._control_lock:  # concurrent first starts: one control channel, made once
-            if self._control_task is not None:
-                return
-            self._control_channel = await layer.new_channel("streamui-hub.")
-            self._control_task = asyncio.create_task(self._control_loop(layer), name="streamui-hub-control",
-                                                     context=contextvars.Context())
-        for stream_id in list(self.streams):  # starts go on while this awaits
-            await layer.group_add(GROUP_PREFIX + stream_id, self._control_channel)
+        await self._control.ensure(lambda: self.streams)
 
-    async def _control_loop(self, layer: Any) -> None:
-        assert self._control_channel is not None
-        while True:
-            try:
-                message = await layer.receive(self._control_channel)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                # A Redis hiccup (channels_redis raises its client's TimeoutError) must not end
-                # the one loop that hears Stop from other workers: log, pause, listen again.
-                logger.exception("hub control channel: receive failed; listening again")
-                await asyncio.sleep(0.5)
-                continue
-            live = self.streams.get(str(message.get("stream", "")))
-            if live is None:
-                continue
-            kind = message.get("type")
-            if kind == "streamui.stop":
-                self._cancel(live, "stopped", message.get("at"))
-            elif kind == "streamui.attach":
-                lease = float(message.get("lease") or self.lease)
-                live.remote[str(message.get("token", ""))] = asyncio.get_running_loop().time() + lease
-                self._cancel_grace(live)
-                self._maybe_grace_later(live)
-            elif kind == "streamui.detach":
-                live.remote.pop(str(message.get("token", "")), None)
-                self._cancel_grace(live)
-                self._maybe_grace(live)
+    def _on_control(self, message: dict[str, Any]) -> None:
+        """Stop, attach or detach from another worker, for a stream this one runs."""
+        live = self.streams.get(str(message.get("stream", "")))
+        if live is None:
+            return
+        kind = message.get("type")
+        if kind == "streamui.stop":
+            self._cancel(live, "stopped", message.get("at"))
+        elif kind == "streamui.attach":
+            lease = float(message.get("lease") or self.lease)
+            live.remote[str(message.get("token", ""))] = asyncio.get_running_loop().time() + lease
+            self._cancel_grace(live)
+            self._maybe_grace_later(live)
+        elif kind == "streamui.detach":
+            live.remote.pop(str(message.get("token", "")), None)
+            self._cancel_grace(live)
+            self._maybe_grace(live)
 
     async def _lease_loop(self) -> None:
         # The journal's record of a running stream expires unless renewed: a follower on
@@ -550,28 +522,13 @@ class StreamHub:
                 except Exception:
                     logger.warning("stream %s: lease renewal failed", live.stream_id, exc_info=True)
 
-    async def _group_send(self, stream_id: str, message: dict[str, Any]) -> None:
-        layer = get_channel_layer() if self._use_layer else None
-        if layer is not None:
-            await layer.group_send(GROUP_PREFIX + stream_id, {**message, "stream": stream_id})
-
-    async def _join_group(self, stream_id: str) -> None:
-        layer = get_channel_layer() if self._use_layer else None
-        if layer is not None and self._control_channel is not None:
-            await layer.group_add(GROUP_PREFIX + stream_id, self._control_channel)
-
-    async def _leave_group(self, stream_id: str) -> None:
-        layer = get_channel_layer() if self._use_layer else None
-        if layer is not None and self._control_channel is not None:
-            await layer.group_discard(GROUP_PREFIX + stream_id, self._control_channel)
-
     async def close(self) -> None:
-        for task in (self._control_task, self._lease_task):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        self._control_task = self._lease_task = None
+        await self._control.close()
+        if self._lease_task is not None:
+            self._lease_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._lease_task
+        self._lease_task = None
 
 
 _hub: StreamHub | None = None
