@@ -171,8 +171,7 @@ class StreamHub:
 
         def direct(frame: Frame) -> None:
             if not live.failure:
-                live.seq += 1
-                self._memory.append_now(stream_id, Entry(seq=live.seq, html=frame.html, figures=frame.figures))
+                self._append_now(live, Entry(seq=0, html=frame.html, figures=frame.figures))
 
         # With Redis every frame awaits its append; the in-process journal takes one at once.
         live.generation = generation(sink, None if self._mirrored else direct)
@@ -297,8 +296,16 @@ class StreamHub:
                 release_memory()  # the burst is over: give its memory back (review 6.5)
 
     async def _append(self, live: LiveStream, entry: Entry) -> None:
+        if not self._mirrored:
+            self._append_now(live, entry)
+            return
         live.seq += 1
         await self._append_entry(live.stream_id, dataclasses.replace(entry, seq=live.seq))
+
+    def _append_now(self, live: LiveStream, entry: Entry) -> None:
+        """`_append` into the in-process journal, which takes an entry without waiting."""
+        live.seq += 1
+        self._memory.append_now(live.stream_id, dataclasses.replace(entry, seq=live.seq))
 
     async def _append_entry(self, stream_id: str, entry: Entry) -> None:
         if self._mirrored:
