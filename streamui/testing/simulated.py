@@ -86,8 +86,8 @@ def demo_corpus() -> tuple[CorpusAnswer, ...]:
 def _idf() -> tuple[dict[str, float], float]:
     corpus = demo_corpus()
     counts: dict[str, int] = {}
-    for item in corpus:
-        for word in _words(item.prompt):
+    for _item, words in _prompt_words():
+        for word in words:
             counts[word] = counts.get(word, 0) + 1
     unseen = math.log(len(corpus) + 1)
     return {w: math.log((len(corpus) + 1) / (n + 0.5)) for w, n in counts.items()}, unseen
