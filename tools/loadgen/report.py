@@ -174,12 +174,13 @@ class LoadReport:
     def count_streams(self, streams: Iterable[dict[str, Any]]) -> None:
         ends: dict[str, int] = {}
         errors: list[str] = []
+        busy = 0
         for s in streams:
             ends[s["end"]] = ends.get(s["end"], 0) + 1
-            if s["error"] and BUSY in s["error"]:
-                self.streams_refused_busy += 1
+            busy += bool(s["error"] and BUSY in s["error"])
             if s["error"] and s["error"] not in errors and len(errors) < 5:
                 errors.append(s["error"])
+        self.streams_refused_busy = busy
         self.streams_completed = ends.get("done", 0)
         self.streams_cut = ends.get("cut", 0)
         self.streams_failed = sum(n for end, n in ends.items() if end not in ("done", "cut"))
