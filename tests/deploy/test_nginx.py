@@ -30,6 +30,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.support import processes
 from tests.support.processes import DaphneProcess, NginxProcess, start_daphne, start_nginx
+from tools.loadgen import cluster
 from tools.loadgen.frames import html_of, read_frame
 from tools.loadgen.runner import choose_prompts
 
@@ -250,7 +251,7 @@ def sse_proxy(tmp_path_factory: pytest.TempPathFactory, monkeypatch_module: pyte
     thread = threading.Thread(target=upstream.serve_forever, daemon=True)
     thread.start()
     gzip = "http {{\n    gzip on;\n    gzip_types text/event-stream;\n    gzip_min_length 0;\n"
-    monkeypatch_module.setattr(processes, "_MAIN_CONF", processes._MAIN_CONF.replace("http {{\n", gzip))
+    monkeypatch_module.setattr(cluster, "_MAIN_CONF", cluster._MAIN_CONF.replace("http {{\n", gzip))
     proxy = start_nginx(tmp_path_factory.mktemp("nginx-sse"), upstream_port=upstream.server_address[1])
     yield proxy
     proxy.stop()

@@ -3,7 +3,8 @@
 nginx runs as the current user with its own prefix, so it needs no root, no /etc/nginx and
 no /var/log: `nginx -p <prefix> -c <prefix>/nginx.conf -e <prefix>/error.log -g "daemon off;"`.
 The site file under test is deploy/nginx.conf, rendered with the ports of this run and
-included from a minimal main config that keeps nginx's defaults (buffering included).
+included from the load run's main config (tools.loadgen.cluster), which keeps nginx's defaults
+(buffering included).
 """
 
 from __future__ import annotations
@@ -19,21 +20,6 @@ from tools.loadgen.server import ROOT, DaphneProcess, free_port, start_daphne, w
 
 NGINX_TEMPLATE = ROOT / "deploy" / "nginx.conf"
 NGINX_PATHS = ("/usr/sbin/nginx",)
-_MAIN_CONF = """\
-{user}worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log info;
-events {{ worker_connections 1024; }}
-http {{
-    access_log {prefix}/access.log;
-    client_body_temp_path {prefix}/temp/client_body;
-    proxy_temp_path {prefix}/temp/proxy;
-    fastcgi_temp_path {prefix}/temp/fastcgi;
-    uwsgi_temp_path {prefix}/temp/uwsgi;
-    scgi_temp_path {prefix}/temp/scgi;
-    include {prefix}/streamui-site.conf;
-}}
-"""
 
 
 def require_program(name: str, paths: tuple[str, ...] = ()) -> str:
@@ -66,7 +52,7 @@ def start_nginx(prefix: Path, *, upstream_port: int, edit_site: Callable[[str], 
     })
     if edit_site is not None:
         site = edit_site(site)
-    return launch_nginx(prefix, port, site, binary, main_conf=_MAIN_CONF)
+    return launch_nginx(prefix, port, site, binary)
 
 
 __all__ = ["DaphneProcess", "NginxProcess", "find_nginx", "free_port", "render_site", "require_program",

@@ -167,14 +167,14 @@ def start_nginx(prefix: Path, upstreams: Sequence[str]) -> NginxProcess:
     return launch_nginx(prefix, port, site, require("nginx", NGINX_PATHS))
 
 
-def launch_nginx(prefix: Path, port: int, site: str, binary: str, main_conf: str = _MAIN_CONF) -> NginxProcess:
+def launch_nginx(prefix: Path, port: int, site: str, binary: str) -> NginxProcess:
     """nginx serving `site` on `port`, with its files in `prefix`: checked with -t first, in the
     foreground, stopped again if it never listens. The load run and the deployment tests share it."""
     (prefix / "temp").mkdir(parents=True, exist_ok=True)
     (prefix / "streamui-site.conf").write_text(site)
     # A root master would hand the workers to "nobody", who cannot enter a private temp dir.
     user = f"user {pwd.getpwuid(os.getuid()).pw_name};\n" if os.geteuid() == 0 else ""
-    (prefix / "nginx.conf").write_text(main_conf.format(prefix=prefix, user=user))
+    (prefix / "nginx.conf").write_text(_MAIN_CONF.format(prefix=prefix, user=user))
     command = [binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(prefix / "error.log")]
     check = subprocess.run([*command, "-t"], check=False, capture_output=True, text=True)
     if check.returncode != 0:
