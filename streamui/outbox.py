@@ -6,8 +6,8 @@ turn go out as one, so a frozen markdown block and the tail it leaves behind are
 always swapped together; the live figures ride along, latest wins.
 
 A journal that takes a frame at once (the in-process one) is given as `direct`: each
-frame goes straight to it, in order, and no sender wakes per frame (one task step a
-frame was a tenth of what a frame cost beyond the framework's own, issue 9).
+frame goes straight to it, in order, and no sender task wakes per frame (issue 9: a task
+step per frame is a cost the framework's own floor does not pay).
 """
 
 from __future__ import annotations
