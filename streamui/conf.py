@@ -80,7 +80,7 @@ class Settings:
     max_concurrent_streams: int = 3
     max_starts_per_minute: int = 30
     max_streams_per_process: int = 0
-    overload_lag_ms: float = 50.0
+    overload_lag_ms: float = 20.0
     transport: str = "auto"
     # Reliability (issue 13): crash-safety, liveness and resource bounds.
     stream_lease: float = 6.0
@@ -238,8 +238,8 @@ SETTINGS: dict[str, Spec] = {
                                     "\"busy, try again\" while running ones keep their pace (0: no limit).",
                                     int, _not_negative),
     "OVERLOAD_LAG_MS": Spec("A new stream is refused with \"busy, try again\" while this process paces its running "
-                            "streams more than this late (milliseconds, a moving average; 0: never).", NUMBER,
-                            _not_negative),
+                            "streams more than this late (milliseconds, a moving average), or while its CPU could "
+                            "not carry one more (streamui.overload); 0: neither.", NUMBER, _not_negative),
     "TRANSPORT": Spec("How the widget talks to the server: auto (WebSocket, SSE as fallback), websocket or sse.",
                       str, _choice(*TRANSPORTS)),
     "STREAM_LEASE": Spec("Seconds a running stream's record lives unless its worker renews it (every third of it); "

@@ -75,3 +75,53 @@ async def test_a_process_pacing_its_streams_late_refuses_new_ones_until_it_catch
         await frames_until(first, r'data-state="done"', timeout=60)
         await first.disconnect()
         await second.disconnect()
+
+
+async def test_a_process_whose_cpu_is_spent_refuses_a_new_stream_while_its_loop_is_still_on_time(
+        session_key: str) -> None:
+    """Issue 9: the lag shows an overload only after the streams that cause it were let in, so a
+    burst used to be admitted at three times capacity. With MIN_STREAMS running and the process's
+    CPU spent (here a thread hashing without the GIL, so the loop itself stays on time), a new
+    stream is refused "busy"; once the CPU is free again, a new stream starts."""
+    import asyncio
+    import hashlib
+    import threading
+
+    from streamui.overload import MIN_STREAMS
+
+    running = MIN_STREAMS + 1
+    with override_settings(STREAMUI={**SLOW, "MAX_CONCURRENT_STREAMS": running + 2}):
+        streams = []
+        for i in range(running):
+            comm = await connect(session_key)
+            await send(comm, prompt=f"Why is the sky blue? ({i})", conversation="", upstream="simulated:steady")
+            streams.append(comm)
+        for comm in streams:
+            await frames_until(comm, r"-out-", timeout=20)
+        stop = threading.Event()
+        data = b"\0" * (8 << 20)
+
+        def burn() -> None:
+            while not stop.is_set():
+                hashlib.sha256(data).digest()  # releases the GIL: CPU spent, the loop free
+
+        burners = [threading.Thread(target=burn, daemon=True) for _ in range(2)]
+        for thread in burners:
+            thread.start()
+        try:
+            await asyncio.sleep(1.0)  # more than one CPU window of the burn
+            late = await connect(session_key)
+            await send(late, prompt="Can a minor sue or be sued?", conversation="", upstream="simulated:steady")
+            refused = await frames_until(late, r'data-streamui="error"[^>]*>[^<]', timeout=10)
+            assert BUSY in "".join(refused)
+        finally:
+            stop.set()
+            for thread in burners:
+                thread.join()
+        for comm in streams:
+            await comm.disconnect()
+        await asyncio.sleep(2.5)  # the streams' grace ends, the CPU window refills with an idle process
+        await send(late, prompt="Can a minor sue or be sued?", conversation="", upstream="simulated:steady")
+        again = await frames_until(late, r"-out-", timeout=20)
+        assert BUSY not in "".join(again)
+        await late.disconnect()
