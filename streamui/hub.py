@@ -30,6 +30,7 @@ from typing import Any
 from .admission import LocalAdmission, RedisAdmission, Slot
 from .generation import Generation, GenerationResult
 from .hub_control import ControlPlane
+from .hub_grace import GraceClock
 from .journal import DEFAULT_MAX_ENTRIES, Entry, Journal, MemoryJournal, RedisJournal, entries_for
 from .memory import release_memory
 from .outbox import DirectSink, Frame, Sink
@@ -105,7 +106,7 @@ class StreamHub:
                  compact_after: float = COMPACT_AFTER, render_stored: RenderStored | None = None) -> None:
         self.journal = journal
         self.render_stored = render_stored
-        self._grace = grace
+        self._grace_clock = GraceClock(grace, self._cancel)
         self.lease = lease
         self.retain = retain
         self.persist_interval = persist_interval
@@ -196,7 +197,7 @@ class StreamHub:
                                         context=contextvars.Context())
         # The grace clock runs until someone follows: a stream nobody opens is cancelled (review 5.6).
         # At least START_GRACE, so the transport that started it has time to attach.
-        self._maybe_grace(live, minimum=START_GRACE)
+        self._grace_clock.start(live, minimum=START_GRACE)
         return live
 
     async def _run(self, live: LiveStream) -> None:
@@ -237,7 +238,7 @@ class StreamHub:
                                                           dataclasses.replace(final, html="", whole=True,
                                                                               stored=True))
         finally:
-            self._cancel_grace(live)
+            self._grace_clock.stop(live)
             live.generation = None  # the pipeline, the upstream's state and every buffer go now
             live.finalize = _ended
             live.task = None
@@ -395,7 +396,7 @@ class StreamHub:
         live = self.streams.get(stream_id)
         if live is not None:
             live.local_followers += 1
-            self._cancel_grace(live)
+            self._grace_clock.stop(live)
             return None
         token = secrets.token_hex(8)
         await self._control.send(stream_id, {"type": "streamui.attach", "token": token, "lease": self.lease})
@@ -411,46 +412,9 @@ class StreamHub:
         live = self.streams.get(stream_id)
         if live is not None and token is None:
             live.local_followers = max(0, live.local_followers - 1)
-            self._maybe_grace(live)
+            self._grace_clock.start(live)
         elif token is not None:
             await self._control.send(stream_id, {"type": "streamui.detach", "token": token})
-
-    def _maybe_grace(self, live: LiveStream, minimum: float = 0.0) -> None:
-        if live.followers and not live.local_followers:
-            self._maybe_grace_later(live)  # followed only from other workers: watch their leases
-            return
-        if live.followers or live.ended.is_set() or live.grace_timer is not None:
-            return
-        grace = max(self._grace(), minimum)
-        logger.info("stream %s: no client attached, cancelling in %.1f s unless one comes back",
-                    live.stream_id, grace)
-        live.grace_timer = asyncio.get_running_loop().call_later(grace, self._grace_expired, live)
-
-    def _cancel_grace(self, live: LiveStream) -> None:
-        if live.grace_timer is not None:
-            live.grace_timer.cancel()
-            live.grace_timer = None
-
-    def _grace_expired(self, live: LiveStream) -> None:
-        live.grace_timer = None
-        if not live.followers:
-            self._cancel(live, "disconnected")
-        elif live.remote:
-            # Followed from elsewhere: look again when their leases would have run out.
-            self._maybe_grace_later(live)
-
-    def _maybe_grace_later(self, live: LiveStream) -> None:
-        if live.local_followers or live.ended.is_set() or live.grace_timer is not None:
-            return
-        until = max(live.remote.values(), default=0.0) - asyncio.get_running_loop().time()
-        live.grace_timer = asyncio.get_running_loop().call_later(max(0.1, until), self._lease_check, live)
-
-    def _lease_check(self, live: LiveStream) -> None:
-        live.grace_timer = None
-        if not live.followers:
-            self._maybe_grace(live)
-        else:
-            self._maybe_grace_later(live)
 
     # --- stopping ------------------------------------------------------------------------
 
@@ -505,12 +469,10 @@ class StreamHub:
         elif kind == "streamui.attach":
             lease = float(message.get("lease") or self.lease)
             live.remote[str(message.get("token", ""))] = asyncio.get_running_loop().time() + lease
-            self._cancel_grace(live)
-            self._maybe_grace_later(live)
+            self._grace_clock.remote_attached(live)
         elif kind == "streamui.detach":
             live.remote.pop(str(message.get("token", "")), None)
-            self._cancel_grace(live)
-            self._maybe_grace(live)
+            self._grace_clock.remote_detached(live)
 
     async def _lease_loop(self) -> None:
         # The journal's record of a running stream expires unless renewed: a follower on
