@@ -99,6 +99,9 @@ class Lane:
         end = closing(shown)
         if end.drop or end.append:
             self.shown = [shown[: len(shown) - end.drop] + end.append]
+            if end.drop and self.markdown is not None:
+                # Off the page too, not only off the stored text: a reload shows what this did.
+                self.markdown.retract(shown[len(shown) - end.drop:])
             if end.append and self.markdown is not None:
                 self._emit(self.markdown.append(end.append), out)
         self.close(now, out)

@@ -195,6 +195,24 @@ class MarkdownStream:
         self._tail += chr(_MARK_BASE + index)
         return self._update(final=False)
 
+    def retract(self, text: str) -> bool:
+        """Take `text` back off the end of the source, when the open tail still ends with it (a
+        stopped answer's bare list marker, `markdown_close`): the next render, and what freezes,
+        is the source without it. Nothing is sent for it; True when it was taken back."""
+        if self._finished or not text:
+            return False
+        text = _MARK_CHARS.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
+        if self._pending_cr:
+            text = text.removesuffix("\n")  # a "\r" still waiting to become one
+            self._pending_cr = False
+        if not text or not self._tail.endswith(text):
+            return False
+        self._tail = self._tail[: len(self._tail) - len(text)]
+        # The caches assume a source that only grows: start them again from this one.
+        self._shown, self._reuse, self._plain = None, None, None
+        self._settle = BlockSettler(self._md)
+        return True
+
     def finish(self) -> list[BlockUpdate]:
         """The text is complete: freeze everything; the tail ends up empty."""
         if self._finished:
