@@ -33,7 +33,7 @@ from .observability import log_stream_event
 from .protocol import ClientMessage, ProtocolError, parse_message, validate_timings
 from .socket_guard import ByteWindow, LogLimiter, TokenBucket, origin_allowed
 from .streams import close_orphaned, owner_key, render_entry, start_stream
-from .wire import FrameEncoder
+from .wire import FrameEncoder, payload
 
 logger = logging.getLogger("streamui.consumer")
 
@@ -244,7 +244,7 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels sh
         return await self._send_data({"content": content, **extra})
 
     async def _send_data(self, frame: dict[str, Any] | str) -> bool:
-        data = json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+        data = payload(frame, self._wire.features)
         try:
             size = len(data.encode("utf-8"))
         except UnicodeEncodeError:  # a lone surrogate in the model's text: escaped, as JSON allows

@@ -38,8 +38,10 @@ conversation]`) clears the error, sets the conversation input and appends a clon
 widget's `<template data-streamui=turn-template>` (rendered by `turn_template`, the very fragments a
 stream's turn is made of) with the two ids and the prompt set as text, never parsed.
 
-A frame that would be `{"a": text}` alone (most of a stream's frames) is sent as the JSON
-string `text`: the same append, six bytes fewer.
+A frame that would be `{"a": text}` alone (most of a stream's frames) is sent as the text
+itself, no JSON at all, when it does not start like JSON (with `{` or `"`): the widget reads
+any message that does not as a text append (`payload`). Otherwise it is the JSON string
+`text`: the same append, six bytes fewer than the object.
 
 An entry whose fragments do not fall in that order goes out as its HTML, whole.
 
@@ -54,6 +56,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,6 +66,7 @@ from . import fragments
 from .journal import Entry
 from .socket_guard import split_fragments
 
+_JSON_START: Final = frozenset('{"')  # a message starting so is JSON; any other is a raw text append
 _TEXT: Final = r"((?:[^&<\r\x00]|&(?:amp|lt|gt|quot|#39|#x27|#34);)*)"
 _APPEND_PATH: Final = re.compile(r'<div hx-swap-oob="beforeend:(#[^"<>]+)">' + _TEXT + r"</div>")
 _APPEND_ROOT: Final = re.compile(r'<div id="([\w-]+-tail)" hx-swap-oob="beforeend">' + _TEXT + r"</div>")
@@ -94,6 +98,7 @@ class Features:
     stream_once: bool = True  # `stream` only when it changed
     seq_implied: bool = True  # no `seq` on a compact frame that is the next entry whole
     bare_text: bool = True  # a frame that is only `a` is the JSON string of its text
+    raw_text: bool = True  # ... or the text itself, when it does not start with `{` or `"` (`payload`)
     markup: bool = True  # `h`/`p` frames for appends of the tail's own (trusted) markup
     short_target: bool = True  # `q` paths instead of `t` selectors
     status: bool = True  # `s` instead of the status div
@@ -106,9 +111,19 @@ class Features:
 
 
 LEGACY = Features(text=False, figures=False, freeze=False, stream_once=False, seq_implied=False, bare_text=False,
+                  raw_text=False,
                   markup=False, short_target=False, status=False, mark=False, turn=False,
                   figures_template=False, replace_tail=False, figures_list=False,
                   same_output=False)
+
+
+def payload(frame: dict[str, Any] | str, features: Features = Features()) -> str:
+    """The websocket message of a frame: its JSON, or for a lone text append (a `str` frame) the
+    text itself when it cannot be taken for JSON (`Features.raw_text`): a text append is the bulk
+    of a stream's frames, and its two quotes and escaped newlines were a tenth of its bytes."""
+    if isinstance(frame, str) and features.raw_text and frame and frame[0] not in _JSON_START:
+        return frame
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
 
 
 def turn_template() -> str:

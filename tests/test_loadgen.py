@@ -113,8 +113,11 @@ def test_a_reveal_is_recognised_in_text_or_bytes(frame: str | bytes) -> None:
     assert info.reveal and info.end_state is None and info.error is None
 
 
-def test_a_frame_that_is_not_json_reveals_nothing() -> None:
-    assert read_frame(NEW_REVEAL) == read_frame("") and not read_frame(NEW_REVEAL).reveal
+def test_a_message_that_does_not_start_like_json_is_a_raw_text_append() -> None:
+    # streamui.wire.payload: the text itself, even when it looks like markup (the widget makes it a
+    # text node, never HTML); an empty message reveals nothing.
+    assert read_frame("Hello, world").reveal and read_frame(NEW_REVEAL).reveal
+    assert not read_frame("").reveal and not read_frame('{"broken').reveal
 
 
 def test_frames_that_are_not_reveals() -> None:

@@ -23,7 +23,7 @@ from streamui.pipeline.tail import top_level_elements
 from streamui.testing.profiles import build_trace
 from streamui.testing.simulated import answer_corpus
 from streamui.upstream.events import End, TextDelta
-from streamui.wire import LEGACY, TEMPLATE_ID, Features, FrameEncoder, figures_template, turn_template
+from streamui.wire import LEGACY, TEMPLATE_ID, Features, FrameEncoder, figures_template, payload, turn_template
 from tools.loadgen.frames import read_frame
 from tools.loadgen.oob_dom import Page
 from tools.loadgen.wire_reader import FrameReader
@@ -206,7 +206,7 @@ def pages(entries: list[Entry], *, resume_at: int | None = None) -> tuple[Page, 
             new.reset()  # a new socket resumes here: the widget keeps its page, the server starts over
             reader = FrameReader(seq=reader.seq, figures_id=reader.figures_id, widget_id=WIDGET)
         for frame in new.entry(entry, STREAM):
-            read = reader.read(json.dumps(frame))
+            read = reader.read(payload(frame))
             assert read["seq"] == entry.seq  # the widget's count of implied seqs is the journal's
             compact.apply_frame(read["content"])
     return legacy, compact, reader.compact_frames

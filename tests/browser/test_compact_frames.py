@@ -35,6 +35,15 @@ SHOW = """() => {
 }"""
 
 
+def parse_frame(payload: str) -> dict[str, Any]:
+    """A frame as the widget reads it: a message not starting like JSON is a raw text append, a JSON
+    string a text append too (streamui.wire.payload)."""
+    if payload[:1] not in ("{", '"'):
+        return {"a": payload}
+    frame = json.loads(payload)
+    return {"a": frame} if isinstance(frame, str) else frame
+
+
 def wait_done(page: Any) -> None:
     page.wait_for_selector("[data-streamui=status][data-state=done]", timeout=60_000)
 
@@ -43,8 +52,10 @@ def start(page: Any, site: LiveSite, prompt: str) -> list[dict[str, Any]]:
     frames: list[dict[str, Any]] = []
 
     def received(payload: str) -> None:
-        frame = json.loads(payload)
-        frames.append({"a": frame} if isinstance(frame, str) else frame)  # a bare string: a lone text append
+        frame = parse_frame(payload)
+        if payload[:1] not in ("{", '"'):
+            frame["raw"] = True  # sent as the text itself (streamui.wire.payload)
+        frames.append(frame)
 
     page.on("websocket", lambda ws: ws.on("framereceived", received))
     fresh_chat(page, site, "custom")
@@ -95,6 +106,7 @@ def test_the_streamed_dom_is_the_finished_answers_dom(page: Any, live_site: Live
     texts = [f for f in frames if "a" in f]
     moves = [f for f in frames if "z" in f]
     assert len(texts) > 10, "the text did not stream as compact appends"
+    assert sum(1 for f in texts if f.get("raw")) > 10, "lone text appends did not go as the text itself"
     assert moves, "no frozen block was moved instead of sent again"
     assert any("h" in f for f in frames), "no markup append went compact"
     assert any("r" in f for f in frames), "no tail replacement went compact"
@@ -177,8 +189,7 @@ def test_a_stopped_answer_ends_in_the_reloaded_dom(page: Any, live_site: LiveSit
 
 def test_an_interrupted_answer_shows_retry_and_ends_in_the_reloaded_dom(page: Any, live_site: LiveSite) -> None:
     frames: list[dict[str, Any]] = []
-    page.on("websocket", lambda ws: ws.on("framereceived", lambda p: frames.append(
-        {"a": json.loads(p)} if isinstance(json.loads(p), str) else json.loads(p))))
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda p: frames.append(parse_frame(p))))
     fresh_chat(page, live_site, "custom")
     page.select_option("[data-streamui=strategy]", "adaptive")
     send_prompt(page, "A compact <b>flaky</b> & interrupted one")

@@ -38,7 +38,7 @@ from streamui.pipeline.smoothing import make_strategy  # noqa: E402
 from streamui.testing.profiles import build_trace  # noqa: E402
 from streamui.testing.simulated import answer_corpus  # noqa: E402
 from streamui.upstream.traces import Trace  # noqa: E402
-from streamui.wire import LEGACY, Features, FrameEncoder  # noqa: E402
+from streamui.wire import LEGACY, Features, FrameEncoder, payload  # noqa: E402
 
 WIDGET = "su-w0123456"
 _MARKER = re.compile(r' data-su-freeze="\d+"')
@@ -54,10 +54,10 @@ class Config:
 
 
 _OFF = dict(text=False, figures=False, freeze=False, stream_once=False, seq_implied=False, bare_text=False,
-            markup=False, short_target=False, status=False, mark=False, turn=False, figures_template=False,
+            raw_text=False, markup=False, short_target=False, status=False, mark=False, turn=False, figures_template=False,
             replace_tail=False, figures_list=False, same_output=False)
 _ISSUE_9 = ("short_target", "status", "mark", "turn", "figures_template", "replace_tail", "figures_list",
-            "same_output")
+            "same_output", "raw_text")
 
 
 def _from(*names: str) -> Features:
@@ -90,7 +90,8 @@ STEPS = (
     Config("+ first figures as template values (F)", _from(*_ISSUE_9[:5]), 1.0, True),
     Config("+ a tail's new markup without its wrapper (r)", _from(*_ISSUE_9[:6]), 1.0, True),
     Config("+ figures deltas by position (g)", _from(*_ISSUE_9[:7]), 1.0, True),
-    Config("+ the socket's last output left out", Features(), 1.0, True),
+    Config("+ the socket's last output left out", _from(*_ISSUE_9[:8]), 1.0, True),
+    Config("+ a lone text append as the text itself", Features(), 1.0, True),
 )
 
 
@@ -145,7 +146,8 @@ def encode(entries: list[Entry], config: Config) -> int:
         if not config.features.freeze:  # today's fragments had no freeze marker
             entry = dataclasses.replace(entry, html=_MARKER.sub("", entry.html))
         for frame in encoder.entry(entry, STREAM):
-            total += len(dumps(frame).encode("utf-8"))
+            message = payload(frame, config.features) if config.compact_json else dumps(frame)
+            total += len(message.encode("utf-8"))
     return total
 
 

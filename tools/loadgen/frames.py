@@ -5,7 +5,8 @@ compact operations of streamui.wire (`a`/`h`: text/markup appended into an answe
 `z`: frozen blocks moved, `r`: a tail's markup replaced, `f`/`F`: figures, `k`: an answer's
 mark, `s`: the status line as `[state, stream, label]`, `u`: the turn `send` appends, cloned
 from the widget's template), with `seq` and `stream` on journal frames (either may be
-implied); a bare JSON string is a text append alone. A *reveal* is a frame that swaps
+implied); a bare JSON string is a text append alone, and so is a message that does not start
+like JSON (with `{` or `"`): the text itself (streamui.wire.payload). A *reveal* is a frame that swaps
 anything into an answer's output region (`<widget>-m<id>-out`, or a part of it such as
 `-out-tail`, or an element inside it named by the swap's selector), or appends text to it
 (`a`, `h`, `r`): one visible update, however many elements it touches.
@@ -34,6 +35,8 @@ class FrameInfo:
 
 def _data(frame: str | bytes) -> dict[str, object]:
     text = frame.decode("utf-8", "replace") if isinstance(frame, (bytes, bytearray)) else frame
+    if text[:1] not in ("{", '"'):
+        return {"a": text} if text else {}  # a raw text append (streamui.wire.payload)
     try:
         data = json.loads(text)
     except ValueError:

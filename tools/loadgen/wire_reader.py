@@ -31,7 +31,8 @@ class FrameReader:
     kinds: list[str] = field(default_factory=list)
 
     def read(self, raw: str | bytes) -> dict[str, Any]:
-        data = json.loads(raw)
+        text = raw.decode("utf-8", "replace") if isinstance(raw, (bytes, bytearray)) else raw
+        data = json.loads(text) if text[:1] in ("{", '"') else text  # any other message: a raw text append
         if isinstance(data, str):
             data = {"a": data}  # a bare text append
         assert isinstance(data, dict), raw

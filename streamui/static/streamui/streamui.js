@@ -127,8 +127,15 @@
     var data = event.detail && event.detail.message && event.detail.message.data;
     if (!widget || typeof data !== "string") return;
     var frame;
-    try { frame = JSON.parse(data); } catch (e) { return; }  // every server frame is JSON
-    if (typeof frame === "string") frame = { a: frame };  // a text append and nothing else (streamui.wire)
+    if (data.charAt(0) !== "{" && data.charAt(0) !== "\"") {
+      // A text append and nothing else, sent as the text itself (streamui.wire.payload). htmx is handed
+      // an empty JSON object instead, so it swaps nothing and still reports the frame as landed.
+      frame = { a: data };
+      event.detail.message.data = "{}";
+    } else {
+      try { frame = JSON.parse(data); } catch (e) { return; }  // every other server frame is JSON
+    }
+    if (typeof frame === "string") frame = { a: frame };  // a text append as a JSON string (streamui.wire)
     if (!frame || typeof frame !== "object") return;
     var compact = frame.content === undefined && ["a", "h", "z", "r", "f", "F", "g", "k", "s"].some(function (key) { return frame[key] !== undefined; });
     if (typeof frame.seq === "number") {
