@@ -54,8 +54,8 @@ class Config:
 
 
 _OFF = dict(text=False, figures=False, freeze=False, stream_once=False, seq_implied=False, bare_text=False,
-            raw_text=False, markup=False, short_target=False, status=False, mark=False, turn=False, figures_template=False,
-            replace_tail=False, figures_list=False, same_output=False)
+            raw_text=False, markup=False, short_target=False, status=False, mark=False, turn=False,
+            figures_template=False, replace_tail=False, figures_list=False, same_output=False)
 _ISSUE_9 = ("short_target", "status", "mark", "turn", "figures_template", "replace_tail", "figures_list",
             "same_output", "raw_text")
 
