@@ -55,7 +55,7 @@ def _closing(text: str) -> Closing:
     plain = _CODE_SPAN.sub("", re.sub(r"`+[^`]*`+", "", block))
     suffix = ""
     for marker in ("**", "__"):
-        if plain.count(marker) % 2 == 1:
+        if plain.count(marker) % 2 == 1 and _can_open(plain, plain.rfind(marker), len(marker)):
             suffix += marker
         plain = plain.replace(marker, "")
     plain = _LIST_BULLET.sub("", plain)  # "* item" is a bullet, not emphasis
@@ -63,9 +63,26 @@ def _closing(text: str) -> Closing:
         runs = [at for at, c in enumerate(plain) if c == marker and not (marker == "_" and _inside_word(plain, at))]
         if len(runs) % 2 == 1:
             suffix += marker
-    if suffix and body.endswith((" ", "\t")):
-        drop += len(body) - len(body.rstrip(" \t"))
+    if suffix and body[-1:].isspace():
+        # The closer goes right after the text: after a space or a line break it could close nothing.
+        drop += len(body) - len(body.rstrip())
     return Closing(drop, suffix)
+
+
+def _can_open(text: str, at: int, size: int) -> bool:
+    """Whether the delimiter run at `at` is left-flanking (CommonMark): "1**." cannot open anything,
+    whatever follows it, so it is the model's literal text and no closer is added for it."""
+    if not text[at + size:].strip():
+        return True  # the last thing written: the cut left it open (`closing` drops it)
+    after = text[at + size]
+    before = text[at - 1: at] if at else ""
+    if after.isspace():
+        return False
+    return not _punctuation(after) or not before or before.isspace() or _punctuation(before)
+
+
+def _punctuation(char: str) -> bool:
+    return not char.isalnum() and not char.isspace()
 
 
 def _inside_word(text: str, at: int) -> bool:
