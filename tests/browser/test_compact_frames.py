@@ -180,11 +180,11 @@ def test_a_stopped_answer_ends_in_the_reloaded_dom(page: Any, live_site: LiveSit
     assert page.evaluate(STATUS)[::2] == ["stopped", "Stopped"]
     assert page.locator(".streamui-mark").last.get_attribute("data-status") == "stopped"
     assert page.locator(".streamui-mark").last.text_content() == "stopped"
-    shell = str(page.evaluate(SHELL_HTML))
+    shell, streamed = str(page.evaluate(SHELL_HTML)), str(page.evaluate(OUTPUT_HTML))
     reloaded_log(page)
-    # Only the shells: a stopped answer's stored text can end in a list item the page never showed, with
-    # compact frames or without (a stop-time difference of the stored answer, not of the wire).
     assert shell == str(page.evaluate(SHELL_HTML))
+    # And the answer itself: what a stop dropped off the stored text (a bare list marker) left the page too.
+    assert streamed == str(page.evaluate(OUTPUT_HTML))
 
 
 def test_an_interrupted_answer_shows_retry_and_ends_in_the_reloaded_dom(page: Any, live_site: LiveSite) -> None:
