@@ -15,9 +15,9 @@ after the streams that overload it were let in. A burst of a thousand prompts in
 seconds (deploy/LOAD.md) was admitted at three times capacity that way, and every
 admitted stream then ran hundreds of milliseconds late. So the process also watches its
 CPU time (all threads, per wall second, over the last CPU_WINDOW) and what a running
-stream costs of it, and refuses a newcomer when that share, plus the cost of the
-streams admitted in the last ADMITTED_WINDOW (whose cost has not shown yet), passes
-BUSY_CPU. An idle process admits a burst up to what it can carry, at once.
+stream costs of it (`ProcessLoad`), and refuses a newcomer when that share, plus the
+cost of the streams admitted in the last ADMITTED_WINDOW (whose cost has not shown yet),
+passes BUSY_CPU. An idle process admits a burst up to what it can carry, at once.
 """
 
 from __future__ import annotations
@@ -33,22 +33,32 @@ from .pacing import running_lag
 from .protocol import ProtocolError
 
 BUSY = "The server is busy: try again in a moment."
-BUSY_CPU = 0.95  # of one core: what the streams may need, with the GIL one core is all a process gets
+BUSY_CPU = 1.0  # of one core: what the streams may need, with the GIL one core is all a process gets
 CPU_WINDOW = 0.25  # seconds: the CPU share is measured over at least this long
-ADMITTED_WINDOW = 1.0  # seconds: a stream admitted this recently is counted at a running stream's cost
+ADMITTED_WINDOW = 0.5  # seconds: a stream admitted this recently is counted at a running stream's cost
 MIN_STREAMS = 8  # a process running fewer streams is never refused for its CPU (its other work is to blame)
-COST_WEIGHT = 0.3  # of each window's cost per stream, in the moving average
+COST_MEMORY = 10.0  # seconds: a stream's cost is the least measured over this long
 
 
 @dataclass(slots=True)
 class ProcessLoad:
-    """The process's CPU time per wall second over the last CPU_WINDOW or more, and a running
-    stream's share of it (a moving average over windows with at least MIN_STREAMS running)."""
+    """The process's CPU time per wall second over the last CPU_WINDOW or more, and what a running
+    stream costs of it.
+
+    A window's share over its running streams overstates a stream's cost by whatever else the
+    process did meanwhile (sockets opening, streams starting, refusals), most of all early in a
+    burst, when few run: an average of those kept a process at 90 streams where 100 kept their pace.
+    The least of the last COST_MEMORY seconds' windows (with at least MIN_STREAMS running) is the
+    tightest of those bounds."""
 
     share: float = 0.0
-    per_stream: float = 0.0
     _wall: float | None = None
     _cpu: float = 0.0
+    _costs: deque[tuple[float, float]] = field(default_factory=deque)  # (wall, share per running stream)
+
+    @property
+    def per_stream(self) -> float:
+        return min((cost for _, cost in self._costs), default=0.0)
 
     def read(self, *, wall: float, cpu: float, running: int) -> None:
         if self._wall is None:
@@ -58,10 +68,11 @@ class ProcessLoad:
             return
         self.share = (cpu - self._cpu) / (wall - self._wall)
         self._wall, self._cpu = wall, cpu
+        costs = self._costs
+        while costs and costs[0][0] < wall - COST_MEMORY:
+            costs.popleft()
         if running >= MIN_STREAMS:
-            cost = self.share / running
-            self.per_stream = cost if not self.per_stream else self.per_stream + COST_WEIGHT * (
-                cost - self.per_stream)
+            costs.append((wall, self.share / running))
 
 
 @dataclass(slots=True)
@@ -111,4 +122,4 @@ def refuse_when_busy(hub: StreamHub) -> None:
     admissions.add(now)
 
 
-__all__ = ["BUSY", "BUSY_CPU", "Admissions", "ProcessLoad", "refuse_when_busy", "running_streams"]
+__all__ = ["BUSY", "BUSY_CPU", "COST_MEMORY", "Admissions", "ProcessLoad", "refuse_when_busy", "running_streams"]
