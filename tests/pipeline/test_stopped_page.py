@@ -57,12 +57,14 @@ def test_a_stop_on_a_bare_list_marker_leaves_the_page_its_reload_shows(text: str
     assert "<li></li>" not in live
 
 
-@pytest.mark.parametrize("index", range(0, 177, 11))
+_WITH_LISTS = [i for i, item in enumerate(answer_corpus()) if _MARKER_END.search(item.answer)]
+
+
+@pytest.mark.parametrize("index", _WITH_LISTS[::8])
 def test_corpus_answers_stopped_right_after_a_list_marker_show_what_a_reload_shows(index: int) -> None:
     answer = answer_corpus()[index].answer
     cuts = [m.end() for m in _MARKER_END.finditer(answer)][:6]
-    if not cuts:
-        pytest.skip("no list in this answer")
+    assert cuts
     for cut in cuts:
         live, stored = stopped_page(answer[:cut], commit=True)
         assert live == stored, answer[max(0, cut - 40):cut]
