@@ -32,6 +32,7 @@ from .generation import Generation, GenerationResult
 from .hub_control import ControlPlane
 from .hub_grace import GraceClock
 from .journal import DEFAULT_MAX_ENTRIES, Entry, Journal, MemoryJournal, RedisJournal, entries_for
+from .journal_writer import JournalWriter
 from .memory import release_memory
 from .outbox import DirectSink, Frame, Sink
 from .upstream.events import UpstreamError
@@ -86,6 +87,7 @@ class LiveStream:
     retry: str = ""  # the prompt, for the Retry button when the stream fails
     failure: str = ""  # why the hub itself ended the stream (the journal failed)
     final: Entry | None = None  # the last entry, kept here too in case the journal cannot take it
+    writer: JournalWriter | None = None  # with Redis: this stream's entries on their way there
 
     @property
     def remote_followers(self) -> int:
@@ -158,24 +160,27 @@ class StreamHub:
         (StreamStartError) leaves nothing behind (review 4.6)."""
         live = LiveStream(stream_id, owner, finalize, checkpoint=checkpoint, slot=slot, retry=retry)
 
-        async def sink(frame: Frame) -> None:
-            if live.failure:
-                return
-            try:
-                await self._append(live, Entry(seq=0, html=frame.html, figures=frame.figures))
-            except Exception as exc:
-                # The journal is gone (Redis stopped): nobody can see what is generated, so stop
-                # paying for it (review 4.4).
-                logger.error("stream %s: journal append failed (%r); cancelling", stream_id, exc)
-                live.failure = JOURNAL_FAILED
-                self._cancel(live, "error")
-
         def direct(frame: Frame) -> None:
             if not live.failure:
-                self._append_now(live, Entry(seq=0, html=frame.html, figures=frame.figures))
+                entry = self._append_now(live, Entry(seq=0, html=frame.html, figures=frame.figures))
+                if live.writer is not None:
+                    live.writer.put(entry)
 
-        # With Redis every frame awaits its append; the in-process journal takes one at once.
-        live.generation = generation(sink, None if self._mirrored else direct)
+        async def sink(frame: Frame) -> None:  # the same, for a generation that awaits its sink
+            direct(frame)
+
+        def journal_failed(exc: BaseException) -> None:
+            # The journal is gone (Redis stopped): nobody elsewhere can see what is generated, and a
+            # resume could not either, so stop paying for it (review 4.4).
+            logger.error("stream %s: journal append failed (%r); cancelling", stream_id, exc)
+            live.failure = JOURNAL_FAILED
+            self._cancel(live, "error")
+
+        if self._mirrored:
+            # Each frame is in memory at once (this worker's followers read it there) and reaches
+            # Redis with the others queued meanwhile, in one round trip (streamui.journal_writer).
+            live.writer = JournalWriter(self.journal, stream_id, journal_failed)
+        live.generation = generation(sink, direct)
         try:
             await self.journal.set_meta(stream_id, {"owner": owner, "worker": WORKER_ID, **(meta or {})},
                                         ttl=self.lease)
@@ -224,6 +229,8 @@ class StreamHub:
                 logger.exception("stream %s: could not record the end", live.stream_id)
                 ending = Ending(Entry(seq=0, state="interrupted", error="The stream ended unexpectedly.",
                                       retry=live.retry))
+            if live.writer is not None:
+                await live.writer.drain()  # every frame before the end, in order
             live.seq += 1
             final = live.final = dataclasses.replace(ending.final, seq=live.seq)
             try:
@@ -239,6 +246,9 @@ class StreamHub:
                                                                               stored=True))
         finally:
             self._grace_clock.stop(live)
+            if live.writer is not None:
+                await live.writer.close()
+                live.writer = None
             live.generation = None  # the pipeline, the upstream's state and every buffer go now
             live.finalize = _ended
             live.task = None
@@ -303,10 +313,12 @@ class StreamHub:
         live.seq += 1
         await self._append_entry(live.stream_id, dataclasses.replace(entry, seq=live.seq))
 
-    def _append_now(self, live: LiveStream, entry: Entry) -> None:
+    def _append_now(self, live: LiveStream, entry: Entry) -> Entry:
         """`_append` into the in-process journal, which takes an entry without waiting."""
         live.seq += 1
-        self._memory.append_now(live.stream_id, dataclasses.replace(entry, seq=live.seq))
+        numbered = dataclasses.replace(entry, seq=live.seq)
+        self._memory.append_now(live.stream_id, numbered)
+        return numbered
 
     async def _append_entry(self, stream_id: str, entry: Entry) -> None:
         if self._mirrored:

@@ -5,9 +5,12 @@ hands them to the sink (the journal) in order. Frames put before the sender got 
 turn go out as one, so a frozen markdown block and the tail it leaves behind are
 always swapped together; the live figures ride along, latest wins.
 
-A journal that takes a frame at once (the in-process one) is given as `direct`: each
-frame goes straight to it, in order, and no sender task wakes per frame (issue 9: a task
-step per frame is a cost the framework's own floor does not pay).
+A sink that takes a frame at once is given as `direct`: each frame goes straight to it, in
+order, and no sender task wakes per frame (issue 9: a task step per frame is a cost the
+framework's own floor does not pay). The hub always gives one: the in-process journal takes
+each frame at once, and with Redis so does the memory copy, while streamui.journal_writer
+sends the frames to Redis one entry each, several per round trip. The merging sender remains
+for a caller that only has an awaiting sink.
 """
 
 from __future__ import annotations

@@ -1,0 +1,85 @@
+"""With Redis, every frame is its own journal entry, however slow the round trip (issue 9).
+
+Before, every frame awaited its XADD through the generation's sender, and the frames that queued
+meanwhile went out merged into one entry, which the wire could no longer send compactly (2.05x and
+3.59x the answer's bytes under load, deploy/LOAD.md). The journal here answers 60 ms late on every
+call, about one frame's time: the frames must still reach memory (this worker's followers) and Redis
+one entry each, in order, with the end after them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+
+from streamui.generation import Generation, GenerationResult
+from streamui.hub import Ending, StreamHub
+from streamui.journal import Entry, RedisJournal
+from streamui.outbox import DirectSink, Frame, Sink
+from streamui.pipeline.smoothing import make_strategy
+from streamui.testing.simulated import SimulatedUpstream, answer_corpus
+from streamui.upstream.base import ChatRequest, Message
+
+from .support.redis import run_redis
+
+pytestmark = pytest.mark.redis
+
+DELAY = 0.06
+
+
+class SlowRedisJournal(RedisJournal):
+    """A Redis journal whose every write takes DELAY longer: a loaded network or server."""
+
+    async def append(self, stream_id: str, entry: Entry) -> None:
+        await asyncio.sleep(DELAY)
+        await super().append(stream_id, entry)
+
+    async def append_many(self, stream_id: str, entries: list[Entry]) -> None:
+        await asyncio.sleep(DELAY)
+        await super().append_many(stream_id, entries)
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from run_redis(tmp_path_factory.mktemp("redis"))
+
+
+async def test_each_frame_is_its_own_entry_in_memory_and_in_redis_however_slow_the_journal(redis_url: str) -> None:
+    journal = SlowRedisJournal(redis_url, block_ms=200)
+    hub = StreamHub(journal, grace=lambda: 30.0, use_channel_layer=False)
+    frames: list[str] = []
+
+    def build(sink: Sink, direct: DirectSink | None) -> Generation:
+        request = ChatRequest(messages=[Message("user", answer_corpus()[4].prompt)], max_tokens=150)
+        generation = Generation(upstream=SimulatedUpstream(profile="steady", speed=4.0), request=request,
+                                strategies=[make_strategy("adaptive")], message_id=1, sink=sink,
+                                direct_sink=direct, stream_id="s-slow")
+        put_frame = generation.outbox.put_frame
+
+        def counted(frame: Frame) -> None:  # every frame the generation hands on, whichever way it goes
+            frames.append(frame.html)
+            put_frame(frame)
+
+        generation.outbox.put_frame = counted  # type: ignore[method-assign]
+        return generation
+
+    async def finalize(result: GenerationResult) -> Ending:
+        return Ending(Entry(seq=0, state="done"))
+
+    try:
+        live = await hub.start(stream_id="s-slow", owner="o", generation=build, finalize=finalize)
+        followed = [e async for e in hub.follow("s-slow", "o")]  # this worker's follower: from memory
+        assert await hub.wait_ended("s-slow", 10)
+        stored = [e async for e in journal.follow("s-slow", 0, wait=False)]
+    finally:
+        await hub.close()
+        await journal.close()
+    shown = [f for f in frames if f]
+    assert len(shown) > 20, len(shown)
+    # One entry per frame, in order, after the "streaming" entry and before the end.
+    for entries in (followed, stored):
+        assert [e.seq for e in entries] == list(range(1, len(entries) + 1))
+        assert entries[0].state == "streaming" and entries[-1].state == "done"
+        assert [e.html for e in entries[1:-1] if e.html] == shown
+    assert live.final is not None and live.final.seq == len(stored)
