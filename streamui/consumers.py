@@ -33,6 +33,7 @@ from .observability import log_stream_event
 from .protocol import ClientMessage, ProtocolError, parse_message, validate_timings
 from .socket_guard import ByteWindow, LogLimiter, TokenBucket, origin_allowed
 from .streams import close_orphaned, owner_key, render_entry, start_stream
+from .tasks import cancel_and_wait
 from .wire import FrameEncoder, payload
 
 logger = logging.getLogger("streamui.consumer")
@@ -260,10 +261,7 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels sh
         return True
 
     async def _unfollow(self) -> None:
-        if self.follower is not None and not self.follower.done():
-            self.follower.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.follower
+        await cancel_and_wait(self.follower)
         self.follower = None
 
     async def _client_timing(self, msg: ClientMessage) -> None:

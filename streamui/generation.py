@@ -38,6 +38,7 @@ from .pipeline.clock import Clock, LoopClock
 from .pipeline.commit import CommitStage
 from .pipeline.metrics import StreamMetrics
 from .pipeline.smoothing import SmoothingStrategy
+from .tasks import cancel_and_wait
 from .upstream.base import ChatRequest, Upstream
 from .upstream.events import UpstreamError
 from .upstream.tokens import count_tokens
@@ -150,10 +151,7 @@ class Generation:
             _running -= 1
             self.pipeline.compact()  # kept for resume a while: only what result() reads
             self._ticker.cancel(self._service)
-            if not sender.done():
-                sender.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sender
+            await cancel_and_wait(sender)
         return self.result("error" if self.pipeline.error else "done")
 
     async def _flush_on_stop(self, sender: asyncio.Task[None]) -> None:

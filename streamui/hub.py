@@ -35,6 +35,7 @@ from .journal import DEFAULT_MAX_ENTRIES, Entry, Journal, MemoryJournal, RedisJo
 from .journal_writer import JournalWriter
 from .memory import release_memory
 from .outbox import DirectSink, Frame, Sink
+from .tasks import cancel_and_wait
 from .upstream.events import UpstreamError
 
 logger = logging.getLogger("streamui.hub")
@@ -505,10 +506,7 @@ class StreamHub:
 
     async def close(self) -> None:
         await self._control.close()
-        if self._lease_task is not None:
-            self._lease_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._lease_task
+        await cancel_and_wait(self._lease_task)
         self._lease_task = None
 
 

@@ -9,13 +9,14 @@ does nothing, and Stop reaches only this worker's streams, which are all of them
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from channels.layers import get_channel_layer
+
+from .tasks import cancel_and_wait
 
 logger = logging.getLogger("streamui.hub")
 
@@ -83,10 +84,7 @@ class ControlPlane:
             await layer.group_discard(GROUP_PREFIX + stream_id, self._channel)
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         self._task = None
 
 

@@ -13,11 +13,11 @@ queue as one pipeline.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from typing import Protocol
 
 from .journal import Entry
+from .tasks import cancel_and_wait
 
 
 class BatchJournal(Protocol):
@@ -50,11 +50,8 @@ class JournalWriter:
         await self._idle.wait()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         self._idle.set()
 
     async def _run(self) -> None:

@@ -10,7 +10,6 @@ Last-Event-ID after a drop; `stop` stops a stream by id.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import re
 from collections.abc import AsyncIterator
@@ -28,6 +27,7 @@ from .hub import StreamAccessError, get_hub
 from .journal import Entry
 from .protocol import ProtocolError, parse_form
 from .streams import close_orphaned, owner_key, render_entry, start_stream
+from .tasks import cancel_and_wait
 
 HEARTBEAT_SECONDS = 15.0
 _WIDGET_ID = re.compile(r"su-w[A-Za-z0-9_-]{1,40}\Z")
@@ -171,9 +171,7 @@ async def _events(stream_id: str, owner_obj: Owner, widget_id: str, after: int) 
                 return
             yield format_event(entry.seq, render_entry(entry, widget_id, stream_id))
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
