@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from markdown_it.common.utils import isMdAsciiPunct, isPunctChar, isWhiteSpace
+
 _EMPTY_ITEM = re.compile(r"(?:^|\n)[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]*$")
 _FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})", re.M)
 _CODE_SPAN = re.compile(r"`+")
@@ -70,19 +72,20 @@ def _closing(text: str) -> Closing:
 
 
 def _can_open(text: str, at: int, size: int) -> bool:
-    """Whether the delimiter run at `at` is left-flanking (CommonMark): "1**." cannot open anything,
-    whatever follows it, so it is the model's literal text and no closer is added for it."""
+    """Whether the delimiter run at `at` is left-flanking (CommonMark, with markdown-it's own
+    character classes, as its `scanDelims` decides): "1**." cannot open anything, whatever follows
+    it, so it is the model's literal text and no closer is added for it."""
     if not text[at + size:].strip():
         return True  # the last thing written: the cut left it open (`closing` drops it)
     after = text[at + size]
-    before = text[at - 1: at] if at else ""
-    if after.isspace():
+    before = text[at - 1] if at else " "  # the start of the text counts as whitespace, as in scanDelims
+    if isWhiteSpace(ord(after)):
         return False
-    return not _punctuation(after) or not before or before.isspace() or _punctuation(before)
+    return not _punctuation(after) or isWhiteSpace(ord(before)) or _punctuation(before)
 
 
 def _punctuation(char: str) -> bool:
-    return not char.isalnum() and not char.isspace()
+    return isMdAsciiPunct(ord(char)) or isPunctChar(char)
 
 
 def _inside_word(text: str, at: int) -> bool:
