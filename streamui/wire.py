@@ -126,6 +126,15 @@ def payload(frame: dict[str, Any] | str, features: Features = Features()) -> str
     return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
 
 
+def read_payload(message: str) -> dict[str, Any] | str:
+    """A websocket message back into its frame, as streamui.js reads it: a `str` is a text append
+    (raw, or a JSON string), anything else the JSON object (ValueError for broken JSON)."""
+    if message[:1] not in _JSON_START:
+        return message
+    frame: dict[str, Any] | str = json.loads(message)
+    return frame
+
+
 def turn_template() -> str:
     """The turn shell `u` clones: a user turn and an empty one-lane chat answer, ids of TEMPLATE_ID."""
     return str(fragments.user_turn(TEMPLATE_ID, "") + fragments.assistant_turn(TEMPLATE_ID))
@@ -361,4 +370,5 @@ def _pieces(markup: str) -> list[str]:
     return [markup[a:b] for a, b in zip(starts, [*starts[1:], len(markup)], strict=True)]
 
 
-__all__ = ["LEGACY", "TEMPLATE_ID", "Features", "FrameEncoder", "figures_template", "turn_template"]
+__all__ = ["LEGACY", "TEMPLATE_ID", "Features", "FrameEncoder", "figures_template", "payload", "read_payload",
+           "turn_template"]

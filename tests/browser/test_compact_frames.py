@@ -9,10 +9,11 @@ must still end in that very DOM.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
+
+from streamui.wire import read_payload
 
 from .conftest import LiveSite
 from .flaky_upstream import MARKDOWN_PROMPT
@@ -36,11 +37,8 @@ SHOW = """() => {
 
 
 def parse_frame(payload: str) -> dict[str, Any]:
-    """A frame as the widget reads it: a message not starting like JSON is a raw text append, a JSON
-    string a text append too (streamui.wire.payload)."""
-    if payload[:1] not in ("{", '"'):
-        return {"a": payload}
-    frame = json.loads(payload)
+    """A frame as the widget reads it: a text append (raw, or a JSON string) as `a` (streamui.wire)."""
+    frame = read_payload(payload)
     return {"a": frame} if isinstance(frame, str) else frame
 
 
@@ -53,7 +51,7 @@ def start(page: Any, site: LiveSite, prompt: str) -> list[dict[str, Any]]:
 
     def received(payload: str) -> None:
         frame = parse_frame(payload)
-        if payload[:1] not in ("{", '"'):
+        if frame.get("a") == payload:
             frame["raw"] = True  # sent as the text itself (streamui.wire.payload)
         frames.append(frame)
 

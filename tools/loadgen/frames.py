@@ -14,9 +14,10 @@ anything into an answer's output region (`<widget>-m<id>-out`, or a part of it s
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
+
+from streamui.wire import read_payload
 
 _OUTPUT_SWAP = re.compile(r'id="[^"]*-m\d+-out(?:-[\w-]+)?"[^>]*\bhx-swap-oob="|hx-swap-oob="\w+:#[^"]*-m\d+-out\b')
 _END_STATE = re.compile(r'data-streamui="status"[^>]*\bdata-state="(done|stopped|interrupted)"')
@@ -35,14 +36,12 @@ class FrameInfo:
 
 def _data(frame: str | bytes) -> dict[str, object]:
     text = frame.decode("utf-8", "replace") if isinstance(frame, (bytes, bytearray)) else frame
-    if text[:1] not in ("{", '"'):
-        return {"a": text} if text else {}  # a raw text append (streamui.wire.payload)
     try:
-        data = json.loads(text)
+        data = read_payload(text)
     except ValueError:
         return {}  # not a streamui frame: nothing it could reveal
     if isinstance(data, str):
-        return {"a": data}  # a frame that is only a text append: its text as a JSON string
+        return {"a": data} if data else {}  # a frame that is only a text append (raw or a JSON string)
     return data if isinstance(data, dict) else {}
 
 

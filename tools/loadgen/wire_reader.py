@@ -9,7 +9,6 @@ applies (`hx-swap-oob="freeze:N"`, `hx-swap-oob="figures"`), as streamui.js does
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from markupsafe import Markup
 
 from streamui import fragments
+from streamui.wire import read_payload
 
 
 @dataclass(slots=True)
@@ -32,9 +32,9 @@ class FrameReader:
 
     def read(self, raw: str | bytes) -> dict[str, Any]:
         text = raw.decode("utf-8", "replace") if isinstance(raw, (bytes, bytearray)) else raw
-        data = json.loads(text) if text[:1] in ("{", '"') else text  # any other message: a raw text append
+        data = read_payload(text)
         if isinstance(data, str):
-            data = {"a": data}  # a bare text append
+            data = {"a": data}  # a text append, raw or a JSON string
         assert isinstance(data, dict), raw
         parts: list[str] = []
         compact = "content" not in data and any(k in data for k in ("a", "h", "z", "r", "f", "F", "g", "k", "s"))
