@@ -14,18 +14,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Protocol
 
-from .journal import Entry
+from .journal import Entry, Journal
 from .tasks import cancel_and_wait
 
 
-class BatchJournal(Protocol):
-    async def append_many(self, stream_id: str, entries: list[Entry]) -> None: ...
-
-
 class JournalWriter:
-    def __init__(self, journal: BatchJournal, stream_id: str, on_failure: Callable[[BaseException], None]) -> None:
+    def __init__(self, journal: Journal, stream_id: str, on_failure: Callable[[BaseException], None]) -> None:
         self._journal = journal
         self._stream_id = stream_id
         self._on_failure = on_failure
@@ -72,4 +67,4 @@ class JournalWriter:
                 self._idle.set()
 
 
-__all__ = ["BatchJournal", "JournalWriter"]
+__all__ = ["JournalWriter"]
