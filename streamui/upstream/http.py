@@ -38,6 +38,7 @@ from .base import ChatRequest
 from .errors import body_message, http_status_error, in_band_error, looks_like_html, transport_error
 from .events import End, Event, UpstreamError
 from .implied_think import implied_think
+from .network import AsyncioTransport
 from .openai_chunks import MalformedStream
 from .outcome import guarded
 from .sse import aiter_sse
@@ -128,8 +129,9 @@ class HTTPUpstream:
             # No cap on connections: each running stream holds one for its whole answer, and httpx's
             # default of 100 made stream 101 of a process wait for a free one, then fail with a pool
             # timeout (the count of streams is bounded by admission and the overload guard instead).
-            client = httpx.AsyncClient(timeout=self.timeout, transport=self._transport, auth=self._auth,
-                                       limits=httpx.Limits(max_connections=None, max_keepalive_connections=100))
+            limits = httpx.Limits(max_connections=None, max_keepalive_connections=100)
+            client = httpx.AsyncClient(timeout=self.timeout, auth=self._auth,
+                                       transport=self._transport or AsyncioTransport(limits=limits))
             self._clients[loop] = client
         return client
 

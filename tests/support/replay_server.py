@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import ssl
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ class Reply:
     split: Sequence[int] | None = None  # piece sizes, cycled; None: the body in one piece
     pause: float = 0.0  # seconds between pieces
     keep_alive: bool = False  # keep the connection open for the next request
+    then_close: bool = False  # say keep-alive, then close the connection once idle (as servers time out)
 
 
 @dataclass
@@ -47,14 +49,15 @@ class ReplayServer:
     port: int = 0
     replies: list[Reply] = field(default_factory=list)
     seen: list[Seen] = field(default_factory=list)
+    tls: ssl.SSLContext | None = None  # serve HTTPS with this server-side context
     _server: asyncio.Server | None = None
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}/v1"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}/v1"
 
     async def start(self) -> Self:
-        self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        self._server = await asyncio.start_server(self._handle, self.host, self.port, ssl=self.tls)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -81,7 +84,7 @@ class ReplayServer:
                 self.seen.append(seen)
                 reply = self.replies.pop(0) if self.replies else Reply(b"no reply queued", 500, "text/plain")
                 await self._send(reader, writer, reply, seen)
-                if not (reply.keep_alive and seen.finished):
+                if not (reply.keep_alive and seen.finished) or reply.then_close:
                     break
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
