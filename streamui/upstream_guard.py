@@ -67,24 +67,23 @@ class _Budget:
     max_chars: int
     tokens: int = 0
     chars: int = 0
-    # A token is at least one UTF-8 byte: while the bytes so far are within the cap, so are the
-    # tokens, and the chunks wait here uncounted (most answers end before: no tiktoken at all).
-    # Past it, they are counted as before, chunk by chunk.
-    _bytes: int = 0
-    _uncounted: list[str] | None = dataclasses.field(default_factory=list)
+    # A token is at least one UTF-8 byte: while the tokens counted plus the bytes not yet counted
+    # are within the cap, so are the tokens, and the chunks wait here uncounted (most answers end
+    # before: no tiktoken at all). Past it, what waits is counted at once, as one text (a count per
+    # chunk cost a tiktoken call per token near the cap, and ran over at chunk boundaries).
+    _pending: list[str] = dataclasses.field(default_factory=list)
+    _pending_bytes: int = 0
 
     def spend(self, text: str) -> bool:
         """Count `text`; True while still within the cap."""
         self.chars += len(text)
-        if self._uncounted is not None:
-            self._bytes += len(text.encode("utf-8", "surrogatepass"))
-            self._uncounted.append(text)
-            if self._bytes <= self.max_tokens:
-                return self.chars <= self.max_chars
-            self.tokens = sum(count_tokens(chunk) for chunk in self._uncounted if chunk)
-            self._uncounted = None
-        elif text:
-            self.tokens += count_tokens(text)
+        self._pending.append(text)
+        self._pending_bytes += len(text.encode("utf-8", "surrogatepass"))
+        if self.tokens + self._pending_bytes <= self.max_tokens:
+            return self.chars <= self.max_chars
+        self.tokens += count_tokens("".join(self._pending))
+        self._pending.clear()
+        self._pending_bytes = 0
         return self.tokens <= self.max_tokens and self.chars <= self.max_chars
 
 

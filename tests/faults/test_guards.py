@@ -7,7 +7,7 @@ Origins are the review's 1.9 / 1.10 list, surrogates its 3.8 / 3.9 chunks, and a
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streamui.admission import AdmissionRefused, LocalAdmission
@@ -117,16 +117,25 @@ def test_byte_window_counts_the_last_window_within_one_slice(steps: list[tuple[f
         assert at_least <= window._total <= at_most
 
 
+@settings(max_examples=400)
 @given(st.lists(st.text(max_size=12), max_size=60), st.integers(0, 80))
-def test_the_token_cap_counts_as_it_always_did_while_skipping_tiktoken_under_it(chunks: list[str],
-                                                                                  cap: int) -> None:
-    """Issue 9: the budget leaves chunks uncounted while their UTF-8 bytes are within the cap (a
-    token is at least a byte); its verdicts are those of counting every chunk."""
+def test_the_token_cap_counts_between_the_whole_text_and_every_chunk(chunks: list[str], cap: int) -> None:
+    """Issue 9: the budget leaves chunks uncounted while the tokens counted plus the bytes waiting
+    are within the cap (a token is at least a byte), then counts what waits as one text. So it
+    never cuts what counting every chunk apart would keep, never keeps what the whole text's count
+    puts over the cap, and never calls tiktoken while the bytes are within the cap."""
     from streamui.upstream.tokens import count_tokens
     from streamui.upstream_guard import _Budget
 
     budget = _Budget(cap, 10**9)
-    tokens = 0
-    for chunk in chunks:
-        tokens += count_tokens(chunk) if chunk else 0
-        assert budget.spend(chunk) == (tokens <= cap)
+    per_chunk = 0
+    for index, chunk in enumerate(chunks):
+        per_chunk += count_tokens(chunk) if chunk else 0
+        whole = count_tokens("".join(chunks[: index + 1]))
+        kept = budget.spend(chunk)
+        if per_chunk <= cap:
+            assert kept
+        if whole > cap:
+            assert not kept
+        if len("".join(chunks[: index + 1]).encode("utf-8", "surrogatepass")) <= cap:
+            assert budget.tokens == 0  # not counted yet
