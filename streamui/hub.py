@@ -19,87 +19,40 @@ import contextlib
 import contextvars
 import dataclasses
 import logging
-import os
-import secrets
-import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from .admission import LocalAdmission, RedisAdmission, Slot
 from .generation import Generation, GenerationResult
 from .hub_control import ControlPlane
+from .hub_follow import Followers
 from .hub_grace import GraceClock
-from .journal import DEFAULT_MAX_ENTRIES, Entry, Journal, MemoryJournal, RedisJournal, entries_for
-from .journal_writer import JournalWriter
+from .hub_journal import LocalFirstJournal
+from .hub_lease import renew_leases
+from .hub_persist import CheckpointSaver
+from .hub_stream import (
+    JOURNAL_FAILED,
+    WORKER_ID,
+    Checkpoint,
+    Ending,
+    Finalize,
+    LiveStream,
+    RenderStored,
+    StreamAccessError,
+    StreamStartError,
+)
+from .journal import Entry, Journal, MemoryJournal, RedisJournal, entries_for
 from .memory import release_memory
-from .outbox import DirectSink, Frame, Sink
+from .outbox import DirectSink, Sink
 from .tasks import cancel_and_wait
 from .upstream.events import UpstreamError
 
 logger = logging.getLogger("streamui.hub")
 
-WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 RETAIN_SECONDS = 120.0  # default of JOURNAL_RETAIN_SECONDS: a finished stream stays replayable this long
 COMPACT_AFTER = 5.0  # seconds after its end a finished stream's journal becomes one snapshot entry
 START_GRACE = 1.0  # seconds: the least a new stream waits for its first follower
-JOURNAL_FAILED = "The server lost its connection to the stream's journal (Redis)."
-
-
-@dataclass(frozen=True, slots=True)
-class Ending:
-    """What `Finalize` gives back: the final entry followers get, and whether the journal may be
-    compacted to the answer as stored (`Entry.stored`) once the last followers are through."""
-
-    final: Entry
-    compact: bool = False
-
-
-Finalize = Callable[[GenerationResult], Awaitable[Ending]]
-Checkpoint = Callable[[Generation], Awaitable[None]]
-RenderStored = Callable[[str], Awaitable[str]]  # stream id -> the answer as stored, as HTML replacing it whole
-
-
-class StreamStartError(RuntimeError):
-    """The stream could not be started (e.g. the journal is unreachable); nothing is left running."""
-
-
-class StreamAccessError(PermissionError):
-    """The stream does not exist or belongs to someone else (indistinguishable on purpose)."""
-
-
-@dataclass(slots=True)
-class LiveStream:
-    stream_id: str
-    owner: str
-    finalize: Finalize
-    generation: Generation | None = field(init=False)  # None once ended: a finished stream keeps no state
-    task: asyncio.Task[None] | None = None
-    local_followers: int = 0
-    # Followers on other workers, each a lease (loop time it expires) renewed by their worker:
-    # a follower whose worker died stops counting after one lease (review 5.8).
-    remote: dict[str, float] = field(default_factory=dict)
-    grace_timer: asyncio.TimerHandle | None = None
-    seq: int = 0
-    ended: asyncio.Event = field(default_factory=asyncio.Event)
-    checkpoint: Checkpoint | None = None
-    slot: Slot | None = None
-    retry: str = ""  # the prompt, for the Retry button when the stream fails
-    failure: str = ""  # why the hub itself ended the stream (the journal failed)
-    final: Entry | None = None  # the last entry, kept here too in case the journal cannot take it
-    writer: JournalWriter | None = None  # with Redis: this stream's entries on their way there
-
-    @property
-    def remote_followers(self) -> int:
-        now = asyncio.get_running_loop().time()
-        for token in [t for t, until in self.remote.items() if until < now]:
-            del self.remote[token]
-        return len(self.remote)
-
-    @property
-    def followers(self) -> int:
-        return self.local_followers + self.remote_followers
 
 
 class StreamHub:
@@ -117,17 +70,11 @@ class StreamHub:
         self.streams: dict[str, LiveStream] = {}
         self._control = ControlPlane(self._on_control, use_layer=use_channel_layer)
         self._lease_task: asyncio.Task[None] | None = None
-        self._forgetting: asyncio.Future[None] | None = None  # keeps the last forget task referenced
-        self._saver: asyncio.Task[None] | None = None  # the one checkpoint loop of every running stream
+        self._saver = CheckpointSaver(self.streams, persist_interval)
         self.compact_after = compact_after
-        # Streams this worker runs are also kept here, and their followers on this worker read them
-        # from memory: with Redis, a follower of a local stream no longer holds a Redis connection in
-        # a blocking read (redis-py's pool of 100 refused every stream past ~100 per process, and each
-        # read cost Redis a command); followers on other workers read Redis as before.
-        self._memory = journal if isinstance(journal, MemoryJournal) else MemoryJournal(
-            max_entries=getattr(journal, "max_entries", DEFAULT_MAX_ENTRIES))
-        self._mirrored = self._memory is not journal
-        self._compacting: set[asyncio.Future[None]] = set()
+        self._journals = LocalFirstJournal(journal)
+        self._followers = Followers(self.streams, self._journals, self._control, self._grace_clock, self._cancel,
+                                    lease=lease, render_stored=render_stored)
 
     # --- admission -----------------------------------------------------------------------
 
@@ -161,15 +108,6 @@ class StreamHub:
         (StreamStartError) leaves nothing behind (review 4.6)."""
         live = LiveStream(stream_id, owner, finalize, checkpoint=checkpoint, slot=slot, retry=retry)
 
-        def direct(frame: Frame) -> None:
-            if not live.failure:
-                entry = self._append_now(live, Entry(seq=0, html=frame.html, figures=frame.figures))
-                if live.writer is not None:
-                    live.writer.put(entry)
-
-        async def sink(frame: Frame) -> None:  # the same, for a generation that awaits its sink
-            direct(frame)
-
         def journal_failed(exc: BaseException) -> None:
             # The journal is gone (Redis stopped): nobody elsewhere can see what is generated, and a
             # resume could not either, so stop paying for it (review 4.4).
@@ -177,18 +115,14 @@ class StreamHub:
             live.failure = JOURNAL_FAILED
             self._cancel(live, "error")
 
-        if self._mirrored:
-            # Each frame is in memory at once (this worker's followers read it there) and reaches
-            # Redis with the others queued meanwhile, in one round trip (streamui.journal_writer).
-            live.writer = JournalWriter(self.journal, stream_id, journal_failed)
+        sink, direct = self._journals.sinks(live, journal_failed)
         live.generation = generation(sink, direct)
         try:
             await self.journal.set_meta(stream_id, {"owner": owner, "worker": WORKER_ID, **(meta or {})},
                                         ttl=self.lease)
-            await self._append(live, Entry(seq=0, state="streaming"))
+            await self._journals.append(live, Entry(seq=0, state="streaming"))
         except Exception as exc:
-            if self._mirrored:
-                await self._memory.forget(stream_id)
+            await self._journals.drop_copy(stream_id)
             raise StreamStartError(str(exc) or type(exc).__name__) from exc
         self.streams[stream_id] = live
         try:
@@ -210,7 +144,7 @@ class StreamHub:
         generation = live.generation
         assert generation is not None
         if live.checkpoint is not None:
-            self._ensure_saver()
+            self._saver.ensure_running()
         try:
             result = await generation.run()
         except asyncio.CancelledError:
@@ -230,26 +164,10 @@ class StreamHub:
                 logger.exception("stream %s: could not record the end", live.stream_id)
                 ending = Ending(Entry(seq=0, state="interrupted", error="The stream ended unexpectedly.",
                                       retry=live.retry))
-            if live.writer is not None:
-                await live.writer.drain()  # every frame before the end, in order
-            live.seq += 1
-            final = live.final = dataclasses.replace(ending.final, seq=live.seq)
-            try:
-                await self._append_entry(live.stream_id, final)
-            except Exception:
-                logger.error("stream %s: the journal did not take the final entry", live.stream_id)
-            else:
-                if ending.compact and not live.failure:
-                    # Later, not now: a follower still sending the last frames must get them, not a
-                    # snapshot swapped over an answer it has not finished showing.
-                    asyncio.get_running_loop().call_later(self.compact_after, self._start_compact, live.stream_id,
-                                                          dataclasses.replace(final, html="", whole=True,
-                                                                              stored=True))
+            await self._journals.append_final(live, ending, compact_after=self.compact_after)
         finally:
             self._grace_clock.stop(live)
-            if live.writer is not None:
-                await live.writer.close()
-                live.writer = None
+            await self._journals.close_writer(live)
             live.generation = None  # the pipeline, the upstream's state and every buffer go now
             live.finalize = _ended
             live.task = None
@@ -260,174 +178,26 @@ class StreamHub:
                 await self._control.leave(live.stream_id)
             asyncio.get_running_loop().call_later(self.retain, self._forget_local, live.stream_id)
 
-    def _start_compact(self, stream_id: str, snapshot: Entry) -> None:
-        task = asyncio.ensure_future(self._compact(stream_id, snapshot))
-        self._compacting.add(task)
-        task.add_done_callback(self._compacting.discard)
-
-    async def _compact(self, stream_id: str, snapshot: Entry) -> None:
-        """Keep a finished stream, for resume, as its answer as stored: one entry, not every frame
-        (issue 9: ~300 KB a finished stream before)."""
-        try:
-            if self._mirrored:
-                await self._memory.compact(stream_id, snapshot)
-            await self.journal.compact(stream_id, snapshot)
-        except Exception:
-            logger.warning("stream %s: could not compact the journal", stream_id, exc_info=True)
-
-    def _ensure_saver(self) -> None:
-        if self._saver is None or self._saver.done():
-            self._saver = asyncio.create_task(self._persist_loop(), name="streamui-persist",
-                                              context=contextvars.Context())
-
-    async def _persist_loop(self) -> None:
-        # The shown answer reaches the database at least every `persist_interval` seconds, so a
-        # worker killed mid-stream loses at most that much of what the user saw (review 4.1).
-        # One loop for every stream of the process, and their writes in one group commit (issue 9):
-        # a timer, a thread hop and a commit per stream per second kept a thousand streams queued.
-        while True:
-            await asyncio.sleep(self.persist_interval)
-            running = [(live, live.checkpoint, live.generation) for live in self.streams.values()
-                       if live.checkpoint is not None and live.generation is not None]
-            if not running:
-                self._saver = None
-                return
-            outcomes = await asyncio.gather(*(save(generation) for _live, save, generation in running),
-                                            return_exceptions=True)
-            for (live, _save, _generation), outcome in zip(running, outcomes, strict=True):
-                if isinstance(outcome, Exception):
-                    logger.warning("stream %s: checkpoint failed (%r)", live.stream_id, outcome)
-
     def _forget_local(self, stream_id: str) -> None:
         live = self.streams.get(stream_id)
         if live is not None and live.ended.is_set():
             del self.streams[stream_id]
-            # Redis keeps its own copy until its TTL; memory is this worker's to free.
-            self._forgetting = asyncio.ensure_future(self._memory.forget(stream_id))
+            self._journals.forget_soon(stream_id)
             if all(other.ended.is_set() for other in self.streams.values()):
                 release_memory()  # the burst is over: give its memory back (review 6.5)
 
-    async def _append(self, live: LiveStream, entry: Entry) -> None:
-        if not self._mirrored:
-            self._append_now(live, entry)
-            return
-        live.seq += 1
-        await self._append_entry(live.stream_id, dataclasses.replace(entry, seq=live.seq))
-
-    def _append_now(self, live: LiveStream, entry: Entry) -> Entry:
-        """`_append` into the in-process journal, which takes an entry without waiting."""
-        live.seq += 1
-        numbered = dataclasses.replace(entry, seq=live.seq)
-        self._memory.append_now(live.stream_id, numbered)
-        return numbered
-
-    async def _append_entry(self, stream_id: str, entry: Entry) -> None:
-        if self._mirrored:
-            # First: when Redis fails, this worker's followers still get the end (review 4.4).
-            await self._memory.append(stream_id, entry)
-        await self.journal.append(stream_id, entry)
-
-    def _journal_of(self, stream_id: str) -> Journal:
-        """Where a follower on this worker reads the stream: memory if this worker runs it."""
-        if self._mirrored and stream_id in self.streams:
-            return self._memory
-        return self.journal
-
-    # --- following ---------------------------------------------------------------------
+    # --- following (streamui.hub_follow) ----------------------------------------------------
 
     async def check_owner(self, stream_id: str, owner: str) -> dict[str, str]:
-        live = self.streams.get(stream_id)
-        if live is not None:
-            if live.owner != owner:
-                raise StreamAccessError(stream_id)
-            return {"owner": owner, "worker": WORKER_ID}
-        meta = await self.journal.get_meta(stream_id)
-        if meta is None or meta.get("owner") != owner:
-            raise StreamAccessError(stream_id)
-        return meta
+        return await self._followers.check_owner(stream_id, owner)
 
-    async def _alive(self, stream_id: str) -> bool:
-        live = self.streams.get(stream_id)
-        if live is not None:
-            return True
-        return await self.journal.get_meta(stream_id) is not None
-
-    async def follow(self, stream_id: str, owner: str, after: int = 0) -> AsyncIterator[Entry]:
-        """The stream's entries after `after`, live, until its final entry. Counts as attached.
-
-        Ends without a final entry when the owning worker is known dead (its lease expired):
-        the transport then records the stream as interrupted (review 4.2). When the journal
-        itself fails, a stream this worker runs is cancelled and its final entry comes from
-        memory (review 4.4)."""
-        await self.check_owner(stream_id, owner)
-        token = await self._attach(stream_id)
-        heartbeat = None if token is None else asyncio.create_task(self._heartbeat(stream_id, token))
-        last = after
-        try:
-            async for entry in self._journal_of(stream_id).follow(stream_id, after,
-                                                                   alive=lambda: self._alive(stream_id)):
-                last = entry.seq
-                yield await self._resolved(stream_id, entry) if entry.stored else entry
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            logger.error("stream %s: following the journal failed (%r)", stream_id, exc)
-            live = self.streams.get(stream_id)
-            if live is not None:
-                live.failure = live.failure or JOURNAL_FAILED
-                self._cancel(live, "error")
-                await self.wait_ended(stream_id, 10)
-            final = live.final if live is not None and live.final is not None else None
-            yield dataclasses.replace(final, seq=max(final.seq, last + 1)) if final else Entry(
-                seq=last + 1, state="interrupted", error=JOURNAL_FAILED,
-                retry=live.retry if live is not None else "")
-        finally:
-            if heartbeat is not None:
-                heartbeat.cancel()
-            with contextlib.suppress(Exception):
-                await self._detach(stream_id, token)
+    def follow(self, stream_id: str, owner: str, after: int = 0) -> AsyncIterator[Entry]:
+        """The stream's entries after `after`, live, until its final entry (`Followers.follow`)."""
+        return self._followers.follow(stream_id, owner, after)
 
     async def replay(self, stream_id: str, after: int = 0) -> list[Entry]:
         """What the journal still holds after `after`, without waiting (a stream whose worker died)."""
-        entries: list[Entry] = []
-        async for entry in self.journal.follow(stream_id, after, alive=_dead, wait=False):
-            entries.append(await self._resolved(stream_id, entry))
-        return entries
-
-    async def _resolved(self, stream_id: str, entry: Entry) -> Entry:
-        """A `stored` snapshot with its HTML: the answer rendered from where it is stored."""
-        if not entry.stored or self.render_stored is None:
-            return entry
-        try:
-            html = await self.render_stored(stream_id)
-        except Exception:
-            logger.warning("stream %s: could not render the stored answer", stream_id, exc_info=True)
-            html = ""
-        return dataclasses.replace(entry, html=html or entry.html, stored=False)
-
-    async def _attach(self, stream_id: str) -> str | None:
-        live = self.streams.get(stream_id)
-        if live is not None:
-            live.local_followers += 1
-            self._grace_clock.stop(live)
-            return None
-        token = secrets.token_hex(8)
-        await self._control.send(stream_id, {"type": "streamui.attach", "token": token, "lease": self.lease})
-        return token
-
-    async def _heartbeat(self, stream_id: str, token: str) -> None:
-        while True:
-            await asyncio.sleep(self.lease / 3)
-            with contextlib.suppress(Exception):
-                await self._control.send(stream_id, {"type": "streamui.attach", "token": token, "lease": self.lease})
-
-    async def _detach(self, stream_id: str, token: str | None) -> None:
-        live = self.streams.get(stream_id)
-        if live is not None and token is None:
-            live.local_followers = max(0, live.local_followers - 1)
-            self._grace_clock.start(live)
-        elif token is not None:
-            await self._control.send(stream_id, {"type": "streamui.detach", "token": token})
+        return await self._followers.replay(stream_id, after)
 
     # --- stopping ------------------------------------------------------------------------
 
@@ -454,9 +224,7 @@ class StreamHub:
         live = self.streams.get(stream_id)
         if live is None:
             return True
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(live.ended.wait(), timeout)
-        return live.ended.is_set()
+        return await live.wait_ended(timeout)
 
     def active_for(self, owner: str) -> int:
         return sum(1 for live in self.streams.values() if live.owner == owner and not live.ended.is_set())
@@ -467,8 +235,9 @@ class StreamHub:
         if self._lease_task is None:
             # Leases are renewed whether or not there is a channel layer: a stream's record that
             # lapses reads as a dead worker to every follower (review 4.2).
-            self._lease_task = asyncio.create_task(self._lease_loop(), name="streamui-hub-lease",
-                                                   context=contextvars.Context())
+            self._lease_task = asyncio.create_task(
+                renew_leases(self.streams, self.journal, self.admission, self.lease),
+                name="streamui-hub-lease", context=contextvars.Context())
         await self._control.ensure(lambda: self.streams)
 
     def _on_control(self, message: dict[str, Any]) -> None:
@@ -476,33 +245,10 @@ class StreamHub:
         live = self.streams.get(str(message.get("stream", "")))
         if live is None:
             return
-        kind = message.get("type")
-        if kind == "streamui.stop":
+        if message.get("type") == "streamui.stop":
             self._cancel(live, "stopped", message.get("at"))
-        elif kind == "streamui.attach":
-            lease = float(message.get("lease") or self.lease)
-            live.remote[str(message.get("token", ""))] = asyncio.get_running_loop().time() + lease
-            self._grace_clock.remote_attached(live)
-        elif kind == "streamui.detach":
-            live.remote.pop(str(message.get("token", "")), None)
-            self._grace_clock.remote_detached(live)
-
-    async def _lease_loop(self) -> None:
-        # The journal's record of a running stream expires unless renewed: a follower on
-        # another worker can tell a quiet stream from one whose worker died.
-        while True:
-            await asyncio.sleep(self.lease / 3)
-            for live in list(self.streams.values()):
-                if live.ended.is_set():
-                    continue
-                try:
-                    meta = await self.journal.get_meta(live.stream_id) or {}
-                    await self.journal.set_meta(live.stream_id, {**meta, "owner": live.owner, "worker": WORKER_ID},
-                                                ttl=self.lease)
-                    if live.slot is not None and isinstance(self.admission, RedisAdmission):
-                        await self.admission.renew(live.slot)
-                except Exception:
-                    logger.warning("stream %s: lease renewal failed", live.stream_id, exc_info=True)
+        else:
+            self._followers.on_control(live, message)
 
     async def close(self) -> None:
         await self._control.close()
@@ -544,22 +290,9 @@ def reset_hub() -> None:
     _hub = None
 
 
-async def _dead() -> bool:
-    return False
-
-
 async def _ended(result: GenerationResult) -> Ending:
     raise RuntimeError("this stream has already ended")
 
 
-__all__ = [
-    "JOURNAL_FAILED",
-    "WORKER_ID",
-    "Ending",
-    "LiveStream",
-    "StreamAccessError",
-    "StreamHub",
-    "StreamStartError",
-    "get_hub",
-    "reset_hub",
-]
+__all__ = ["JOURNAL_FAILED", "WORKER_ID", "Checkpoint", "Ending", "Finalize", "LiveStream", "RenderStored",
+           "StreamAccessError", "StreamHub", "StreamStartError", "get_hub", "reset_hub"]

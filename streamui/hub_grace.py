@@ -13,14 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .hub import LiveStream
+from .hub_stream import Cancel, LiveStream
 
 logger = logging.getLogger("streamui.hub")
-
-Cancel = Callable[["LiveStream", str], None]
 
 
 class GraceClock:
