@@ -125,3 +125,47 @@ async def test_a_process_whose_cpu_is_spent_refuses_a_new_stream_while_its_loop_
         again = await frames_until(late, r"-out-", timeout=20)
         assert BUSY not in "".join(again)
         await late.disconnect()
+
+
+async def test_a_process_on_a_machine_with_no_idle_cpu_refuses_a_new_stream(session_key: str) -> None:
+    """Issue 9: a process's own CPU share cannot see a shared machine (two Daphnes, Redis and nginx
+    on two cores each saw less than a core while the machine had none left). With MIN_STREAMS
+    running and every core kept busy by other processes (niced, so this process's loop stays on
+    time and its own share stays low), a new stream is refused "busy"; once they stop, one starts."""
+    import asyncio
+    import os
+    import subprocess
+    import sys
+
+    from streamui.overload import MIN_STREAMS, machine_cpu
+
+    if machine_cpu() is None:
+        pytest.skip("no /proc/stat here: the machine-wide check does not apply")
+    running = MIN_STREAMS + 1
+    with override_settings(STREAMUI={**SLOW, "MAX_CONCURRENT_STREAMS": running + 2}):
+        streams = []
+        for i in range(running):
+            comm = await connect(session_key)
+            await send(comm, prompt=f"Why is the sky blue? ({i})", conversation="", upstream="simulated:steady")
+            streams.append(comm)
+        for comm in streams:
+            await frames_until(comm, r"-out-", timeout=20)
+        burn = "import os\nos.nice(19)\nwhile True:\n    pass\n"
+        burners = [subprocess.Popen([sys.executable, "-c", burn]) for _ in range((os.cpu_count() or 1) + 1)]
+        try:
+            await asyncio.sleep(1.0)  # more than one CPU window of the burn
+            late = await connect(session_key)
+            await send(late, prompt="Can a minor sue or be sued?", conversation="", upstream="simulated:steady")
+            refused = await frames_until(late, r'data-streamui="error"[^>]*>[^<]', timeout=10)
+            assert BUSY in "".join(refused)
+        finally:
+            for burner in burners:
+                burner.kill()
+                burner.wait()
+        for comm in streams:
+            await comm.disconnect()
+        await asyncio.sleep(2.5)  # the streams' grace ends, the CPU window refills with an idle machine
+        await send(late, prompt="Can a minor sue or be sued?", conversation="", upstream="simulated:steady")
+        again = await frames_until(late, r"-out-", timeout=20)
+        assert BUSY not in "".join(again)
+        await late.disconnect()
