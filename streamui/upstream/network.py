@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from typing import Any
 
 import httpcore
@@ -171,38 +171,32 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
                           socket_options: Iterable[tuple[Any, ...]] | None = None) -> AsyncioStream:
         loop = asyncio.get_running_loop()
         local = (local_address, 0) if local_address else None
-        try:
-            async with asyncio.timeout(timeout):
-                transport, protocol = await loop.create_connection(_Protocol, host, port, local_addr=local)
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(f"connecting to {host}:{port} timed out") from exc
-        except OSError as exc:
-            raise httpcore.ConnectError(str(exc)) from exc
-        _apply(transport, socket_options)
-        return AsyncioStream(transport, protocol)
+        return await _connected(loop.create_connection(_Protocol, host, port, local_addr=local),
+                                f"{host}:{port}", timeout, socket_options)
 
     async def connect_unix_socket(self, path: str, timeout: float | None = None,
                                   socket_options: Iterable[tuple[Any, ...]] | None = None) -> AsyncioStream:
         loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(timeout):
-                transport, protocol = await loop.create_unix_connection(_Protocol, path)
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(f"connecting to {path} timed out") from exc
-        except OSError as exc:
-            raise httpcore.ConnectError(str(exc)) from exc
-        _apply(transport, socket_options)
-        return AsyncioStream(transport, protocol)
+        return await _connected(loop.create_unix_connection(_Protocol, path), path, timeout, socket_options)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
 
 
-def _apply(transport: asyncio.Transport, options: Iterable[tuple[Any, ...]] | None) -> None:
+async def _connected(connecting: Coroutine[Any, Any, tuple[asyncio.Transport, _Protocol]], where: str,
+                     timeout: float | None, options: Iterable[tuple[Any, ...]] | None) -> AsyncioStream:
+    try:
+        async with asyncio.timeout(timeout):
+            transport, protocol = await connecting
+    except TimeoutError as exc:
+        raise httpcore.ConnectTimeout(f"connecting to {where} timed out") from exc
+    except OSError as exc:
+        raise httpcore.ConnectError(str(exc)) from exc
     sock: socket.socket | None = transport.get_extra_info("socket")
     for option in options or ():
         if sock is not None:
             sock.setsockopt(*option)
+    return AsyncioStream(transport, protocol)
 
 
 class AsyncioTransport(httpx.AsyncHTTPTransport):
