@@ -70,7 +70,8 @@ class _Budget:
     # A token is at least one UTF-8 byte: while the tokens counted plus the bytes not yet counted
     # are within the cap, so are the tokens, and the chunks wait here uncounted (most answers end
     # before: no tiktoken at all). Past it, what waits is counted at once, as one text (a count per
-    # chunk cost a tiktoken call per token near the cap, and ran over at chunk boundaries).
+    # chunk cost a tiktoken call per token past the cap; a run is tokenized whole, as the model's text
+    # is, so its count can differ from the chunks' counts either way by a little: token_slack).
     _pending: list[str] = dataclasses.field(default_factory=list)
     _pending_bytes: int = 0
 

@@ -119,23 +119,36 @@ def test_byte_window_counts_the_last_window_within_one_slice(steps: list[tuple[f
 
 @settings(max_examples=400)
 @given(st.lists(st.text(max_size=12), max_size=60), st.integers(0, 80))
-def test_the_token_cap_counts_between_the_whole_text_and_every_chunk(chunks: list[str], cap: int) -> None:
+def test_the_token_cap_counts_every_chunk_once_in_runs_and_none_while_the_bytes_fit(
+        chunks: list[str], cap: int) -> None:
     """Issue 9: the budget leaves chunks uncounted while the tokens counted plus the bytes waiting
-    are within the cap (a token is at least a byte), then counts what waits as one text. So it
-    never cuts what counting every chunk apart would keep, never keeps what the whole text's count
-    puts over the cap, and never calls tiktoken while the bytes are within the cap."""
+    are within the cap (a token is at least a byte, so the waiting text is within it too), then
+    counts what waits as one text: each chunk is counted once, in order, in runs of whole chunks,
+    and the verdict is that count against the cap. (A run is tokenized as the model's text is,
+    whole; counting chunk by chunk, as before, could differ either way: ":a" + "kv" is 2 tokens
+    apart and 3 together.)"""
+    from streamui import upstream_guard
     from streamui.upstream.tokens import count_tokens
-    from streamui.upstream_guard import _Budget
 
-    budget = _Budget(cap, 10**9)
-    per_chunk = 0
+    counted: list[str] = []
+
+    def counting(text: str) -> int:
+        counted.append(text)
+        return count_tokens(text)
+
+    budget = upstream_guard._Budget(cap, 10**9)
     for index, chunk in enumerate(chunks):
-        per_chunk += count_tokens(chunk) if chunk else 0
-        whole = count_tokens("".join(chunks[: index + 1]))
-        kept = budget.spend(chunk)
-        if per_chunk <= cap:
-            assert kept
-        if whole > cap:
-            assert not kept
-        if len("".join(chunks[: index + 1]).encode("utf-8", "surrogatepass")) <= cap:
-            assert budget.tokens == 0  # not counted yet
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(upstream_guard, "count_tokens", counting)
+            kept = budget.spend(chunk)
+        so_far = "".join(chunks[: index + 1])
+        done = "".join(counted)
+        assert so_far.startswith(done)  # in order, none twice, none skipped
+        waiting = so_far[len(done):]
+        assert budget.tokens == sum(count_tokens(run) for run in counted)
+        if waiting:
+            assert budget.tokens + len(waiting.encode("utf-8", "surrogatepass")) <= cap and kept
+        else:
+            assert kept == (budget.tokens <= cap)
+        if len(so_far.encode("utf-8", "surrogatepass")) <= cap:
+            assert not counted  # no tiktoken at all while the bytes fit
