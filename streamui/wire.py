@@ -28,6 +28,8 @@ swaps `content`):
   `title` and text, what htmx's outerHTML swap of `fragments.replace_mark` leaves.
 - `s` (`[state, stream, label]`): the widget's `[data-streamui=status]` element gets that
   `data-state`, `data-stream` and text (the server's label), as `fragments.status` would.
+  `stream` is `0` for the frame's own stream (`status_stream`; always so from the journal), which
+  the widget already holds: the id was a fifth of a status frame.
 
 The output named by `q`, `p`, `o` and `r` (in that order, the order the widget reads them) is
 left out when it is the one this socket named last: `q`/`p` then start with their space
@@ -108,13 +110,14 @@ class Features:
     replace_tail: bool = True  # `r` instead of an innerHTML swap of a tail
     figures_list: bool = True  # `g` (values by position) instead of `f` (by key)
     same_output: bool = True  # the output a frame names left out when it is the socket's last
+    status_stream: bool = True  # `0` in `s` for the frame's own stream, not its id again
 
 
 LEGACY = Features(text=False, figures=False, freeze=False, stream_once=False, seq_implied=False, bare_text=False,
                   raw_text=False,
                   markup=False, short_target=False, status=False, mark=False, turn=False,
                   figures_template=False, replace_tail=False, figures_list=False,
-                  same_output=False)
+                  same_output=False, status_stream=False)
 
 
 def payload(frame: dict[str, Any] | str, features: Features = Features()) -> str:
@@ -175,7 +178,8 @@ class FrameEncoder:
             shown = str(fragments.status(self.widget_id, entry.state, stream_id=stream_id))
             if shown in rest:  # the widget's status line, as render_entry draws it: an `s` op
                 rest = rest.replace(shown, "", 1)
-                data["s"] = [entry.state, stream_id, fragments.STATUS_TEXT.get(entry.state, entry.state)]
+                data["s"] = [entry.state, 0 if self.features.status_stream else stream_id,
+                             fragments.STATUS_TEXT.get(entry.state, entry.state)]
         if isinstance(figures, str):
             rest = figures + rest
         elif isinstance(figures, list):

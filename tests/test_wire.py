@@ -256,10 +256,12 @@ def test_a_streamed_answer_ends_as_its_one_shot_render_with_blocks_moved_not_res
 def test_the_status_line_and_the_mark_go_as_ops_and_the_interrupted_error_stays_html() -> None:
     wire = FrameEncoder(WIDGET, render_rest=status_rest)
     assert wire.entry(Entry(seq=1, state="streaming"), STREAM) == [
-        {"s": ["streaming", STREAM, "Streaming…"], "seq": 1, "stream": STREAM}]
+        {"s": ["streaming", 0, "Streaming…"], "seq": 1, "stream": STREAM}]  # 0: the frame's own stream
+    named = FrameEncoder(WIDGET, render_rest=status_rest, features=Features(status_stream=False))
+    assert named.entry(Entry(seq=1, state="streaming"), STREAM)[0]["s"] == ["streaming", STREAM, "Streaming…"]
     mark = str(fragments.replace_mark(1, "complete", 'a "detail" & <more>'))
     assert wire.entry(Entry(seq=2, state="done", html=mark), STREAM) == [
-        {"k": ["su-m1-mark", "complete", 'a "detail" & <more>', ""], "s": ["done", STREAM, ""]}]
+        {"k": ["su-m1-mark", "complete", 'a "detail" & <more>', ""], "s": ["done", 0, ""]}]
     error = str(fragments.error(WIDGET, "The answer was interrupted: boom", retry_prompt="again"))
 
     def interrupted_rest(entry: Entry, widget_id: str, stream_id: str) -> str:
@@ -269,7 +271,7 @@ def test_the_status_line_and_the_mark_go_as_ops_and_the_interrupted_error_stays_
     [frame] = cut.entry(Entry(seq=5, state="interrupted", html=str(fragments.replace_mark(1, "interrupted", "boom"))),
                         STREAM)
     assert frame == {"k": ["su-m1-mark", "interrupted", "boom", "interrupted"],
-                     "s": ["interrupted", STREAM, "Interrupted"], "content": error, "seq": 5, "stream": STREAM}
+                     "s": ["interrupted", 0, "Interrupted"], "content": error, "seq": 5, "stream": STREAM}
     # Without the switches: the HTML as before.
     plain = FrameEncoder(WIDGET, render_rest=status_rest, features=Features(status=False, mark=False))
     [frame] = plain.entry(Entry(seq=2, state="done", html=mark), STREAM)

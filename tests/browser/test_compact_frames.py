@@ -132,7 +132,7 @@ def test_the_streamed_dom_is_the_finished_answers_dom(page: Any, live_site: Live
     shown = page.evaluate("() => Object.fromEntries([...document.querySelectorAll("
                           "'[data-streamui=figures] dd[data-figure]')].map(dd => [dd.dataset.figure, dd.textContent]))")
     assert shown == sent
-    stream = next(f["s"][1] for f in frames if "s" in f)
+    stream = next(f["stream"] for f in frames if "stream" in f)
     assert page.evaluate(STATUS) == ["done", stream, ""]
     log = str(page.evaluate(LOG_HTML))
     assert streamed == reloaded_html(page)

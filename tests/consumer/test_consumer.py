@@ -297,7 +297,7 @@ async def test_send_is_answered_with_the_turn_op_and_a_comparison_with_html(
     # The turn is the widget's template with these ids: no HTML, the prompt as the text it shows.
     assert raw == {"u": [user.pk, answer.pk, "Can a minor <sue>?", conversation]}
     first = await raw_frame()
-    assert first["s"][:2] == ["streaming", first["stream"]] and "content" not in first
+    assert first["s"][:2] == ["streaming", 0] and isinstance(first["stream"], str) and "content" not in first
     await frames_until(comm, ENDED)
     # Two lanes are not the template's one: that turn goes as HTML.
     await send(comm, action="send", prompt="again", conversation=conversation, compare="passthrough")

@@ -55,9 +55,10 @@ class Config:
 
 _OFF = dict(text=False, figures=False, freeze=False, stream_once=False, seq_implied=False, bare_text=False,
             raw_text=False, markup=False, short_target=False, status=False, mark=False, turn=False,
-            figures_template=False, replace_tail=False, figures_list=False, same_output=False)
+            figures_template=False, replace_tail=False, figures_list=False, same_output=False,
+            status_stream=False)
 _ISSUE_9 = ("short_target", "status", "mark", "turn", "figures_template", "replace_tail", "figures_list",
-            "same_output", "raw_text")
+            "same_output", "raw_text", "status_stream")
 
 
 def _from(*names: str) -> Features:
@@ -91,7 +92,8 @@ STEPS = (
     Config("+ a tail's new markup without its wrapper (r)", _from(*_ISSUE_9[:6]), 1.0, True),
     Config("+ figures deltas by position (g)", _from(*_ISSUE_9[:7]), 1.0, True),
     Config("+ the socket's last output left out", _from(*_ISSUE_9[:8]), 1.0, True),
-    Config("+ a lone text append as the text itself", Features(), 1.0, True),
+    Config("+ a lone text append as the text itself", _from(*_ISSUE_9[:9]), 1.0, True),
+    Config("+ a status names its own stream as 0", Features(), 1.0, True),
 )
 
 

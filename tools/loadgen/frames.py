@@ -60,11 +60,11 @@ def read_frame(frame: str | bytes) -> FrameInfo:
     end_state = end.group(1) if end else None
     stream_id = started.group(1) if started else None
     status = data.get("s")
-    if isinstance(status, list) and len(status) >= 2 and all(isinstance(v, str) for v in status[:2]):
-        state, stream = status[0], status[1]
+    if isinstance(status, list) and len(status) >= 2 and isinstance(status[0], str):
+        state, stream = status[0], data.get("stream") if status[1] == 0 else status[1]
         if state in _END_STATES:
             end_state = state
-        elif state == "streaming":
+        elif state == "streaming" and isinstance(stream, str):
             stream_id = stream
     return FrameInfo(
         reveal=(isinstance(data.get("a"), str) or isinstance(data.get("h"), str) or isinstance(data.get("r"), list)

@@ -107,6 +107,8 @@ class FrameReader:
             data["seq"], data["stream"] = self.seq, self.stream
         if "s" in data:
             state, stream, label = data["s"]
+            if stream == 0:  # the frame's own stream (streamui.wire)
+                stream = data["stream"]
             assert self.widget_id is not None, f"a status before the widget is known: {raw!r}"
             parts.append(str(fragments.status(self.widget_id, state, label, stream_id=stream)))
         self.kinds.append("+".join(sorted(k for k in data if k not in ("seq", "stream"))))

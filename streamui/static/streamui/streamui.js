@@ -231,7 +231,8 @@
       var status = hook(widget, "status");
       if (status) {
         status.setAttribute("data-state", String(frame.s[0]));
-        status.setAttribute("data-stream", String(frame.s[1]));
+        // 0: the frame's own stream, which the widget holds (data-stream, set from `stream` above).
+        status.setAttribute("data-stream", frame.s[1] === 0 ? (widget.getAttribute("data-stream") || "") : String(frame.s[1]));
         status.textContent = String(frame.s[2]);
       }
     }
