@@ -203,9 +203,10 @@ class AsyncioTransport(httpx.AsyncHTTPTransport):
     """httpx's own transport (its request and error mapping), its pool reading through AsyncioBackend."""
 
     def __init__(self, *, limits: httpx.Limits, verify: ssl.SSLContext | str | bool = True) -> None:
-        super().__init__(limits=limits, verify=verify)
+        context = httpx.create_ssl_context(verify=verify)  # once: loading the CA bundle takes milliseconds
+        super().__init__(limits=limits, verify=context)
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(verify=verify),
+            ssl_context=context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
