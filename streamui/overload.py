@@ -22,8 +22,9 @@ passes BUSY_CPU. An idle process admits a burst up to what it can carry, at once
 A process's share cannot tell a busy machine from an idle one, though: two Daphnes, Redis and
 nginx on two cores each see a process below a core while the machine has nothing left
 (deploy/LOAD.md). Where the kernel says how idle the machine is (Linux's /proc/stat), the
-process's capacity is also bounded by what it uses plus the machine's idle cores, measured
-over the same window: a newcomer is refused when its cost would come out of CPU nobody has.
+process's capacity is also bounded by what it uses plus the machine's idle cores (the most
+idle of the last IDLE_MEMORY's windows): a newcomer is refused when its cost would come out of
+CPU nobody has had for a second.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ CPU_WINDOW = 0.25  # seconds: the CPU share is measured over at least this long
 ADMITTED_WINDOW = 0.5  # seconds: a stream admitted this recently is counted at a running stream's cost
 MIN_STREAMS = 8  # a process running fewer streams is never refused for its CPU (its other work is to blame)
 COST_MEMORY = 10.0  # seconds: a stream's cost is the least measured over this long
+# seconds: the machine counts as idle as its most idle window of this long (a client opening its
+# sockets, a neighbour's garbage collection: a quarter second with nothing idle is not a full machine)
+IDLE_MEMORY = 1.0
 PROC_STAT = "/proc/stat"
 
 
@@ -62,10 +66,11 @@ class ProcessLoad:
     tightest of those bounds."""
 
     share: float = 0.0
-    idle_cores: float | None = None  # the machine's idle CPU over the same window, where known
+    idle_cores: float | None = None  # the machine's idle CPU: the most of the last IDLE_MEMORY's windows
     _wall: float | None = None
     _cpu: float = 0.0
     _machine: tuple[float, float] | None = None  # (idle, total) CPU time of the whole machine
+    _idle: deque[tuple[float, float]] = field(default_factory=deque)  # (wall, idle cores) per window
     _costs: deque[tuple[float, float]] = field(default_factory=deque)  # (wall, share per running stream)
 
     @property
@@ -84,6 +89,7 @@ class ProcessLoad:
         """Begin a new window at the next reading (after a pause in sampling, whose window would
         describe the past)."""
         self._wall = None
+        self._idle.clear()
 
     def read(self, *, wall: float, cpu: float, running: int,
              machine: Callable[[], tuple[float, float] | None] = lambda: None) -> None:
@@ -97,10 +103,13 @@ class ProcessLoad:
         sample = machine()
         elapsed = wall - self._wall
         self.share = (cpu - self._cpu) / elapsed
-        self.idle_cores = None
+        idle = self._idle
+        while idle and idle[0][0] < wall - IDLE_MEMORY:
+            idle.popleft()
         if sample is not None and self._machine is not None and sample[1] > self._machine[1]:
-            idle = (sample[0] - self._machine[0]) / (sample[1] - self._machine[1])  # of all cores
-            self.idle_cores = max(0.0, idle) * (os.cpu_count() or 1)
+            share_idle = (sample[0] - self._machine[0]) / (sample[1] - self._machine[1])  # of all cores
+            idle.append((wall, max(0.0, share_idle) * (os.cpu_count() or 1)))
+        self.idle_cores = max((cores for _, cores in idle), default=None)
         self._wall, self._cpu, self._machine = wall, cpu, sample
         costs = self._costs
         while costs and costs[0][0] < wall - COST_MEMORY:

@@ -12,6 +12,7 @@ from streamui.overload import (
     BUSY_CPU,
     COST_MEMORY,
     CPU_WINDOW,
+    IDLE_MEMORY,
     MIN_STREAMS,
     Admissions,
     ProcessLoad,
@@ -96,6 +97,23 @@ def test_the_capacity_is_a_core_or_what_the_process_uses_plus_the_machines_idle_
     idle.read(wall=0.0, cpu=0.0, running=0, machine=lambda: next(samples))
     idle.read(wall=1.0, cpu=0.3, running=10, machine=lambda: next(samples))
     assert idle.capacity == BUSY_CPU  # 1.4 idle cores: a core is still all one process gets
+
+
+def test_the_machine_is_as_idle_as_its_most_idle_window_of_the_last_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A quarter second with no idle CPU (a client opening its sockets) is not a full machine."""
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    load = ProcessLoad()
+    ticks = iter([(0.0, 0.0), (50.0, 100.0), (50.0, 200.0), (50.0, 300.0), (50.0, 400.0), (50.0, 500.0),
+                  (50.0, 600.0)])
+    load.read(wall=0.0, cpu=0.0, running=10, machine=lambda: next(ticks))
+    load.read(wall=0.25, cpu=0.05, running=10, machine=lambda: next(ticks))
+    assert load.idle_cores == pytest.approx(1.0)  # half of two cores idle
+    for step in range(2, 6):  # then nothing idle, window after window
+        load.read(wall=0.25 * step, cpu=0.05 * step, running=10, machine=lambda: next(ticks))
+    assert load.idle_cores == pytest.approx(1.0)  # within IDLE_MEMORY of the idle window
+    load.read(wall=0.25 + IDLE_MEMORY + 0.25, cpu=0.35, running=10, machine=lambda: next(ticks))
+    assert load.idle_cores == 0.0  # a second with nothing idle: the machine is full
+    assert load.capacity == pytest.approx(load.share)
 
 
 def test_the_machines_cpu_is_read_from_proc_stat_and_nothing_else(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import pytest
 from django.test import override_settings
 
 from streamui.models import ChatMessage
-from streamui.overload import BUSY, MIN_STREAMS, machine_cpu
+from streamui.overload import BUSY, CPU_WINDOW, IDLE_MEMORY, MIN_STREAMS, machine_cpu
 
 from .test_consumer import connect, frames_until, send
 
@@ -99,7 +99,7 @@ async def _refused_while(session_key: str, burning: Callable[[], AbstractContext
         for comm in streams:
             await frames_until(comm, r"-out-", timeout=20)
         with burning():
-            await asyncio.sleep(1.0)  # more than one CPU window of the burn
+            await asyncio.sleep(IDLE_MEMORY + 2 * CPU_WINDOW)  # the burn fills the windows the guard looks at
             late = await connect(session_key)
             await send(late, prompt="Can a minor sue or be sued?", conversation="", upstream="simulated:steady")
             refused = await frames_until(late, r'data-streamui="error"[^>]*>[^<]', timeout=10)
