@@ -36,6 +36,11 @@ class _Protocol(asyncio.Protocol):
         self.error: BaseException | None = None
         self.paused = False
         self._reader: asyncio.Future[None] | None = None
+        # One timer per connection for the read timeout, not one per read: a read that waits sets
+        # the deadline, and the timer, when it fires, fails the waiting read if it is past it or
+        # comes back at the deadline of the read waiting now (a token every 20 ms, a 60 s timeout).
+        self._deadline = 0.0
+        self._watchdog: asyncio.TimerHandle | None = None
         self._writable: asyncio.Future[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -58,6 +63,9 @@ class _Protocol(asyncio.Protocol):
         self.eof = True
         self.error = exc
         self._wake_reader()
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         if self._writable is not None and not self._writable.done():
             self._writable.set_result(None)
 
@@ -82,11 +90,28 @@ class _Protocol(asyncio.Protocol):
         return data
 
     async def readable(self, timeout: float | None) -> None:
-        self._reader = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        reader = self._reader = loop.create_future()
+        self._deadline = float("inf") if timeout is None else loop.time() + timeout
+        if timeout is not None and (self._watchdog is None or self._deadline < self._watchdog.when()):
+            if self._watchdog is not None:
+                self._watchdog.cancel()  # a shorter timeout than the one the timer is set for
+            self._watchdog = loop.call_at(self._deadline, self._watch)
         try:
-            await _within(self._reader, timeout, httpcore.ReadTimeout)
+            await reader
         finally:
             self._reader = None
+
+    def _watch(self) -> None:
+        self._watchdog = None
+        reader = self._reader
+        if reader is None or reader.done():
+            return  # nothing waits: the next read that does arms the timer again
+        loop = reader.get_loop()
+        if loop.time() >= self._deadline:
+            reader.set_exception(httpcore.ReadTimeout("timed out"))
+        elif self._deadline != float("inf"):
+            self._watchdog = loop.call_at(self._deadline, self._watch)
 
     async def drained(self, timeout: float | None) -> None:
         if self._writable is not None:

@@ -134,3 +134,30 @@ async def test_connect_errors_are_httpcore_errors() -> None:
     await probe.wait_closed()
     with pytest.raises(httpcore.ConnectError):
         await AsyncioBackend().connect_tcp("127.0.0.1", port, timeout=5)
+
+
+async def test_each_read_keeps_its_own_timeout_on_one_connection() -> None:
+    """One timer serves a connection's reads: a long timeout armed first must not delay a short one
+    after it, and a read that got its data in time is not failed by an earlier read's deadline."""
+    gate = asyncio.Event()
+
+    async def handle(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"first")
+        await writer.drain()
+        await gate.wait()
+        writer.write(b"second")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    stream = await _connect(server)
+    assert await stream.read(1024, timeout=30) == b"first"  # a long timeout arms the timer
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(httpcore.ReadTimeout):
+        await stream.read(1024, timeout=0.2)
+    assert loop.time() - started < 2  # the short timeout, not the long one
+    loop.call_later(0.3, gate.set)
+    assert await stream.read(1024, timeout=1.0) == b"second"  # past the 0.2 s deadline, within its own
+    await stream.aclose()
+    server.close()
