@@ -17,17 +17,36 @@ Strong openers ("Correction:", "Scratch that", "I was wrong", "No wait", ...) re
 themselves. The decision is a function of the text only (the previous sentence and a
 fixed window after the opener), never of arrival timing: until the window is complete
 the answer is `PENDING`. Pure Python, no data files; it never raises on any string.
+
+The opener patterns and their word-by-word matching are in `correction_openers`, the cues
+of the previous sentence and the window in `correction_cues`.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Final, Literal, cast
 
+from .correction_cues import (
+    _BELIEF,
+    _CONFIRM,
+    _EXTENSION,
+    _HMM_RETRACTS,
+    _INSTRUCTION,
+    _INTENSIFIER,
+    _LABEL,
+    _MENTION,
+    _META,
+    _QUESTION,
+    _REFUSAL,
+    _RETRACTS,
+    _SPEECH,
+    _VERB,
+    _VERIFY,
+    _value_swap,
+)
+from .correction_openers import _FIRST_WORDS, _PREFIXES, _STRONG, _TOKEN, _WEAK, Kind, _best, _match, _Tok, _tokens
 from .corrections import PENDING, Detection, OpenerMatch
-
-Kind = Literal["strong", "actually", "wait", "hmm", "mean", "sorry", "no"]
 
 STRONG_WINDOW: Final = 2
 """Words after a strong opener needed before deciding (to tell a fragment correction)."""
@@ -36,275 +55,9 @@ WEAK_WINDOW: Final = 6
 WINDOWS: Final[dict[str, int]] = {"strong": STRONG_WINDOW, "actually": 4, "wait": 4}
 """Per kind, where fewer words decide ("Actually,"/"Wait," are rejected by their first words)."""
 
-_TOKEN: Final = re.compile(r"[^\W_]+(?:['’][^\W_]+)*|[^\w\s]")
 _SENTENCE_END: Final = re.compile(r"[.!?…]+[\"'”’)\]*_]*(?=\s|$)")
 _QUOTES: Final = "\"'“”‘’`«»„"
 _EMPHASIS: Final = "*_"
-
-
-def _slots(pattern: str) -> tuple[tuple[frozenset[str], bool], ...]:
-    """"wait ,|—" -> ((wait), (",", "—")); a trailing "?" makes a slot optional; "_" is any word."""
-    out = []
-    for slot in pattern.split():
-        optional = slot.endswith("?") and len(slot) > 1
-        slot = slot[:-1] if optional else slot
-        out.append((frozenset(slot.split("|")), optional))
-    return tuple(out)
-
-
-_DASH: Final = ",|—|–|-|:"
-# Openers that retract by themselves (after an optional weak prefix such as "Wait,").
-_STRONG: Final = tuple(
-    _slots(p)
-    for p in (
-        "correction :|—|–|-",
-        "scratch that",
-        "strike that",
-        "let me correct myself|that|this",
-        "to correct myself|that",
-        "i stand corrected",
-        "so? i was wrong|mistaken|incorrect",
-        "i misspoke|misread|miscounted|miscalculated|misremembered|misstated",
-        "i made a|an mistake|error|typo",
-        "my mistake|bad|error",
-        "oops|whoops ,|!? i meant|mean",
-        "oops",
-        "whoops",
-        "on second thought|thoughts",
-        "let me rephrase|revise|reconsider",
-        "no ,? wait",
-        "wait ,|—|–|- no",
-        "actually ,|— no",
-        "that's wrong|incorrect|false",
-        "that is|was wrong|incorrect|false",
-        "that's not right|correct|true",
-        "that is|was not right|correct|true",
-        "that isn't|wasn't right|correct|true",
-        "i got that|it|this wrong",
-        "i got _ _? wrong",
-        "i meant to say",
-        "i meant",
-        "sorry ,? i meant|mean|misspoke",
-        "no , i meant|mean",
-        "er|um|uh ,? i meant|mean",
-    )
-)
-# Prefixes that may stand in front of a strong opener ("Wait, let me correct that:").
-_PREFIXES: Final = tuple(
-    _slots(p)
-    for p in (
-        "wait ,|—|–|-", "actually ,", "hmm ,", "oh ,", "sorry ,", "apologies ,", "um ,", "er ,", "oops ,|!",
-        "whoops ,|!",
-    )
-)
-# Ambiguous openers and the family that judges them.
-_WEAK: Final = tuple(
-    (_slots(p), kind)
-    for p, kind in (
-        ("actually ,|—", "actually"),
-        ("wait ,|—|–|-", "wait"),
-        ("hold on ,|—", "wait"),
-        ("hang on ,|—", "wait"),
-        ("hmm ,|…|—", "hmm"),
-        ("i mean ,|—?", "mean"),
-        ("sorry ,|—", "sorry"),
-        ("i'm sorry ,", "sorry"),
-        ("apologies ,", "sorry"),
-        ("my apologies ,?", "sorry"),
-        ("i apologize ,?", "sorry"),
-        ("i apologise ,?", "sorry"),
-        ("no ,", "no"),
-    )
-)
-
-
-def _first_words(patterns: tuple[tuple[tuple[frozenset[str], bool], ...], ...]) -> set[str]:
-    out: set[str] = set()
-    for slots in patterns:
-        for words, optional in slots:
-            out |= words
-            if not optional:
-                break
-    return out
-
-
-_FIRST_WORDS: Final = frozenset(
-    _first_words(_STRONG) | _first_words(_PREFIXES) | _first_words(tuple(s for s, _ in _WEAK))
-)
-
-# --- what the previous sentence says ---------------------------------------------------
-
-_BELIEF: Final = re.compile(
-    r"\b(myths?|misconceptions?|popular belief|common belief|widely believed|commonly believed|often said"
-    r"|it is said|it's said|legend has it|you may have heard|you might have heard|you might think"
-    r"|you'd think|you may think|at first glance|on the surface)\b"
-    r"|\b(people|many|most|some|everyone|everybody|folks|they|parents|others|users|critics|you)\b"
-    r"[^.?!]*\b(think|thinks|believe|believes|assume|assumes|say|says|said|claim|claims|imagine"
-    r"|expect|expects|wrote|write|mentioned|asked|suggested)\b"
-)
-_LABEL: Final = re.compile(
-    r"^\W*(original( input| text| sentence)?|incorrect|before|input|you wrote|you said)\b"
-    r"|\byour (sentence|text|essay|draft|paragraph|question)\b"
-)
-# No claim to retract: pleasantries and announcements ("Here is what I found.").
-_META: Final = re.compile(
-    r"\b(great|good|excellent|interesting|fair|nice) (question|point|catch)\b"
-    r"|^\W*(sure|of course|certainly|absolutely|okay|ok|thanks|thank you|hi|hello|hey|great)\W*$"
-    r"|^\W*(here is|here's|here are|below is|below are|the following|let me explain|let's look)\b"
-)
-
-# --- what the window after the opener says ------------------------------------------
-
-_CONFIRM: Final = re.compile(
-    r"^(yes|yeah|yep|indeed)\b|\b(that's|that is|it's|it is) (right|correct|true|a fact)\b"
-    r"|\b(is|are) (correct|right)\b|\bconfirms?\b|\bchecks out\b"
-)
-_EXTENSION: Final = re.compile(
-    r"\b(also|too|as well|even|another)\b|^(there's|there is|there are) (a|an|more|one|some)\b"
-    r"|^that's not all\b"
-)
-_VERIFY: Final = re.compile(r"^(let me|let's|lemme|i need to|i should|i'll|i will|we need|we should|first)\b")
-_QUESTION: Final = re.compile(
-    r"^(what|why|how|who|where|when|which|is|are|was|were|did|do|does|had|has|have|could|can|should"
-    r"|would|will)\b"
-)
-_INSTRUCTION: Final = re.compile(r"^(then|and then|for|until|a (moment|second|minute|bit|few))\b")
-_MENTION: Final = re.compile(r"\b(means|meaning|refers to|stands for)\b")
-_SPEECH: Final = re.compile(r"^(said|says|asked|whispered|shouted|replied|cried|muttered|added)\b")
-_RETRACTS: Final = re.compile(
-    r"\b(not|no|isn't|wasn't|aren't|doesn't|don't|wrong|incorrect|mistaken|mistake|error|misspoke"
-    r"|meant|i mean|confusion|oversight|typo|mix-?up|should be|should have)\b|n't\b"
-)
-_REFUSAL: Final = re.compile(
-    r"^(but|i can't|i cannot|i can not|i'm unable|i am unable|i won't|i don't|i do not|i'm not able"
-    r"|i am not able|to hear|about that|for (the|any|your) (inconvenience|delay|wait|trouble|hassle|loss))\b"
-)
-_INTENSIFIER: Final = frozenset(
-    {"really", "truly", "seriously", "literally", "honestly", "come", "who", "what", "how", "why", "look",
-     "like", "yes", "yeah", "wow", "very", "totally", "absolutely"}
-)
-_VERB: Final = re.compile(
-    r"\b(is|are|was|were|be|been|am|has|have|had|do|does|did|can|could|will|would|should|must|may|might"
-    r"|shall)\b|['’](s|re|m|ll|ve|d)\b|n't\b|=",
-)
-_NUMBER_WORDS: Final = frozenset(
-    {
-        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-        "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
-        "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred",
-        "thousand", "million", "billion", "first", "second", "third", "fourth", "fifth", "sixth",
-        "seventh", "eighth", "ninth", "tenth", "half",
-    }
-)
-_PAIRS: Final = tuple(
-    frozenset(g.split())
-    for g in (
-        "left right",
-        "before after",
-        "more less fewer",
-        "higher lower",
-        "increase decrease",
-        "true false",
-        "always never",
-        "north south east west",
-        "monday tuesday wednesday thursday friday saturday sunday",
-        "january february march april june july august september october november december",
-        "am pm",
-    )
-)
-
-
-@dataclass(frozen=True, slots=True)
-class _Tok:
-    text: str
-    start: int
-    end: int
-
-    @property
-    def low(self) -> str:
-        return self.text.casefold().replace("’", "'")
-
-
-def _tokens(text: str, start: int = 0, limit: int = 64) -> list[_Tok]:
-    out: list[_Tok] = []
-    for m in _TOKEN.finditer(text, start):
-        out.append(_Tok(m.group(), m.start(), m.end()))
-        if len(out) >= limit:
-            break
-    return out
-
-
-_Match = int | Literal["partial"] | None
-
-
-def _match(slots: tuple[tuple[frozenset[str], bool], ...], toks: list[_Tok], i: int, complete: int) -> _Match:
-    """Index after `slots` matched from toks[i], "partial" if more tokens could complete it, or None.
-
-    `complete`: how many of `toks` are known whole (the last one may still grow); -1: the text is
-    final (all tokens are whole and no more will come)."""
-    if not slots:
-        return i
-    words, optional = slots[0]
-    if complete < 0:
-        if i >= len(toks):
-            return i if all(opt for _, opt in slots) else None
-    elif i >= complete:
-        if i < len(toks):  # an unfinished word: could it become one of these?
-            low = toks[i].low
-            if any(w.startswith(low) for w in words) or "_" in words:
-                return "partial"
-            return _match(slots[1:], toks, i, complete) if optional else None
-        return "partial"
-    low = toks[i].low
-    hit = low in words or ("_" in words and low[:1].isalnum())
-    results: list[_Match] = []
-    if hit:
-        results.append(_match(slots[1:], toks, i + 1, complete))
-    if optional:
-        results.append(_match(slots[1:], toks, i, complete))
-    if "partial" in results:
-        return "partial"
-    ends = [r for r in results if isinstance(r, int)]
-    return max(ends) if ends else None
-
-
-def _best(
-    patterns: tuple[tuple[tuple[frozenset[str], bool], ...], ...], toks: list[_Tok], i: int, complete: int
-) -> _Match:
-    partial = False
-    best: int | None = None
-    for slots in patterns:
-        r = _match(slots, toks, i, complete)
-        if r == "partial":
-            partial = True
-        elif isinstance(r, int) and (best is None or r > best):
-            best = r
-    if partial:
-        return "partial"
-    return best
-
-
-def _value_swap(previous: str, window: list[_Tok]) -> bool:
-    """Does the window bring a value of a kind the previous sentence has, but a different one?"""
-    prev = _tokens(previous, 0, 200)
-    prev_low = {t.low for t in prev}
-    prev_nums = {t.low for t in prev if _is_number(t.low)}
-    prev_caps = {t.text for t in prev[1:] if t.text[:1].isupper() and t.text != "I"}
-    for k, tok in enumerate(window):
-        low = tok.low
-        if low in prev_low:
-            continue
-        if prev_nums and _is_number(low):
-            return True
-        if prev_caps and k > 0 and tok.text[:1].isupper() and tok.text not in prev_caps and tok.text != "I":
-            return True
-        if any(low in g and prev_low & (g - {low}) for g in _PAIRS):
-            return True
-    return False
-
-
-def _is_number(low: str) -> bool:
-    return low[:1].isdigit() or low in _NUMBER_WORDS
 
 
 class RuleDetector:
@@ -480,9 +233,6 @@ class RuleDetector:
 
     def __repr__(self) -> str:
         return "RuleDetector()"
-
-
-_HMM_RETRACTS: Final = re.compile(r"\b(wrong|incorrect|mistake|not right|isn't right|doesn't seem right)\b")
 
 
 def _clause_end(text: str, start: int, max_words: int, final: bool) -> int | Literal["partial"] | None:
