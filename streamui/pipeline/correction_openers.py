@@ -27,7 +27,6 @@ def _slots(pattern: str) -> tuple[tuple[frozenset[str], bool], ...]:
     return tuple(out)
 
 
-_DASH: Final = ",|—|–|-|:"
 # Openers that retract by themselves (after an optional weak prefix such as "Wait,").
 _STRONG: Final = tuple(
     _slots(p)
