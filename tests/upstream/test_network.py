@@ -101,16 +101,23 @@ async def test_a_reader_that_stops_reading_pushes_back_and_loses_nothing() -> No
     server.close()
 
 
-async def test_a_read_that_times_out_loses_nothing_that_comes_later() -> None:
+async def _gated(before: bytes, after: bytes) -> tuple[asyncio.Server, asyncio.Event]:
+    """A server that sends `before`, waits for the gate, sends `after` and closes."""
     gate = asyncio.Event()
 
     async def handle(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(before)
+        await writer.drain()
         await gate.wait()
-        writer.write(b"late")
+        writer.write(after)
         await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return await asyncio.start_server(handle, "127.0.0.1", 0), gate
+
+
+async def test_a_read_that_times_out_loses_nothing_that_comes_later() -> None:
+    server, gate = await _gated(b"", b"late")
     stream = await _connect(server)
     with pytest.raises(httpcore.ReadTimeout):
         await stream.read(1024, timeout=0.1)
@@ -139,17 +146,7 @@ async def test_connect_errors_are_httpcore_errors() -> None:
 async def test_each_read_keeps_its_own_timeout_on_one_connection() -> None:
     """One timer serves a connection's reads: a long timeout armed first must not delay a short one
     after it, and a read that got its data in time is not failed by an earlier read's deadline."""
-    gate = asyncio.Event()
-
-    async def handle(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(b"first")
-        await writer.drain()
-        await gate.wait()
-        writer.write(b"second")
-        await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    server, gate = await _gated(b"first", b"second")
     stream = await _connect(server)
     assert await stream.read(1024, timeout=30) == b"first"  # a long timeout arms the timer
     loop = asyncio.get_running_loop()
