@@ -8,18 +8,17 @@ Fragments (plain HTML strings, sent over the WebSocket; htmx swaps them by id):
   the new element itself with `hx-swap-oob="outerHTML"`.
 Values that arrive within one chunk are rendered together: a whole object fed at once is
 one fragment. All model text (values and keys) goes through Jinja2's autoescape.
+
+This module turns events into nodes and tracks what is on the page; how a node looks is
+`render_templates.py`, and the pure helpers (ids, links, cards, meters) are `render_parts.py`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any
-from urllib.parse import urlsplit
 
-from jinja2 import Environment, PackageLoader
+from jinja2 import Environment
 from markupsafe import Markup
 
 from streamui.pipeline.partial_json import (
@@ -35,16 +34,9 @@ from streamui.pipeline.partial_json import (
     ValueStarted,
 )
 
-from .registry import (
-    BUILTIN_WIDGETS,
-    SchemaNode,
-    WidgetRegistry,
-    WidgetSpec,
-    child_schema,
-    humanize,
-    schema_properties,
-    schema_title,
-)
+from .registry import SchemaNode, WidgetRegistry, WidgetSpec, child_schema
+from .render_parts import dom_id, environment, is_meter, markdown_fragment, oob_append, safe_href, source_card
+from .render_templates import WidgetTemplates, _Container, _Node
 
 __all__ = ["DEFAULT_WIDGET_DEPTH", "JSONWidgetRenderer", "dom_id", "environment", "is_meter", "markdown_fragment",
            "safe_href", "source_card"]
@@ -54,112 +46,9 @@ __all__ = ["DEFAULT_WIDGET_DEPTH", "JSONWidgetRenderer", "dom_id", "environment"
 DEFAULT_WIDGET_DEPTH = 32
 
 _ROOT_ID = re.compile(r"[A-Za-z][A-Za-z0-9_\-]*")
-_UNSAFE = re.compile(r"[^A-Za-z0-9]")
-_LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 
 
-@lru_cache(maxsize=1)
-def environment() -> Environment:
-    """The widgets' own Jinja2 environment: works without Django settings."""
-    return Environment(loader=PackageLoader("streamui", "jinja2"), autoescape=True)
-
-
-def _segment(step: str | int) -> str:
-    if isinstance(step, int):
-        return str(step)
-    if not step:
-        return "_"
-    # Every non-alphanumeric character, '_' and '-' included, becomes _hex_: unique and reversible.
-    return _UNSAFE.sub(lambda m: f"_{ord(m.group()):x}_", step)
-
-
-def dom_id(root_id: str, path: Path) -> str:
-    """`su-7-json` + ("sources", 0, "url") -> `su-7-json--sources-0-url`; () -> `su-7-json-value`.
-
-    Segments never contain '-' or are empty, so `--` never appears after the root and the
-    renderer's own suffixes (`--items`, `--field`, `--item`, `--error`) cannot collide.
-    """
-    if not path:
-        return f"{root_id}-value"
-    return f"{root_id}--" + "-".join(_segment(step) for step in path)
-
-
-def safe_href(url: str) -> str | None:
-    """`url` if it is a plain http(s) or mailto URL, else None (no javascript:, no whitespace tricks)."""
-    if not url or any(c.isspace() or ord(c) < 0x20 for c in url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in _LINK_SCHEMES:
-        return None
-    if parts.scheme.lower() != "mailto" and not parts.netloc:
-        return None
-    return url
-
-
-def _oob(host_id: str, inner: Markup) -> str:
-    return str(Markup('<div id="{}" hx-swap-oob="beforeend">{}</div>').format(host_id, inner))
-
-
-_METER_KEY = re.compile(r"confidence|probability|certainty|likelihood|score|prob\b", re.IGNORECASE)
-_ONE_PARAGRAPH = re.compile(r"<p>((?:(?!</?p>).)*)</p>\n?", re.DOTALL)
-
-
-def markdown_fragment(text: str) -> Markup:
-    """A complete string field as markdown, through the answers' own (escaping) renderer; one paragraph stays inline."""
-    from streamui.pipeline.markdown import FrozenBlock, MarkdownStream
-
-    stream = MarkdownStream()
-    html = "".join(u.html for u in stream.append(text) + stream.finish() if isinstance(u, FrozenBlock)) if text else ""
-    single = _ONE_PARAGRAPH.fullmatch(html)
-    return Markup(single.group(1) if single else html)
-
-
-def source_card(value: Any) -> tuple[str, str, str] | None:
-    """(href, title, host) when an object reads as a source: a safe `url` (or `link`/`href`) and maybe a title."""
-    if not isinstance(value, dict):
-        return None
-    url = next((value[k] for k in ("url", "link", "href") if isinstance(value.get(k), str)), None)
-    href = safe_href(url) if url else None
-    if href is None or set(value) - {"url", "link", "href", "title", "name"}:
-        return None
-    title = next((value[k] for k in ("title", "name") if isinstance(value.get(k), str) and value[k]), "") or href
-    return href, title, urlsplit(href).netloc or href
-
-
-def is_meter(path: Path, value: Any) -> bool:
-    """A number in [0, 1] whose key reads like a confidence: shown as a meter."""
-    return (bool(path) and isinstance(path[-1], str) and bool(_METER_KEY.search(path[-1]))
-            and isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1)
-
-
-@dataclass(eq=False, slots=True)
-class _Node:
-    """A value that enters the page in this batch, with the children that came with it."""
-
-    path: Path
-    kind: JSONKind
-    spec: WidgetSpec
-    schema: SchemaNode | None
-    text: list[str] = field(default_factory=list)
-    value: Scalar = None
-    complete: bool = False
-    replace: bool = False
-    children: list[_Node] = field(default_factory=list)
-    source: tuple[str, str, str] | None = None
-
-
-@dataclass(slots=True)
-class _Container:
-    kind: JSONKind
-    schema: SchemaNode | None
-    waiting_rows: set[str] = field(default_factory=set)
-    """Schema properties whose hidden row is on the page, waiting for a value."""
-
-
-class JSONWidgetRenderer:
+class JSONWidgetRenderer(WidgetTemplates):
     """Feeds a streamed JSON document through the parser and the registry into htmx fragments.
 
     `root_id` names an element already on the page; the document's widget is appended
@@ -268,11 +157,6 @@ class JSONWidgetRenderer:
             return
         self._ops.append(self._source_html(event.path, card, oob="outerHTML"))
 
-    def _source_html(self, path: Path, card: tuple[str, str, str], oob: str | None = None) -> str:
-        href, title, host = card
-        return str(self._env.get_template("streamui/widgets/source.html").render(
-            id=dom_id(self.root_id, path), href=href, title=title, host=host, oob=oob))
-
     def _schema_for(self, path: Path) -> SchemaNode | None:
         if not path:
             return self.schema
@@ -323,105 +207,6 @@ class JSONWidgetRenderer:
         if spec.final_template is not None:
             self._ops.append(self._widget_html(path, "string", spec, None, value, True, [], oob="outerHTML"))
 
-    # -- rendering ---------------------------------------------------------------------------
-
-    def _render_op(self, node: _Node) -> str:
-        widget = self._node_html(node, oob="outerHTML" if node.replace else None)
-        if node.replace:
-            return str(widget)
-        path = node.path
-        if not path:
-            return _oob(self.root_id, Markup(widget))
-        parent = self._mounted.get(path[:-1])
-        host = dom_id(self.root_id, path[:-1]) + "--items"
-        if parent is not None and parent.kind == "object":
-            key = str(path[-1])
-            if key in parent.waiting_rows:
-                parent.waiting_rows.discard(key)
-                return str(self._row(path, Markup(widget), oob="outerHTML"))
-            return _oob(host, self._row(path, Markup(widget)))
-        return _oob(host, self._item(path, Markup(widget)))
-
-    def _node_html(self, node: _Node, oob: str | None = None) -> str:
-        if node.source is not None:
-            return self._source_html(node.path, node.source, oob)
-        value: Any = "".join(node.text) if node.kind == "string" and not node.complete else node.value
-        return self._widget_html(node.path, node.kind, node.spec, node.schema, value, node.complete, node.children, oob)
-
-    def _widget_html(
-        self,
-        path: Path,
-        kind: JSONKind,
-        spec: WidgetSpec,
-        schema: SchemaNode | None,
-        value: Any,
-        complete: bool,
-        children: list[_Node],
-        oob: str | None,
-    ) -> str:
-        id_ = dom_id(self.root_id, path)
-        template = spec.template
-        if kind == "string" and complete and spec.final_template is not None:
-            template = spec.final_template
-        elif kind == "number" and spec is BUILTIN_WIDGETS["badge"] and is_meter(path, value):
-            template = "streamui/widgets/meter.html"
-        context: dict[str, Any] = {
-            "id": id_,
-            "children_id": f"{id_}--items",
-            "oob": oob,
-            "kind": kind,
-            "value": value,
-            "complete": complete,
-            "title": self._root_title(schema) if not path else None,
-            "label": self._label(path) if path else "",
-            "options": spec.options,
-            "href": safe_href(value) if kind == "string" and complete else None,
-            "markdown": markdown_fragment(value) if kind == "string" and complete and isinstance(value, str) else "",
-        }
-        if kind == "object":
-            context["children"] = self._card_rows(path, schema, children)
-        elif kind == "array":
-            context["children"] = Markup("").join(self._item(c.path, Markup(self._node_html(c))) for c in children)
-        return str(self._env.get_template(template).render(context))
-
-    def _card_rows(self, path: Path, schema: SchemaNode | None, children: list[_Node]) -> Markup:
-        arrived = {str(c.path[-1]): c for c in children}
-        rows: list[Markup] = []
-        container = self._mounted.get(path)
-        for key in schema_properties(schema, self.schema):
-            child = arrived.pop(key, None)
-            if child is not None:
-                rows.append(self._row(child.path, Markup(self._node_html(child))))
-            else:
-                rows.append(self._row((*path, key), Markup(""), hidden=True))
-                if container is not None:
-                    container.waiting_rows.add(key)
-        rows.extend(self._row(c.path, Markup(self._node_html(c))) for c in arrived.values())
-        return Markup("").join(rows)
-
-    def _root_title(self, schema: SchemaNode | None) -> str | None:
-        """The document's title, unless a field already carries the same words ("Answer" twice)."""
-        title = schema_title(schema, self.schema)
-        if title is None:
-            return None
-        labels = {(self.registry.label_for((key,)) or schema_title(child_schema(schema, key, self.schema), self.schema)
-                   or humanize(key)).casefold() for key in schema_properties(schema, self.schema)}
-        return None if title.casefold() in labels else title
-
-    def _label(self, path: Path) -> str:
-        parent = self._mounted.get(path[:-1])
-        schema = child_schema(parent.schema, path[-1], self.schema) if parent is not None else None
-        return self.registry.label_for(path) or schema_title(schema, self.schema) or humanize(path[-1])
-
-    def _row(self, path: Path, widget: Markup, *, hidden: bool = False, oob: str | None = None) -> Markup:
-        id_ = dom_id(self.root_id, path)
-        return Markup(self._env.get_template("streamui/widgets/field.html").render(
-            row_id=f"{id_}--field", label=self._label(path), widget=widget, hidden=hidden, oob=oob))
-
-    def _item(self, path: Path, widget: Markup) -> Markup:
-        return Markup(self._env.get_template("streamui/widgets/item.html").render(
-            item_id=dom_id(self.root_id, path) + "--item", widget=widget))
-
     def _error_fragment(self, exc: PartialJSONError) -> str:
         prose = self._prose = self.raw.lstrip()[:1] not in ("{", "[", "")
         if prose:
@@ -433,5 +218,5 @@ class JSONWidgetRenderer:
         html = self._env.get_template("streamui/widgets/error.html").render(
             id=f"{self.root_id}--error", message=message, raw=self.raw, prose=prose,
             detail=f"{exc.msg} at character {exc.offset}")
-        return _oob(self.root_id, Markup(html))
+        return oob_append(self.root_id, Markup(html))
 
