@@ -71,26 +71,10 @@ import re
 from collections.abc import Sequence
 from typing import Final
 
-from ..upstream.events import (
-    Confirm,
-    DraftDelta,
-    End,
-    Event,
-    ReasoningDelta,
-    Rollback,
-    TextDelta,
-    UpstreamError,
-)
 from .commit_corrections import CorrectionJudging, takes_previous
-from .commit_points import (
-    CJK_CLAUSE_END,
-    CJK_SENTENCE_END,
-    CLAUSE_END,
-    ENDS_SENTENCE,
-    FenceTracker,
-    PointScanner,
-    skip_space,
-)
+from .commit_input import CommitInput
+from .commit_limits import HoldLimits
+from .commit_points import FenceTracker, PointScanner
 from .commit_records import CommitOutput, CommitStats, HoldRecord, Piece, Reasoning, TimedPiece, answer_text
 from .correction_rules import RuleDetector
 from .corrections import (
@@ -114,13 +98,16 @@ DEFAULT_FIRST_HOLD_MS: Final = 100.0
 DEFAULT_OPENER_GRACE_MS: Final = 60.0
 
 
-class CommitStage(CorrectionJudging):
+class CommitStage(CommitInput, HoldLimits, CorrectionJudging):
     """Holds answer text until it is final; see the module docstring for the rules.
 
     `policy`: a `CorrectionPolicy` or a name from `corrections.POLICIES`.
     `detector`: finds correction openers (default `RuleDetector()`).
     `first_hold_ms`: the hold limit before the answer's first commit.
     `think`: splits `<think>` spans out of the content (default `ThinkSplitter()`).
+
+    Its parts: `CommitInput` takes the events in, `HoldLimits` applies the hold limits,
+    `CorrectionJudging` reads openers; this class owns their state and commits.
     """
 
     def __init__(
@@ -181,40 +168,6 @@ class CommitStage(CorrectionJudging):
     def finished(self) -> bool:
         return self._finished
 
-    # --- input ---------------------------------------------------------------------
-
-    def push(self, event: Event, now: float) -> None:
-        """An upstream event arrived at `now`. `End` and `UpstreamError` finish the
-        stream (what was delivered before an error stays valid); tool calls and usage
-        are not answer text and are ignored, as is anything after the end."""
-        if self._finished:
-            return
-        if isinstance(event, TextDelta):
-            self._content(event.text, now)
-        elif isinstance(event, ReasoningDelta):
-            self._reasoning(event.text, now)
-        elif isinstance(event, DraftDelta):
-            self._draft += event.text
-        elif isinstance(event, Rollback):
-            self.stats.rollbacks += 1
-            self.stats.rollback_overflow += max(0, event.chars - len(self._draft))
-            self._draft = self._draft[: max(0, len(self._draft) - event.chars)]
-        elif isinstance(event, Confirm):
-            text, self._draft = self._draft, ""
-            self._content(text, now)
-        elif isinstance(event, (End, UpstreamError)):
-            self.finish(now)
-
-    def finish(self, now: float) -> None:
-        """The upstream ended at `now`; nothing more will be pushed."""
-        if self._finished:
-            return
-        for channel, text in self._think.flush():
-            self._route(channel, text, now)
-        self.stats.discarded_draft_chars += len(self._draft)
-        self._draft = ""
-        self._finished = True
-
     # --- output --------------------------------------------------------------------
 
     def poll(self, now: float) -> CommitOutput:
@@ -224,30 +177,6 @@ class CommitStage(CorrectionJudging):
         pieces, self._out = tuple(self._out), []
         wake_at = self._wake_at(now)
         return CommitOutput(pieces, wake_at, done=self._finished and not self._held)
-
-    # --- routing -------------------------------------------------------------------
-
-    def _content(self, text: str, now: float) -> None:
-        for channel, segment in self._think.feed(text):
-            self._route(channel, segment, now)
-
-    def _route(self, channel: str, text: str, now: float) -> None:
-        if channel == "reasoning":
-            self._reasoning(text, now)
-            return
-        if self.stats.first_answer_arrival_at is None:
-            self.stats.first_answer_arrival_at = now
-        self._held += text
-        self._times.extend([now] * len(text))
-        self._code.extend(self._fence.feed(text))
-
-    def _reasoning(self, text: str, now: float) -> None:
-        if not text:
-            return
-        if self.stats.first_reasoning_at is None:
-            self.stats.first_reasoning_at = now
-        self.stats.last_reasoning_at = now
-        self._out.append(Reasoning(text))
 
     # --- deciding ------------------------------------------------------------------
 
@@ -293,60 +222,6 @@ class CommitStage(CorrectionJudging):
                 self._correct(end, *found)
             return True
         return False
-
-    def _in_first_sentence(self) -> bool:
-        """Until the answer's first sentence is out, its pieces keep the first phrase's budget, so
-        the first words are not followed by a long wait for the rest of their sentence."""
-        return not self._last_sentence
-
-    def _limit_s(self) -> float:
-        """The hold limit: shorter before the answer's first commit (the first phrase), a little
-        longer while an opener after a finished sentence is being judged (`opener_grace_ms`)."""
-        if self._in_first_sentence():
-            return self._first_hold_s
-        return self._hold_s + (self._grace_s if self._opener_pending else 0.0)
-
-    def _sentence_budget_s(self) -> float:
-        """How long a wholly held sentence skips its clause points; the first phrase's budget is
-        `first_hold_ms`, so its first clause shows as soon as that runs out."""
-        if self._in_first_sentence():
-            return min(self._first_hold_s, self._sentence_hold_s)
-        return self._sentence_hold_s
-
-    def _holding_sentence(self, now: float) -> bool:
-        """Is a wholly held sentence young enough to keep skipping its clause points?"""
-        return self.policy.detects and self._sentence_start and now < self._times[0] + self._sentence_budget_s()
-
-    def _wake_at(self, now: float) -> float | None:
-        if not self._held:
-            return None
-        limit = self._times[0] + self._limit_s()
-        sentence_deadline = self._times[0] + self._sentence_budget_s()
-        if (
-            self._holding_sentence(now)
-            and sentence_deadline < limit
-            and any(ch in CLAUSE_END or ch in CJK_CLAUSE_END for ch in self._held)
-        ):
-            return sentence_deadline  # a clause point is waiting on the sentence budget
-        return limit
-
-    def _force(self) -> None:
-        held = self._held
-        if self._pending_end is not None:
-            # A sentence waits on its next opener: show the sentence, keep the opener held and
-            # judge it later (a correction then comes too late, and is marked).
-            self._commit(self._pending_end, sentence_end=True, forced=True)
-            self._start_watch()
-            return
-        cut = len(held)
-        for i in range(len(held) - 1, skip_space(held, 0), -1):  # not at the leading blank
-            if held[i - 1].isspace() or held[i - 1] in CJK_SENTENCE_END + CJK_CLAUSE_END:
-                cut = i
-                break
-        sentence_end = bool(ENDS_SENTENCE.search(held[:cut]))
-        self._commit(cut, sentence_end=sentence_end, forced=True)
-        if sentence_end:
-            self._start_watch()
 
     def _commit(self, n: int, *, sentence_end: bool, forced: bool = False) -> None:
         if n <= 0:
