@@ -1,8 +1,9 @@
 """Self-corrections inside the commit stage: spotting an opener after a sentence, and
 what to do with it (take the sentence back under the policy, or mark it late).
 
-`CorrectionJudging` is the half of `CommitStage` that reads openers; the holding and
-committing half (`commit.CommitStage`) owns the state both read and write.
+`CorrectionJudging` is the part of `CommitStage` that reads openers, beside taking events in
+(`commit_input`) and the hold limits (`commit_limits`); `commit.CommitStage` commits and owns
+the state they all read and write.
 """
 
 from __future__ import annotations
