@@ -51,35 +51,8 @@ was shown is never removed or moved into a different element. The rules:
    character after it). When the block ends, whatever was held is rendered as
    markdown-it renders it (unclosed emphasis stays literal text).
 
-Cost. `append` runs per revealed word, so the work above is kept from growing with
-the tail where that changes nothing (the output is exactly what re-parsing everything
-gives; tests/pipeline/test_markdown_equivalence.py compares it with the original):
-
-- Settle checks are cached per open line. The complete lines' block tokens are parsed
-  once per newline. A line whose content decides its block role (`_DECIDED_CONTENT`:
-  after its container markers, characters that rule out every construct that looks
-  further along the line, like "- **Bold" or "2024 was") is settled without probing,
-  for the rest of the line; probe results for a table header's or a pipe line's
-  prefix are memoized; the fence check runs only when a fence reaches the end of the
-  complete lines, and a line in the body of a top-level fence that cannot close it
-  needs no parse.
-- When only a decided open line grew (no newline), the last update's block tokens
-  are reused with the one leaf holding that line (a paragraph, or a top-level fence
-  body) given its new content, and the HTML of the tokens before it is kept. A source
-  identical to the last update's gives no update without any work.
-- Inline HTML is memoized by inline source, so only the open paragraph is parsed; the
-  cut analysis's inline tokens serve the render when nothing is held back. Link
-  normalization and validation are memoized by URL.
-
-- Plain text on the open line of a paragraph none of which is held (`_plain_append`:
-  no newline, mark or character an inline rule starts on), and any text on a line of a
-  top-level fence body that cannot close it, needs no parse and no render: the
-  paragraph's inline HTML (the fence's code) grows by the escaped text. Most words take this path
-  (tests/pipeline/test_markdown_plain_appends.py checks it against the full path).
-
-What stays linear in the open block is, for an append with markup in it or after a
-construct still held, its inline cut analysis (the open paragraph is parsed once per
-such append), and the parse of the open block at each newline.
+Cost. What keeps the work per append from growing with the tail is told in
+`markdown_render`, with the parse and render it describes.
 
 Marks. `append_mark(Struck | Revision)` places a correction mark (see
 `pipeline.commit`) at the current end: struck text renders as
@@ -94,16 +67,10 @@ that range.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
-from markdown_it.common.utils import MD_TRIM_CHARS
-from markdown_it.renderer import RendererHTML
-from markdown_it.token import Token
-
-from .corrections import Revision, Struck
 from .markdown_inline_cut import InlineAnalyser
 from .markdown_parser import (
-    _BLOCKS,
     _INLINE_KEY,
     _INLINE_NEXT,
     _LEAF,
@@ -117,6 +84,7 @@ from .markdown_parser import (
     safe_url,
 )
 from .markdown_plain import PlainTail, extend, plain_tail
+from .markdown_render import Mark, Reuse, mark_html, parse, render, render_tokens, top_level_blocks
 from .markdown_reuse import _stream_parsers
 from .markdown_settle import BlockSettler, _line_offset
 
@@ -139,7 +107,6 @@ class TailBlock:
 
 
 BlockUpdate = FrozenBlock | TailBlock
-Mark = Struck | Revision
 
 
 class MarkdownStream:
@@ -151,9 +118,7 @@ class MarkdownStream:
     def __init__(self, *, allow_images: bool = False) -> None:
         self._md, self._analyse = _stream_parsers(allow_images)
         self._shown: str | None = None  # the source of the last update, if it froze nothing
-        # (source, its block tokens, index of the open leaf, the leaf's content, and for
-        # a paragraph the whitespace trimmed off its end) when the next update may reuse them
-        self._reuse: tuple[str, list[Token], int, str, str | None, tuple[int, str] | None] | None = None
+        self._reuse: Reuse | None = None  # what the next update may reuse of the last
         self._inline_html: dict[str, str] = {}  # inline source -> its HTML, from the last update
         self._tail = ""
         self._tail_html = ""
@@ -191,7 +156,7 @@ class MarkdownStream:
         index = len(self._marks)
         if _MARK_BASE + index > _MARK_LAST:
             return []
-        self._marks.append(self._mark_html(mark))
+        self._marks.append(mark_html(self._md, mark))
         self._tail += chr(_MARK_BASE + index)
         return self._update(final=False)
 
@@ -223,7 +188,7 @@ class MarkdownStream:
         self._finished = True
         return self._update(final=True)
 
-    # --- rendering -----------------------------------------------------------------
+    # --- the update ----------------------------------------------------------------
 
     def _update(self, *, final: bool) -> list[BlockUpdate]:
         shown = self._tail if final else self._settle.settled(self._tail)
@@ -243,12 +208,13 @@ class MarkdownStream:
             env[_NO_MARKS] = True  # `append` removes mark characters; only `append_mark` adds them
         if not final:
             env["streamui_cut"] = self._analyse
-        tokens, rendered = self._parse(shown, env, final=final)
-        blocks = _top_level_blocks(tokens)
+        reuse, self._reuse = self._reuse, None
+        tokens, rendered = parse(self._md, self._settle, reuse, shown, env, final=final)
+        blocks = top_level_blocks(tokens)
         frozen, open_block = (blocks, []) if final else (blocks[:-1], blocks[-1:])
         updates: list[BlockUpdate] = []
         for block in frozen:
-            updates.append(FrozenBlock(self._frozen, self._render(block, env)))
+            updates.append(FrozenBlock(self._frozen, render(self._md, block, env)))
             self._frozen += 1
         if final:
             self._tail = ""
@@ -259,14 +225,13 @@ class MarkdownStream:
             if self._settle.settled_line is not None:
                 self._settle.settled_line -= drop
         split, prefix = rendered if rendered is not None and len(blocks) == 1 else (0, "")
-        parts = self._render_tokens(open_block[0], env, split) if open_block else []
+        parts = render_tokens(self._md, open_block[0], env, split) if open_block else []
         tail_html = prefix + "".join(parts)
         if updates or tail_html != self._tail_html:
             updates.append(TailBlock(tail_html))
         self._tail_html = tail_html
         self._inline_html = env[_INLINE_NEXT]  # what this render used, for the next
         self._shown = None if final or frozen else shown
-        self._reuse = None
         leaf = env.get(_LEAF)
         if self._shown is not None and leaf is not None and len(blocks) == 1:
             index = leaf[0]
@@ -303,96 +268,6 @@ class MarkdownStream:
             return []
         self._tail_html = tail_html
         return [TailBlock(tail_html)]
-
-    def _parse(
-        self, shown: str, env: dict[str, Any], *, final: bool
-    ) -> tuple[list[Token], tuple[int, str] | None]:
-        """`md.parse`, reusing the last update's block tokens when only the open line
-        grew (`_reusable_leaf`); then also the HTML of the tokens before the leaf.
-        The tokens' later core rules and render leave them reusable: paragraphs are
-        unhidden again, each inline token's children are reset, and the one leaf whose
-        source grew gets its content set here. Without that, a source equal to the
-        complete lines' takes their block tokens (`_context`) if nothing used them yet."""
-        reuse, self._reuse = self._reuse, None
-        rendered = None
-        if not final:
-            env[_LEAF] = None  # ask `_block_rule` for the open leaf
-            if reuse is not None:
-                previous, tokens, index, content, trail, rendered = reuse
-                grown = shown[len(previous) :]
-                if shown.startswith(previous) and "\n" not in grown and not _MARK_CHARS.search(grown):
-                    grown = grown.replace("\0", "\ufffd")  # as the core rule "normalize" does
-                    if trail is None:  # a fence body: lines as they are
-                        content += grown
-                    else:  # a paragraph: trimmed (`paragraph` uses `mdTrim`)
-                        untrimmed = content + trail + grown
-                        content = untrimmed.rstrip(MD_TRIM_CHARS)
-                        trail = untrimmed[len(content) :]
-                    tokens[index].content = content
-                    env[_BLOCKS] = tokens
-                    env[_LEAF] = (index, content, trail)
-                else:
-                    rendered = None
-            context_fits = shown == self._settle.context_src and "\0" not in shown  # (not normalized)
-            if _BLOCKS not in env and self._settle.context_fresh and context_fits:
-                env[_BLOCKS] = self._settle.context_tokens
-                self._settle.context_fresh = False
-        tokens = self._md.parse(shown, env)
-        return tokens, rendered
-
-    def _render(self, tokens: list[Token], env: dict[str, Any]) -> str:
-        return "".join(self._render_tokens(tokens, env, 0))
-
-    def _render_tokens(self, tokens: list[Token], env: dict[str, Any], start: int) -> list[str]:
-        """`RendererHTML.render` from `tokens[start]` on, as a list of each token's HTML,
-        with each inline token's HTML taken from the cache when its source was rendered
-        before (see `_cached_inline`)."""
-        renderer, options = cast(RendererHTML, self._md.renderer), self._md.options
-        rules = renderer.rules
-        used: dict[str, str] = env[_INLINE_NEXT]
-        out: list[str] = []
-        for i in range(start, len(tokens)):
-            token = tokens[i]
-            if token.type == "inline":
-                source = token.meta.get(_INLINE_KEY)
-                html = used.get(source) if source is not None else None
-                if html is None:
-                    html = renderer.renderInline(token.children, options, env) if token.children else ""
-                    if source is not None:
-                        used[source] = html
-                out.append(html)
-            elif token.type in rules:
-                out.append(rules[token.type](tokens, i, options, env))
-            else:
-                out.append(renderer.renderToken(tokens, i, options, env))
-        return out
-
-    def _mark_html(self, mark: Mark) -> str:
-        if isinstance(mark, Struck):
-            return f'<del class="streamui-struck">{self._inline(mark.text)}</del>'
-        return (
-            '<span class="streamui-revised">'
-            '<button type="button" class="streamui-revised-mark" aria-expanded="false"'
-            ' title="The model revised this passage; show the original">revised</button>'
-            f'<del class="streamui-revised-original" hidden>{self._inline(mark.original)}</del>'
-            "</span>"
-        )
-
-    def _inline(self, text: str) -> str:
-        return str(self._md.renderInline(_MARK_CHARS.sub("", text).strip()))
-
-
-
-def _top_level_blocks(tokens: list[Token]) -> list[list[Token]]:
-    blocks: list[list[Token]] = []
-    depth = 0
-    for token in tokens:
-        if depth == 0:
-            blocks.append([])
-        blocks[-1].append(token)
-        depth += token.nesting
-    return blocks
-
 
 
 __all__ = [
