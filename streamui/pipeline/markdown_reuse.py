@@ -45,7 +45,7 @@ def _stream_parsers(allow_images: bool) -> tuple[MarkdownIt, InlineAnalyser]:
 
 
 def _block_rule(state: StateCore) -> None:
-    """The core "block" rule, or the block tokens `MarkdownStream._parse` prepared."""
+    """The core "block" rule, or the block tokens `markdown_render.parse` prepared."""
     reused: list[Token] | None = state.env.pop(_BLOCKS, None)
     if reused is not None:
         state.tokens.extend(reused)
@@ -85,7 +85,7 @@ def _cached_inline(state: StateCore) -> None:
     An inline token's HTML is a function of its source alone: the inline parse, the
     later core rules (text join, marks and links) and the inline render rules look at
     nothing else, and a mark's HTML never changes once placed. So the HTML rendered
-    for a source in the previous update is reused (`MarkdownStream._render`), and only
+    for a source in the previous update is reused (`markdown_render.render`), and only
     new sources (in practice the open paragraph, which grew) are parsed.
     """
     known: dict[str, str] | None = state.env.get(_INLINE_KEY)
