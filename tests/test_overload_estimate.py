@@ -3,21 +3,9 @@ the admissions whose cost has not shown yet. Plain Python, times given."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from streamui.overload import (
-    ADMITTED_WINDOW,
-    BUSY_CPU,
-    COST_MEMORY,
-    CPU_WINDOW,
-    IDLE_MEMORY,
-    MIN_STREAMS,
-    Admissions,
-    ProcessLoad,
-    machine_cpu,
-)
+from streamui.overload import ADMITTED_WINDOW, BUSY_CPU, COST_MEMORY, CPU_WINDOW, MIN_STREAMS, Admissions, ProcessLoad
 
 
 def loaded(*, share: float, per_stream: float) -> ProcessLoad:
@@ -75,51 +63,3 @@ def test_an_idle_process_projects_a_burst_at_what_running_streams_cost_it() -> N
     for _ in range(10):
         admissions.add(5.0)
     assert admissions.projected(load, 5.0) > BUSY_CPU
-
-
-def test_the_capacity_is_a_core_or_what_the_process_uses_plus_the_machines_idle_cores(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("os.cpu_count", lambda: 2)
-    alone = ProcessLoad()
-    alone.read(wall=0.0, cpu=0.0, running=0)
-    alone.read(wall=1.0, cpu=0.3, running=10)
-    assert alone.idle_cores is None and alone.capacity == BUSY_CPU  # no machine figures: a core
-
-    busy = ProcessLoad()
-    samples = iter([(100.0, 1000.0), (105.0, 1100.0)])  # (idle, total) ticks, all cores: 5% idle
-    busy.read(wall=0.0, cpu=0.0, running=0, machine=lambda: next(samples))
-    busy.read(wall=1.0, cpu=0.3, running=10, machine=lambda: next(samples))
-    assert busy.idle_cores == pytest.approx(0.1)  # 5% of two cores
-    assert busy.capacity == pytest.approx(0.4)  # what it uses, plus what nobody does
-
-    idle = ProcessLoad()
-    samples = iter([(100.0, 1000.0), (170.0, 1100.0)])
-    idle.read(wall=0.0, cpu=0.0, running=0, machine=lambda: next(samples))
-    idle.read(wall=1.0, cpu=0.3, running=10, machine=lambda: next(samples))
-    assert idle.capacity == BUSY_CPU  # 1.4 idle cores: a core is still all one process gets
-
-
-def test_the_machine_is_as_idle_as_its_most_idle_window_of_the_last_second(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A quarter second with no idle CPU (a client opening its sockets) is not a full machine."""
-    monkeypatch.setattr("os.cpu_count", lambda: 2)
-    load = ProcessLoad()
-    ticks = iter([(0.0, 0.0), (50.0, 100.0), (50.0, 200.0), (50.0, 300.0), (50.0, 400.0), (50.0, 500.0),
-                  (50.0, 600.0)])
-    load.read(wall=0.0, cpu=0.0, running=10, machine=lambda: next(ticks))
-    load.read(wall=0.25, cpu=0.05, running=10, machine=lambda: next(ticks))
-    assert load.idle_cores == pytest.approx(1.0)  # half of two cores idle
-    for step in range(2, 6):  # then nothing idle, window after window
-        load.read(wall=0.25 * step, cpu=0.05 * step, running=10, machine=lambda: next(ticks))
-    assert load.idle_cores == pytest.approx(1.0)  # within IDLE_MEMORY of the idle window
-    load.read(wall=0.25 + IDLE_MEMORY + 0.25, cpu=0.35, running=10, machine=lambda: next(ticks))
-    assert load.idle_cores == 0.0  # a second with nothing idle: the machine is full
-    assert load.capacity == pytest.approx(load.share)
-
-
-def test_the_machines_cpu_is_read_from_proc_stat_and_nothing_else(tmp_path: Path) -> None:
-    stat = tmp_path / "stat"
-    stat.write_text("cpu  100 5 50 800 20 0 10 15 0 0\ncpu0 50 2 25 400 10 0 5 8 0 0\n")
-    assert machine_cpu(str(stat)) == (820.0, 1000.0)  # idle + iowait, of user..steal
-    stat.write_text("intr 1 2 3\n")
-    assert machine_cpu(str(stat)) is None
-    assert machine_cpu(str(tmp_path / "absent")) is None

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import hashlib
-import os
-import subprocess
-import sys
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
-
 import pytest
 from django.test import override_settings
 
 from streamui.models import ChatMessage
-from streamui.overload import BUSY, CPU_WINDOW, IDLE_MEMORY, MIN_STREAMS, machine_cpu
+from streamui.overload import BUSY
 
 from .test_consumer import connect, frames_until, send
 
@@ -56,6 +46,7 @@ async def test_a_process_pacing_its_streams_late_refuses_new_ones_until_it_catch
     """OVERLOAD_LAG_MS (issue 9): a loop kept busy (here a task that holds it 60 ms at a time) paces the
     running stream late; a new stream is refused "busy" instead of joining the backlog, and once the
     loop is on time again a new stream starts."""
+    import asyncio
     import time
 
     with override_settings(STREAMUI={**SLOW, "OVERLOAD_LAG_MS": 20, "MAX_CONCURRENT_STREAMS": 5}):
@@ -86,9 +77,18 @@ async def test_a_process_pacing_its_streams_late_refuses_new_ones_until_it_catch
         await second.disconnect()
 
 
-async def _refused_while(session_key: str, burning: Callable[[], AbstractContextManager[None]]) -> None:
-    """With MIN_STREAMS + 1 streams running, a new stream is refused "busy" while `burning()` holds,
-    and starts once it has ended and the running streams are gone."""
+async def test_a_process_whose_cpu_is_spent_refuses_a_new_stream_while_its_loop_is_still_on_time(
+        session_key: str) -> None:
+    """Issue 9: the lag shows an overload only after the streams that cause it were let in, so a
+    burst used to be admitted at three times capacity. With MIN_STREAMS running and the process's
+    CPU spent (here a thread hashing without the GIL, so the loop itself stays on time), a new
+    stream is refused "busy"; once the CPU is free again, a new stream starts."""
+    import asyncio
+    import hashlib
+    import threading
+
+    from streamui.overload import MIN_STREAMS
+
     running = MIN_STREAMS + 1
     with override_settings(STREAMUI={**SLOW, "MAX_CONCURRENT_STREAMS": running + 2}):
         streams = []
@@ -98,12 +98,26 @@ async def _refused_while(session_key: str, burning: Callable[[], AbstractContext
             streams.append(comm)
         for comm in streams:
             await frames_until(comm, r"-out-", timeout=20)
-        with burning():
-            await asyncio.sleep(IDLE_MEMORY + 2 * CPU_WINDOW)  # the burn fills the windows the guard looks at
+        stop = threading.Event()
+        data = b"\0" * (8 << 20)
+
+        def burn() -> None:
+            while not stop.is_set():
+                hashlib.sha256(data).digest()  # releases the GIL: CPU spent, the loop free
+
+        burners = [threading.Thread(target=burn, daemon=True) for _ in range(2)]
+        for thread in burners:
+            thread.start()
+        try:
+            await asyncio.sleep(1.0)  # more than one CPU window of the burn
             late = await connect(session_key)
             await send(late, prompt="Can a minor sue or be sued?", conversation="", upstream="simulated:steady")
             refused = await frames_until(late, r'data-streamui="error"[^>]*>[^<]', timeout=10)
             assert BUSY in "".join(refused)
+        finally:
+            stop.set()
+            for thread in burners:
+                thread.join()
         for comm in streams:
             await comm.disconnect()
         await asyncio.sleep(2.5)  # the streams' grace ends, the CPU window refills with an idle process
@@ -111,54 +125,3 @@ async def _refused_while(session_key: str, burning: Callable[[], AbstractContext
         again = await frames_until(late, r"-out-", timeout=20)
         assert BUSY not in "".join(again)
         await late.disconnect()
-
-
-@contextlib.contextmanager
-def _threads_hashing() -> Iterator[None]:
-    """Two threads spending this process's CPU without the GIL (the loop stays on time)."""
-    stop = threading.Event()
-    data = b"\0" * (8 << 20)
-
-    def burn() -> None:
-        while not stop.is_set():
-            hashlib.sha256(data).digest()
-
-    burners = [threading.Thread(target=burn, daemon=True) for _ in range(2)]
-    for thread in burners:
-        thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        for thread in burners:
-            thread.join()
-
-
-@contextlib.contextmanager
-def _other_processes_on_every_core() -> Iterator[None]:
-    """A niced busy loop per core and one more: the machine has no idle CPU, this process its share."""
-    burn = "import os\nos.nice(19)\nwhile True:\n    pass\n"
-    burners = [subprocess.Popen([sys.executable, "-c", burn]) for _ in range((os.cpu_count() or 1) + 1)]
-    try:
-        yield
-    finally:
-        for burner in burners:
-            burner.kill()
-            burner.wait()
-
-
-async def test_a_process_whose_cpu_is_spent_refuses_a_new_stream_while_its_loop_is_still_on_time(
-        session_key: str) -> None:
-    """Issue 9: the lag shows an overload only after the streams that cause it were let in, so a
-    burst used to be admitted at three times capacity. With MIN_STREAMS running and the process's
-    CPU spent, a new stream is refused "busy"; once the CPU is free again, a new stream starts."""
-    await _refused_while(session_key, _threads_hashing)
-
-
-async def test_a_process_on_a_machine_with_no_idle_cpu_refuses_a_new_stream(session_key: str) -> None:
-    """Issue 9: a process's own CPU share cannot see a shared machine (two Daphnes, Redis and nginx
-    on two cores each saw less than a core while the machine had none left). With every core kept
-    busy by other processes, a new stream is refused "busy"; once they stop, one starts."""
-    if machine_cpu() is None:
-        pytest.skip("no /proc/stat here: the machine-wide check does not apply")
-    await _refused_while(session_key, _other_processes_on_every_core)
