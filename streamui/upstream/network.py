@@ -114,25 +114,13 @@ class _Protocol(asyncio.Protocol):
             self._watchdog = loop.call_at(self._deadline, self._watch)
 
     async def drained(self, timeout: float | None) -> None:
-        if self._writable is not None:
-            await _within(asyncio.shield(self._writable), timeout, httpcore.WriteTimeout)
-
-
-async def _within(waiter: asyncio.Future[None], timeout: float | None,
-                  error: type[httpcore.TimeoutException]) -> None:
-    if timeout is None:
-        await waiter
-        return
-    timer = asyncio.get_running_loop().call_later(timeout, _expire, waiter, error)
-    try:
-        await waiter
-    finally:
-        timer.cancel()
-
-
-def _expire(waiter: asyncio.Future[None], error: type[httpcore.TimeoutException]) -> None:
-    if not waiter.done():
-        waiter.set_exception(error("timed out"))
+        if self._writable is None:
+            return
+        try:
+            async with asyncio.timeout(timeout):
+                await asyncio.shield(self._writable)
+        except TimeoutError as exc:
+            raise httpcore.WriteTimeout("timed out") from exc
 
 
 class AsyncioStream(httpcore.AsyncNetworkStream):

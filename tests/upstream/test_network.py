@@ -158,3 +158,20 @@ async def test_each_read_keeps_its_own_timeout_on_one_connection() -> None:
     assert await stream.read(1024, timeout=1.0) == b"second"  # past the 0.2 s deadline, within its own
     await stream.aclose()
     server.close()
+
+
+async def test_a_write_the_server_does_not_read_times_out() -> None:
+    gate = asyncio.Event()
+
+    async def handle(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await gate.wait()  # never reads: TCP's window fills, the client's transport pauses writing
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    stream = await _connect(server)
+    with pytest.raises(httpcore.WriteTimeout):
+        for _ in range(64):
+            await stream.write(b"\0" * (1 << 20), timeout=0.3)
+    gate.set()
+    await stream.aclose()
+    server.close()
