@@ -211,11 +211,7 @@ class RedisJournal:
         return f"streamui:journal:{stream_id}"
 
     async def append(self, stream_id: str, entry: Entry) -> None:
-        key = self.key(stream_id)
-        await self._redis.xadd(key, {"e": entry.to_json()}, id=f"0-{entry.seq}", maxlen=self.max_entries,
-                               approximate=True)
-        if entry.final or entry.seq == 1:
-            await self._redis.expire(key, self.ttl_seconds)
+        await self.append_many(stream_id, [entry])
 
     async def append_many(self, stream_id: str, entries: list[Entry]) -> None:
         key = self.key(stream_id)
