@@ -15,7 +15,7 @@ import asyncio
 import socket
 import ssl
 from collections.abc import Coroutine, Iterable
-from typing import Any
+from typing import Any, cast
 
 import httpcore
 import httpx
@@ -44,8 +44,9 @@ class _Protocol(asyncio.Protocol):
         self._writable: asyncio.Future[None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # Not an isinstance check: uvloop's transports (uvicorn's default loop) are no subclass of
+        # asyncio.Transport, though they have all of its methods.
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from collections.abc import Awaitable, Callable
 
 import httpcore
 import httpx
 import pytest
 import trustme
+import uvloop
 
 from streamui.upstream.base import ChatRequest, Message
 from streamui.upstream.events import End, TextDelta
@@ -175,3 +177,19 @@ async def test_a_write_the_server_does_not_read_times_out() -> None:
     gate.set()
     await stream.aclose()
     server.close()
+
+
+UNDER_UVLOOP = (test_an_answer_over_https_is_read_whole, test_an_idle_connection_the_server_closed_is_not_reused,
+                test_a_reader_that_stops_reading_pushes_back_and_loses_nothing,
+                test_a_read_that_times_out_loses_nothing_that_comes_later)
+
+
+@pytest.mark.parametrize("check", UNDER_UVLOOP, ids=lambda check: check.__name__)
+def test_the_layer_works_on_uvloop(check: Callable[[], Awaitable[None]]) -> None:
+    """uvicorn runs on uvloop when it is installed; its transports are not asyncio.Transport."""
+
+    async def bounded() -> None:
+        async with asyncio.timeout(20):  # a connection that never comes up waits out the read timeout
+            await check()
+
+    uvloop.run(bounded())
