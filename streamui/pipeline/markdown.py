@@ -69,6 +69,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from .markdown_blocks import line_offset as _line_offset
 from .markdown_inline_cut import InlineAnalyser
 from .markdown_parser import (
     _INLINE_KEY,
@@ -86,7 +87,7 @@ from .markdown_parser import (
 from .markdown_plain import PlainTail, extend, plain_tail
 from .markdown_render import Mark, Reuse, mark_html, parse, render, render_tokens, top_level_blocks
 from .markdown_reuse import _stream_parsers
-from .markdown_settle import BlockSettler, _line_offset
+from .markdown_settle import BlockSettler
 
 # --- the DOM updates --------------------------------------------------------------
 

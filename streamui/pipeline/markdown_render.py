@@ -5,7 +5,8 @@ growing with the tail where that changes nothing (the output is exactly what re-
 everything gives; tests/pipeline/test_markdown_equivalence.py compares it with the original):
 
 - Settle checks are cached per open line. The complete lines' block tokens are parsed
-  once per newline. A line whose content decides its block role (`_DECIDED_CONTENT`:
+  once per newline, and when they end in a list only from its last item on
+  (`markdown_blocks`): a long list no longer costs its whole length at every newline. A line whose content decides its block role (`_DECIDED_CONTENT`:
   after its container markers, characters that rule out every construct that looks
   further along the line, like "- **Bold" or "2024 was") is settled without probing,
   for the rest of the line; probe results for a table header's or a pipe line's
@@ -29,7 +30,7 @@ everything gives; tests/pipeline/test_markdown_equivalence.py compares it with t
 
 What stays linear in the open block is, for an append with markup in it or after a
 construct still held, its inline cut analysis (the open paragraph is parsed once per
-such append), and the parse of the open block at each newline.
+such append), and the parse of the open block at each newline when it is no list.
 
 Here are the parse with those reuses (`parse`, whose core rules are in `markdown_reuse`), the
 render with the inline HTML cache (`render_tokens`), and the HTML of a correction mark.

@@ -17,6 +17,8 @@ from typing import Final
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from .markdown_blocks import Blocks, blocks_of, line_offset, parse_blocks
+
 _MARKER_START: Final = re.compile(r"[ \t]*[-*+#>`~_0-9]")
 _PIPE_LINE: Final = re.compile(r"[ \t]*(?:>[ \t]?)*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)?[ \t]*\|")
 _PROBES: Final = (
@@ -49,7 +51,7 @@ class BlockSettler:
         self.settled_line: int | None = None  # tail offset of an open line known to be settled
         self.context_src = ""
         self.context_tokens: list[Token] = []
-        self._context_prev: tuple[str, list[Token]] = ("", [])
+        self._context = self._context_prev = Blocks("", [], None)
         self.context_fresh = False  # context_tokens may serve once as the render's block tokens
         self._complete = ""  # the complete lines the caches below are about
         self._open_fences: list[Token] = []  # fences in the context that reach its end
@@ -146,26 +148,25 @@ class BlockSettler:
                 last_item = None
             elif in_list and token.type == "list_item_open" and token.level == 1 and token.map:
                 last_item = token.map[0]
-        return 0 if last_item is None else _line_offset(complete, last_item)
+        return 0 if last_item is None else line_offset(complete, last_item)
 
     def blocks(self, src: str) -> list[Token]:
-        """Block tokens only: structure decisions never need the inline parse."""
-        tokens: list[Token] = []
-        self._md.block.parse(src, self._md, {}, tokens)
-        return tokens
+        return parse_blocks(self._md, src)
 
     def context(self, complete: str) -> list[Token]:
-        """Block tokens of the complete lines; they only change at a newline. The two
+        """Block tokens of the complete lines; they only change at a newline, and then only
+        the last item of a list that ends them is parsed again (`markdown_blocks`). The two
         latest are kept (a table header's probe asks about the lines before it)."""
         if self.context_src != complete:
-            previous = (self.context_src, self.context_tokens)
-            if self._context_prev[0] == complete:
-                self.context_src, self.context_tokens = self._context_prev
+            previous = self._context
+            if self._context_prev.src == complete:
+                self._context = self._context_prev
                 self.context_fresh = False
             else:
-                self.context_src, self.context_tokens = complete, self.blocks(complete)
+                self._context = blocks_of(self._md, complete, previous)
                 self.context_fresh = True  # may serve once as the render's block tokens
             self._context_prev = previous
+            self.context_src, self.context_tokens = self._context.src, self._context.tokens
         return self.context_tokens
 
 
@@ -185,16 +186,6 @@ def _possible_table_header(complete: str, line: str, context: list[Token]) -> in
             return None
     return pipe.end() - 1
 
-
-
-def _line_offset(src: str, line: int) -> int:
-    pos = 0
-    for _ in range(line):
-        nl = src.find("\n", pos)
-        if nl < 0:
-            return len(src)
-        pos = nl + 1
-    return pos
 
 
 def _ends_in(tokens: list[Token], kind: str, src: str) -> bool:
