@@ -50,10 +50,9 @@ def parse_blocks(md: MarkdownIt, src: str) -> list[Token]:
 
 def blocks_of(md: MarkdownIt, src: str, previous: Blocks | None) -> Blocks:
     """The block tokens of `src`, from `previous` when `src` only added lines to its source."""
-    if previous is not None and previous.src and src.startswith(previous.src) and previous.src.endswith("\n"):
-        grown = _grown_list(md, src, previous)
-        if grown is not None:
-            return grown
+    grown = grown_list(md, src, previous) if previous is not None else None
+    if grown is not None:
+        return grown
     tokens = parse_blocks(md, src)
     return Blocks(src, tokens, _tightness(tokens, _last_list(tokens)))
 
@@ -78,7 +77,12 @@ def _tightness(tokens: list[Token], start: int | None, end: int | None = None) -
     return None
 
 
-def _grown_list(md: MarkdownIt, src: str, previous: Blocks) -> Blocks | None:
+def grown_list(md: MarkdownIt, src: str, previous: Blocks) -> Blocks | None:
+    """The block tokens of `src`, which adds to the complete lines of `previous` (an open line
+    too, maybe), when `previous` ends in a list: only its last item on is parsed. None otherwise.
+    The tokens before that item are `previous`'s own objects, shared."""
+    if not previous.src.endswith("\n") or not src.startswith(previous.src):
+        return None
     tokens = previous.tokens
     start = _last_list(tokens)
     if start is None:
@@ -129,4 +133,4 @@ def line_offset(src: str, line: int) -> int:
     return pos
 
 
-__all__ = ["Blocks", "blocks_of", "line_offset", "parse_blocks"]
+__all__ = ["Blocks", "blocks_of", "grown_list", "line_offset", "parse_blocks"]

@@ -6,8 +6,10 @@ everything gives; tests/pipeline/test_markdown_equivalence.py compares it with t
 
 - Settle checks are cached per open line. The complete lines' block tokens are parsed
   once per newline, and when they end in a list only from its last item on
-  (`markdown_blocks`): a long list no longer costs its whole length at every newline. A line whose content decides its block role (`_DECIDED_CONTENT`:
-  after its container markers, characters that rule out every construct that looks
+  (`markdown_blocks`): a long list no longer costs its whole length at every newline. The
+  render's block tokens come from those too when it cannot reuse the last update's: the last
+  item and the open line are parsed, not the list. A line whose content decides its block
+  role (`_DECIDED_CONTENT`: after its container markers, characters that rule out every construct that looks
   further along the line, like "- **Bold" or "2024 was") is settled without probing,
   for the rest of the line; probe results for a table header's or a pipe line's
   prefix are memoized; the fence check runs only when a fence reaches the end of the
@@ -89,6 +91,10 @@ def parse(
         if _BLOCKS not in env and settle.context_fresh and context_fits:
             env[_BLOCKS] = settle.context_tokens
             settle.context_fresh = False
+        elif _BLOCKS not in env and "\0" not in shown:
+            spliced = settle.grown_blocks(shown)  # a list's last item and the open line, parsed alone
+            if spliced is not None:
+                env[_BLOCKS] = spliced
     tokens = md.parse(shown, env)
     return tokens, rendered
 

@@ -49,9 +49,10 @@ def _block_rule(state: StateCore) -> None:
     reused: list[Token] | None = state.env.pop(_BLOCKS, None)
     if reused is not None:
         state.tokens.extend(reused)
-        return
-    core_block(state)
-    if _LEAF in state.env:
+    else:
+        core_block(state)
+    # (A leaf `parse` already grew in the reused tokens is set; otherwise it is None: find it.)
+    if _LEAF in state.env and state.env[_LEAF] is None:
         state.env[_LEAF] = _reusable_leaf(state.tokens, state.src, state.env.get(_NO_MARKS, False))
 
 

@@ -17,7 +17,7 @@ from typing import Final
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from .markdown_blocks import Blocks, blocks_of, line_offset, parse_blocks
+from .markdown_blocks import Blocks, blocks_of, grown_list, line_offset, parse_blocks
 
 _MARKER_START: Final = re.compile(r"[ \t]*[-*+#>`~_0-9]")
 _PIPE_LINE: Final = re.compile(r"[ \t]*(?:>[ \t]?)*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)?[ \t]*\|")
@@ -152,6 +152,12 @@ class BlockSettler:
 
     def blocks(self, src: str) -> list[Token]:
         return parse_blocks(self._md, src)
+
+    def grown_blocks(self, src: str) -> list[Token] | None:
+        """Block tokens of `src` (the complete lines and an open line) from the complete lines' own,
+        when those end in a list (`markdown_blocks.grown_list`); None when they do not."""
+        grown = grown_list(self._md, src, self._context) if self._context.src == self.context_src else None
+        return None if grown is None else grown.tokens
 
     def context(self, complete: str) -> list[Token]:
         """Block tokens of the complete lines; they only change at a newline, and then only
