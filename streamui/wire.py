@@ -90,6 +90,8 @@ _VOID: Final = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "in
 
 _OPS: Final = ("a", "h", "z", "r", "f", "F", "g", "k", "s")
 RenderRest = Callable[[Entry, str, str], str]
+"""What an entry shows besides its fragments and figures (`streams.render_entry` of it without them): asked
+only of an entry with a state or an error, the only ones with anything besides (most entries are neither)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +175,8 @@ class FrameEncoder:
         if data is None:  # not expressible in the fixed order: the entry's HTML as it is
             data = {"content": entry.html} if entry.html else {}
         figures = self._figures_part(entry.figures)
-        rest = self.render_rest(dataclasses.replace(entry, html="", figures=None), self.widget_id, stream_id)
+        rest = (self.render_rest(dataclasses.replace(entry, html="", figures=None), self.widget_id, stream_id)
+                if entry.state or entry.error else "")
         if self.features.status and entry.state:
             shown = str(fragments.status(self.widget_id, entry.state, stream_id=stream_id))
             if shown in rest:  # the widget's status line, as render_entry draws it: an `s` op
@@ -359,6 +362,8 @@ def _render_rest(entry: Entry, widget_id: str, stream_id: str) -> str:
 
 def _pieces(markup: str) -> list[str]:
     """`markup` (our own fragments) cut before each of its top-level elements."""
+    if markup.count("<", 1) == 1 and markup.startswith("</", markup.rfind("<")):
+        return [markup]  # one element holding text alone, like most frames' one append: nothing to cut
     starts: list[int] = []
     depth = 0
     for m in _TOP.finditer(markup):
