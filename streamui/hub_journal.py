@@ -40,7 +40,9 @@ class LocalFirstJournal:
 
         def direct(frame: Frame) -> None:
             if not live.failure:
-                entry = self.append_now(live, Entry(seq=0, html=frame.html, figures=frame.figures))
+                live.seq += 1  # numbered here, not by append_now: one Entry per frame, not two
+                entry = Entry(seq=live.seq, html=frame.html, figures=frame.figures)
+                self.memory.append_now(live.stream_id, entry)
                 if live.writer is not None:
                     live.writer.put(entry)
 
