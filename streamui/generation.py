@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .frame_governor import FASTEST, FrameGovernor, process_governor
 from .outbox import DirectSink, Frame, Outbox, Sink
 from .pacing import Ticker, ticker
 from .pipeline.chat import ChatPipeline
@@ -48,11 +49,6 @@ from .widgets.registry import WidgetRegistry
 logger = logging.getLogger("streamui.stream")
 
 _MAX_POLLS = 64  # polls due at once in one pass before the loop gets a turn
-# Under load, fewer frames: from this many streams pacing in the process, each stream's reveals are
-# sent at most COALESCED_FRAME apart (several reveals in one frame), which cuts the per-frame cost
-# (journal, follow, JSON, socket write) while every reveal still happens at its time.
-COALESCE_FROM = 150
-COALESCED_FRAME = 1 / 15
 _running = 0  # generations running in this process
 
 
@@ -93,6 +89,8 @@ class Generation:
     cancel_reason: str = "stopped"
     stop_received_at: float | None = None  # epoch seconds the Stop reached a server, for cancel latency
     render: bool = True  # markdown (off: tools measuring the pacing alone)
+    # Fewer, fuller frames while the process is busy (None: the process's own, streamui.frame_governor).
+    frames: FrameGovernor | None = None
 
     pipeline: ChatPipeline = field(init=False)
     outbox: Outbox = field(init=False)
@@ -102,6 +100,7 @@ class Generation:
     _held: list[str] = field(init=False, default_factory=list)  # revealed, not yet sent (coalescing)
     _held_figures: dict[str, str] | None = field(init=False, default=None)
     _last_frame: float = field(init=False, default=float("-inf"))
+    _frame: float = field(init=False, default=FASTEST)  # the frame interval the pipeline was last given
 
     def __post_init__(self) -> None:
         self.pipeline = ChatPipeline(
@@ -122,6 +121,8 @@ class Generation:
     async def run(self) -> GenerationResult:
         global _running
         self._ticker = ticker()
+        if self.frames is None:
+            self.frames = process_governor()
         _running += 1
         sender = asyncio.create_task(self.outbox.run(), name=f"streamui-send-{self.stream_id}")
         try:
@@ -178,6 +179,10 @@ class Generation:
     def _pump(self) -> None:
         """Poll the pipeline while it is due; hand on one frame; arm the pacing clock for the next wake."""
         now = self.clock.now()
+        frame = self.frames.frame() if self.frames is not None else FASTEST
+        if frame != self._frame:
+            self._frame = frame
+            self.pipeline.set_frame(frame if frame > FASTEST else 0.0)  # 0: each strategy's own again
         for _ in range(_MAX_POLLS):
             now = self.clock.now()
             wake = self.pipeline.wake_at
@@ -193,7 +198,8 @@ class Generation:
             wake = self.pipeline.wake_at  # due again at once: let the loop breathe, poll on the next pass
         assert self._ticker is not None
         if self._held or self._held_figures:
-            spacing = COALESCED_FRAME if _running >= COALESCE_FROM else 0.0
+            # Busy: what one pass produced beside the reveal (a mark, figures) waits for the frame too.
+            spacing = frame if frame > FASTEST else 0.0
             send_at = self._last_frame + spacing
             if now >= send_at or self.pipeline.done:
                 self.outbox.put_frame(Frame("".join(self._held), self._held_figures))

@@ -195,6 +195,12 @@ class ChatPipeline:
             self._show_reasoning(event.text, now)
         return False
 
+    def set_frame(self, seconds: float) -> None:
+        """Every lane reveals at most once per `seconds` from now on (its strategy's own frame at the
+        least): the live path's frame governor lengthens it while the process is busy."""
+        for lane in self.lanes:
+            lane.strategy.set_frame(seconds)
+
     def end(self, now: float) -> None:
         """The upstream is over (also called by `push` for `End` and `UpstreamError`)."""
         if self.ended_at is None:

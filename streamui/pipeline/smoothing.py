@@ -49,6 +49,12 @@ class SmoothingStrategy(ABC):
     def poll(self, now: float) -> Reveal:
         """What to reveal at `now`, and when to be polled next."""
 
+    def set_frame(self, seconds: float) -> None:
+        """Reveal at most once per `seconds` from now on: the live path lengthens a strategy's frame
+        under load (streamui.frame_governor) and shortens it back. A strategy without frames of its
+        own ignores it (the default)."""
+        return
+
     def observe_upstream(self, chars: int, now: float) -> None:
         """`chars` characters of answer text left the upstream at `now` (before the commit stage).
 

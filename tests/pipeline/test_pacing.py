@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator, Callable
 from itertools import pairwise
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from streamui.frame_governor import WINDOW, FrameGovernor
 from streamui.generation import Generation
 from streamui.outbox import Frame
 from streamui.pacing import Ticker, ticker
@@ -146,20 +148,37 @@ def test_ticker_serves_every_due_callback_once_in_time_order() -> None:
     assert asyncio.run(scenario()) == ["b", "c", "a"]
 
 
-async def test_under_load_frames_are_coalesced_and_the_text_is_intact(
-        timers: TimerLog, monkeypatch: pytest.MonkeyPatch) -> None:
-    import streamui.generation as generation_module
+def busy_governor() -> FrameGovernor:
+    """A real governor whose every reading is a new window at a full core: it slows down each time."""
+    wall, cpu = itertools.count(), itertools.count()
+    return FrameGovernor(clock=lambda: next(wall) * WINDOW, cpu=lambda: next(cpu) * WINDOW)
 
-    monkeypatch.setattr(generation_module, "COALESCE_FROM", 1)  # "load" from the first stream on
+
+async def test_while_busy_frames_are_coalesced_and_the_text_is_intact(timers: TimerLog) -> None:
     frames: list[tuple[float, Frame]] = []
     gen = generation("passthrough", frames, gap=0.005)
+    gen.frames = busy_governor()
     result = await asyncio.wait_for(gen.run(), 5)
     assert result.shown == "".join(TOKENS)
     times = [t for t, frame in frames if "-out-" in frame.html]
-    # Passthrough reveals every 5 ms token; the frames go at most 15 a second, several reveals each.
+    # Passthrough reveals every 5 ms token (it has no frame of its own); the frames go at most 12 a
+    # second, several reveals each.
     assert gen.metrics.reveals > 2 * len(times) > 4
     # (the last frame goes when the stream is done, without waiting out the spacing)
-    assert min(b - a for a, b in pairwise(times[:-1])) >= generation_module.COALESCED_FRAME - 0.004
+    assert min(b - a for a, b in pairwise(times[:-1])) >= 1 / 12 - 0.004
+    assert timers.pending() == []
+
+
+async def test_while_busy_adaptive_reveals_less_often_and_loses_nothing(timers: TimerLog) -> None:
+    tokens = [f" w{i}" for i in range(120)]
+    frames: list[tuple[float, Frame]] = []
+    gen = generation("adaptive", frames, tokens=tokens, gap=0.004)
+    gen.frames = busy_governor()
+    result = await asyncio.wait_for(gen.run(), 10)
+    assert result.shown == "".join(tokens)
+    times = [t for t, frame in frames if "-out-" in frame.html]
+    gaps = [b - a for a, b in pairwise(times[1:-1])]  # after the first word, before the drain's last
+    assert gaps and min(gaps) >= 1 / 12 - 0.004
     assert timers.pending() == []
 
 

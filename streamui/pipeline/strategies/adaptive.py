@@ -118,12 +118,22 @@ class Adaptive(SmoothingStrategy):
         self._credit_at = 0.0
         self._pace_now = 1 / cfg.floor_gap
         self._max_chars_rate = cfg.burst_chars / cfg.burst_window
+        self._frame = cfg.frame  # `set_frame` may lengthen it under load
         self._chars_depth = cfg.burst_chars * cfg.frame / cfg.burst_window
         self._chars = self._chars_depth
         self._shown = False
         self._finished = False
         self._drain_pace = 0.0
         self._last_reveal = -math.inf
+
+    def set_frame(self, seconds: float) -> None:
+        """Reveal at most once per `seconds` (never more often than `frame`); the character bucket
+        holds a frame's share of the burst cap, so a longer frame carries more text, none lost."""
+        cfg = self.config
+        frame = max(cfg.frame, seconds)
+        if frame != self._frame:
+            self._frame = frame
+            self._chars_depth = cfg.burst_chars * frame / cfg.burst_window
 
     def observe_upstream(self, chars: int, now: float) -> None:
         """Raw upstream arrivals (a commit stage is in front): from the first report on,
@@ -155,15 +165,14 @@ class Adaptive(SmoothingStrategy):
     def poll(self, now: float) -> Reveal:
         if not self._shown:
             return self._first(now)
-        cfg = self.config
         words = self._words
         elapsed = now - self._credit_at
         self._credit_at = now
-        depth = max(1.0, math.ceil(self._pace_now * cfg.frame - _TICK))
+        depth = max(1.0, math.ceil(self._pace_now * self._frame - _TICK))
         self._credit = min(self._credit + self._pace_now * elapsed, depth)
         self._chars = min(self._chars_depth, self._chars + self._max_chars_rate * elapsed)
         text = ""
-        if now >= self._last_reveal + cfg.frame - _TICK and self._credit >= 1 - _TICK:
+        if now >= self._last_reveal + self._frame - _TICK and self._credit >= 1 - _TICK:
             room = min(self._burst.room(now), self._char_room())
             allowed = int(self._credit + _TICK)
             units = words.take(allowed, room)
@@ -255,7 +264,7 @@ class Adaptive(SmoothingStrategy):
     def _wake_at(self, now: float) -> float | None:
         cfg = self.config
         words = self._words
-        earliest = self._last_reveal + cfg.frame
+        earliest = self._last_reveal + self._frame
         if len(words):
             need = words.first_len()
         elif words.tail:

@@ -36,7 +36,7 @@ class Throttle(SmoothingStrategy):
         self.read_ahead = read_ahead
         self.lag_buffer = lag_buffer
         self.adjust = adjust
-        self.frame = frame
+        self.frame = self._base_frame = frame
         self._rate = RateEstimator(horizon=lookback)
         self._pending = ""
         self._started = False
@@ -45,6 +45,9 @@ class Throttle(SmoothingStrategy):
         self._credit_at: float | None = None
         self._last_reveal = -math.inf
         self._final_rate = 0.0
+
+    def set_frame(self, seconds: float) -> None:
+        self.frame = max(self._base_frame, seconds)
 
     def push(self, text: str, now: float) -> None:
         self._pending += text
