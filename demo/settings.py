@@ -117,6 +117,8 @@ if os.environ.get("STREAMUI_MAX_STREAMS_PER_PROCESS"):
     STREAMUI["MAX_STREAMS_PER_PROCESS"] = int(os.environ["STREAMUI_MAX_STREAMS_PER_PROCESS"])
 if os.environ.get("STREAMUI_OVERLOAD_LAG_MS"):
     STREAMUI["OVERLOAD_LAG_MS"] = float(os.environ["STREAMUI_OVERLOAD_LAG_MS"])
+if os.environ.get("STREAMUI_MIN_FRAME_RATE"):
+    STREAMUI["MIN_FRAME_RATE"] = float(os.environ["STREAMUI_MIN_FRAME_RATE"])
 
 LOGGING = {
     "version": 1,

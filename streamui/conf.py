@@ -81,7 +81,7 @@ class Settings:
     max_starts_per_minute: int = 30
     max_streams_per_process: int = 0
     overload_lag_ms: float = 20.0
-    min_frame_rate: float = 12.0
+    min_frame_rate: float = 15.0
     transport: str = "auto"
     # Reliability (issue 13): crash-safety, liveness and resource bounds.
     stream_lease: float = 6.0
