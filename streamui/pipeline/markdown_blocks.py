@@ -12,6 +12,9 @@ whose block tokens end in a top-level list, only the lines from that list's last
 parsed (from their own offset: a parse's set-up scans every character of its source), and
 their tokens replace the last item's.
 
+The earlier items' tokens are shared with the last complete lines' tokens, so whatever renders
+them takes copies (`lend`): the render's core rules change tokens as they go.
+
 One thing of the earlier items does depend on later lines: a list is tight (its paragraphs
 `hidden`) only if no item anywhere is loose. Looseness only grows as lines are added, so the
 list is tight iff it was and the re-parsed part is; when that cannot be read off (no
@@ -39,6 +42,24 @@ class Blocks:
     src: str
     tokens: list[Token]
     tight: bool | None
+
+
+def lend(tokens: list[Token]) -> list[Token]:
+    """Copies of `tokens` for a render to change as it renders: the core rules strip mark characters
+    off `content`, replace `children` and set `hidden` and `meta`, and a later splice shares these
+    tokens with the next complete lines' (a copy is ~0.4 µs a token, a parse tens of µs a line)."""
+    out = []
+    new = object.__new__
+    for token in tokens:
+        copy: Token = new(Token)
+        copy.type, copy.tag, copy.nesting, copy.map, copy.level = token.type, token.tag, token.nesting, token.map, \
+            token.level
+        copy.attrs = dict(token.attrs) if token.attrs else {}
+        copy.children, copy.content, copy.markup, copy.info = token.children, token.content, token.markup, token.info
+        copy.meta = dict(token.meta) if token.meta else {}
+        copy.block, copy.hidden = token.block, token.hidden
+        out.append(copy)
+    return out
 
 
 def parse_blocks(md: MarkdownIt, src: str) -> list[Token]:
@@ -133,4 +154,4 @@ def line_offset(src: str, line: int) -> int:
     return pos
 
 
-__all__ = ["Blocks", "blocks_of", "grown_list", "line_offset", "parse_blocks"]
+__all__ = ["Blocks", "blocks_of", "grown_list", "lend", "line_offset", "parse_blocks"]

@@ -48,6 +48,7 @@ from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 
 from .corrections import Revision, Struck
+from .markdown_blocks import lend
 from .markdown_parser import _BLOCKS, _INLINE_KEY, _INLINE_NEXT, _LEAF, _MARK_CHARS
 from .markdown_settle import BlockSettler
 
@@ -89,7 +90,7 @@ def parse(
                 rendered = None
         context_fits = shown == settle.context_src and "\0" not in shown  # (not normalized)
         if _BLOCKS not in env and settle.context_fresh and context_fits:
-            env[_BLOCKS] = settle.context_tokens
+            env[_BLOCKS] = lend(settle.context_tokens)  # later complete lines share them: a copy
             settle.context_fresh = False
         elif _BLOCKS not in env and "\0" not in shown:
             spliced = settle.grown_blocks(shown)  # a list's last item and the open line, parsed alone

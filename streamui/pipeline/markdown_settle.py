@@ -17,7 +17,7 @@ from typing import Final
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from .markdown_blocks import Blocks, blocks_of, grown_list, line_offset, parse_blocks
+from .markdown_blocks import Blocks, blocks_of, grown_list, lend, line_offset, parse_blocks
 
 _MARKER_START: Final = re.compile(r"[ \t]*[-*+#>`~_0-9]")
 _PIPE_LINE: Final = re.compile(r"[ \t]*(?:>[ \t]?)*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)?[ \t]*\|")
@@ -155,9 +155,10 @@ class BlockSettler:
 
     def grown_blocks(self, src: str) -> list[Token] | None:
         """Block tokens of `src` (the complete lines and an open line) from the complete lines' own,
-        when those end in a list (`markdown_blocks.grown_list`); None when they do not."""
+        when those end in a list (`markdown_blocks.grown_list`); None when they do not. The render
+        gets copies (`lend`): the complete lines' tokens stay as parsed."""
         grown = grown_list(self._md, src, self._context) if self._context.src == self.context_src else None
-        return None if grown is None else grown.tokens
+        return None if grown is None else lend(grown.tokens)
 
     def context(self, complete: str) -> list[Token]:
         """Block tokens of the complete lines; they only change at a newline, and then only
@@ -170,7 +171,7 @@ class BlockSettler:
                 self.context_fresh = False
             else:
                 self._context = blocks_of(self._md, complete, previous)
-                self.context_fresh = True  # may serve once as the render's block tokens
+                self.context_fresh = True  # may serve once as the render's block tokens (copied: `lend`)
             self._context_prev = previous
             self.context_src, self.context_tokens = self._context.src, self._context.tokens
         return self.context_tokens

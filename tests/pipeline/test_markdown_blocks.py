@@ -11,9 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it.token import Token
 
-from streamui.pipeline import markdown_blocks
+from streamui.pipeline import markdown_blocks, markdown_settle
+from streamui.pipeline.chat import ChatPipeline
+from streamui.pipeline.commit import CommitStage
 from streamui.pipeline.markdown_blocks import Blocks, blocks_of, parse_blocks
 from streamui.pipeline.markdown_reuse import _stream_parsers
+from streamui.pipeline.smoothing import make_strategy
+from streamui.pipeline.virtual import TimedFrame, drive
+from streamui.testing.profiles import build_trace
 from streamui.testing.simulated import answer_corpus
 
 MD, _ = _stream_parsers(False)
@@ -86,3 +91,24 @@ def test_only_the_last_item_is_parsed_again(monkeypatch: pytest.MonkeyPatch) -> 
     grown = blocks_of(MD, "\n".join(items) + "\n", previous)
     assert parsed == [items[-2] + "\n" + items[-1] + "\n"]  # the item the newline ended, and the new one
     assert _fields(grown.tokens) == _fields(real(MD, "\n".join(items) + "\n"))
+
+
+def _frames(profile: str, policy: str, seed: int, answer: str) -> list[str]:
+    frames: list[TimedFrame] = []
+    pipeline = ChatPipeline(message_id=1, strategies=[make_strategy("adaptive")], start=0.0,
+                            commit=CommitStage(policy))
+    drive(pipeline, build_trace(profile, answer, seed=seed).events, frames=frames)
+    return [frame.html for frame in frames]
+
+
+@pytest.mark.parametrize("policy", ["replace", "annotate"])
+def test_marked_answers_render_as_with_whole_parses(policy: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Corrections put marks in list items; rendering strips them off its tokens, and a later splice
+    shares those tokens. Every frame must be what whole parses give (found by the browser test
+    test_the_dom_never_loses_a_character_it_showed: a revised mark vanished from an earlier item)."""
+    answers = [item.answer for item in answer_corpus()[:12]]
+    spliced = [_frames("corrections", policy, i, answer) for i, answer in enumerate(answers)]
+    monkeypatch.setattr(markdown_settle, "blocks_of", lambda md, src, previous: Blocks(src, parse_blocks(md, src), None))
+    monkeypatch.setattr(markdown_settle.BlockSettler, "grown_blocks", lambda self, src: None)
+    whole = [_frames("corrections", policy, i, answer) for i, answer in enumerate(answers)]
+    assert spliced == whole
