@@ -81,7 +81,7 @@ class Settings:
     max_starts_per_minute: int = 30
     max_streams_per_process: int = 0
     overload_lag_ms: float = 20.0
-    min_frame_rate: float = 15.0
+    min_frame_rate: float = 30.0
     transport: str = "auto"
     # Reliability (issue 13): crash-safety, liveness and resource bounds.
     stream_lease: float = 6.0
@@ -242,8 +242,9 @@ SETTINGS: dict[str, Spec] = {
                             "streams more than this late (milliseconds, a moving average), or while its CPU could "
                             "not carry one more (streamui.overload); 0: neither.", NUMBER, _not_negative),
     "MIN_FRAME_RATE": Spec("Fewest frames a second a stream gets while its process is busy: past 0.7 of a core, "
-                           "frames slow from 30 a second toward this, each carrying more words "
-                           "(streamui.frame_governor); 30: never fewer.", NUMBER, _positive),
+                           "frames slow from 30 a second toward this, each carrying more words, so a process "
+                           "carries more streams less smoothly (streamui.frame_governor; 15-20 to turn it on); "
+                           "30: never fewer.", NUMBER, _positive),
     "TRANSPORT": Spec("How the widget talks to the server: auto (WebSocket, SSE as fallback), websocket or sse.",
                       str, _choice(*TRANSPORTS)),
     "STREAM_LEASE": Spec("Seconds a running stream's record lives unless its worker renews it (every third of it); "

@@ -42,7 +42,7 @@ def test_a_busy_process_slows_its_frames_a_step_per_window_down_to_the_fewest() 
 
 def test_in_between_it_holds_and_when_idle_it_comes_back() -> None:
     machine = Machine()
-    frames = governor(machine)
+    frames = governor(machine, min_frame_rate=12)
     for _ in range(3):
         machine.run(0.9)
         frames.frame()
@@ -58,7 +58,7 @@ def test_in_between_it_holds_and_when_idle_it_comes_back() -> None:
 
 def test_it_decides_once_per_window_however_often_it_is_asked() -> None:
     machine = Machine()
-    frames = governor(machine)
+    frames = governor(machine, min_frame_rate=12)
     machine.run(1.0, seconds=WINDOW / 4)
     for _ in range(100):
         assert frames.frame() == FASTEST  # a quarter window: no reading yet
@@ -69,7 +69,7 @@ def test_it_decides_once_per_window_however_often_it_is_asked() -> None:
 
 def test_thirty_frames_a_second_as_the_fewest_turns_it_off() -> None:
     machine = Machine()
-    frames = governor(machine, min_frame_rate=30)
+    frames = governor(machine)  # the default
     for _ in range(5):
         machine.run(1.0)
         assert frames.frame() == FASTEST

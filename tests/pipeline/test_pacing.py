@@ -151,7 +151,7 @@ def test_ticker_serves_every_due_callback_once_in_time_order() -> None:
 def busy_governor() -> FrameGovernor:
     """A real governor whose every reading is a new window at a full core: it slows down each time."""
     wall, cpu = itertools.count(), itertools.count()
-    return FrameGovernor(clock=lambda: next(wall) * WINDOW, cpu=lambda: next(cpu) * WINDOW)
+    return FrameGovernor(min_frame_rate=15, clock=lambda: next(wall) * WINDOW, cpu=lambda: next(cpu) * WINDOW)
 
 
 async def test_while_busy_frames_are_coalesced_and_the_text_is_intact(timers: TimerLog) -> None:
