@@ -59,7 +59,6 @@ from __future__ import annotations
 import dataclasses
 import html
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -67,26 +66,10 @@ from typing import Any, Final
 from . import fragments
 from .journal import Entry
 from .socket_guard import split_fragments
+from .wire_fragments import FREEZE, MARK, REPLACE_TAIL, markup_append, pieces, short_path, text_append
 
 _JSON_START: Final = frozenset('{"')  # a message starting so is JSON; any other is a raw text append
-_TEXT: Final = r"((?:[^&<\r\x00]|&(?:amp|lt|gt|quot|#39|#x27|#34);)*)"
-_APPEND_PATH: Final = re.compile(r'<div hx-swap-oob="beforeend:(#[^"<>]+)">' + _TEXT + r"</div>")
-_APPEND_ROOT: Final = re.compile(r'<div id="([\w-]+-tail)" hx-swap-oob="beforeend">' + _TEXT + r"</div>")
-_MARKUP_PATH: Final = re.compile(
-    r'<div hx-swap-oob="beforeend:#([\w-]+)-tail((?: &gt; [a-z][a-z0-9]*:last-child)*)">(.*)</div>', re.DOTALL)
-_REPLACE_TAIL: Final = re.compile(r'<div id="([\w-]+)-tail" hx-swap-oob="innerHTML">(.*)</div>', re.DOTALL)
-_MARKUP_ROOT: Final = re.compile(r'<div id="([\w-]+)-tail" hx-swap-oob="beforeend">(.*)</div>', re.DOTALL)
-_STEP: Final = re.compile(r" &gt; ([a-z][a-z0-9]*):last-child")
-_FREEZE: Final = re.compile(r'<div id="([\w-]+)-blocks" hx-swap-oob="beforeend" data-su-freeze="(\d+)">')
-_TOP: Final = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^>]*?(/?)>")
-_MARK: Final = re.compile(
-    r'<span class="streamui-mark" id="([\w-]+)" data-status="([\w-]*)" title="' + _TEXT
-    + r'" hx-swap-oob="outerHTML">' + _TEXT + r"</span>")
-_TAIL_PATH: Final = re.compile(r"#([\w-]+)-tail((?: > [a-z][a-z0-9]*:last-child)*)")
-_TAIL_STEP: Final = re.compile(r" > ([a-z][a-z0-9]*):last-child")
 TEMPLATE_ID: Final = 0  # the message id of the turn template's placeholders (no message has it)
-_VOID: Final = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-                          "track", "wbr"})
 
 _OPS: Final = ("a", "h", "z", "r", "f", "F", "g", "k", "s")
 RenderRest = Callable[[Entry, str, str], str]
@@ -226,34 +209,34 @@ class FrameEncoder:
         target: str | None = None
         texts: list[str] = []
         content: list[str] = []
-        for piece in _pieces(markup):
-            append = self._text_append(piece) if self.features.text else None
+        for piece in pieces(markup):
+            append = text_append(piece, self.max_bytes) if self.features.text else None
             if append is not None:
                 if rank > 0 or (texts and append[0] != target):
                     return None
                 rank, target = 0, append[0]
                 texts.append(append[1])
                 continue
-            added = self._markup_append(piece) if self.features.markup else None
+            added = markup_append(piece, self.max_bytes) if self.features.markup else None
             if added is not None:
                 if rank >= 1:
                     return None
                 rank = 1
                 data.update(h=added[1], p=added[0])
                 continue
-            freeze = _FREEZE.match(piece) if self.features.freeze else None
+            freeze = FREEZE.match(piece) if self.features.freeze else None
             if freeze is not None:
                 if rank >= 2:
                     return None
                 rank = 2
                 data.update(z=int(freeze.group(2)), o=freeze.group(1))
                 continue
-            tail = _REPLACE_TAIL.fullmatch(piece) if self.features.replace_tail else None
+            tail = REPLACE_TAIL.fullmatch(piece) if self.features.replace_tail else None
             if tail is not None and rank < 2.2 and len(tail.group(2).encode("utf-8")) * 2 <= self.max_bytes:
                 rank = 2.2
                 data["r"] = [tail.group(1), tail.group(2)]
                 continue
-            mark = _MARK.fullmatch(piece) if self.features.mark else None
+            mark = MARK.fullmatch(piece) if self.features.mark else None
             if mark is not None and rank < 3 and "k" not in data:
                 rank = 2.5
                 data["k"] = [mark.group(1), mark.group(2), html.unescape(mark.group(3)), html.unescape(mark.group(4))]
@@ -267,9 +250,9 @@ class FrameEncoder:
             data["a"] = text
             if target is not None and target != self._target:
                 self._target = target
-                path = _TAIL_PATH.fullmatch(target) if self.features.short_target else None
+                path = short_path(target) if self.features.short_target else None
                 if path is not None:
-                    data["q"] = " ".join([path.group(1), *_TAIL_STEP.findall(path.group(2))])
+                    data["q"] = path
                 else:
                     data["t"] = target
         elif not any(key in data for key in ("z", "h", "r", "k")):
@@ -295,34 +278,6 @@ class FrameEncoder:
                 data["r"] = ["", value[1]]
             else:
                 data[key] = value[len(output):]
-
-    def _markup_append(self, piece: str) -> tuple[str, str] | None:
-        """(`OUT tag tag`, the markup) of an append into the open tail (trusted renderer HTML)."""
-        m = _MARKUP_PATH.fullmatch(piece)
-        if m is not None:
-            path, inner = " ".join([m.group(1), *_STEP.findall(m.group(2))]), m.group(3)
-        else:
-            m = _MARKUP_ROOT.fullmatch(piece)
-            if m is None:
-                return None
-            path, inner = m.group(1), m.group(2)
-        if not inner or len(inner.encode("utf-8")) * 2 > self.max_bytes:
-            return None
-        return path, inner
-
-    def _text_append(self, piece: str) -> tuple[str, str] | None:
-        m = _APPEND_PATH.fullmatch(piece)
-        if m is not None:
-            target = html.unescape(m.group(1))
-        else:
-            m = _APPEND_ROOT.fullmatch(piece)
-            if m is None:
-                return None
-            target = "#" + m.group(1)
-        text = html.unescape(m.group(2))
-        if not text or len(text.encode("utf-8")) * 2 > self.max_bytes:
-            return None
-        return target, text
 
     def _figures_part(self, figures: dict[str, str] | None) -> dict[str, str] | list[str] | str | None:
         """The figures as what changed (a dict), as the template's values (a list), or as HTML."""
@@ -358,25 +313,6 @@ def _render_rest(entry: Entry, widget_id: str, stream_id: str) -> str:
     from .streams import render_entry  # Django models behind it: imported when first used
 
     return render_entry(entry, widget_id, stream_id)
-
-
-def _pieces(markup: str) -> list[str]:
-    """`markup` (our own fragments) cut before each of its top-level elements."""
-    if markup.count("<", 1) == 1 and markup.startswith("</", markup.rfind("<")):
-        return [markup]  # one element holding text alone, like most frames' one append: nothing to cut
-    starts: list[int] = []
-    depth = 0
-    for m in _TOP.finditer(markup):
-        if m.group(1):
-            depth = max(0, depth - 1)
-            continue
-        if depth == 0:
-            starts.append(m.start())
-        if not (m.group(2).lower() in _VOID or m.group(3)):
-            depth += 1
-    if not starts or starts[0] != 0:
-        return [markup]
-    return [markup[a:b] for a, b in zip(starts, [*starts[1:], len(markup)], strict=True)]
 
 
 __all__ = ["LEGACY", "TEMPLATE_ID", "Features", "FrameEncoder", "figures_template", "payload", "read_payload",
