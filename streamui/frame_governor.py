@@ -52,6 +52,8 @@ class FrameGovernor:
 
     def frame(self) -> float:
         """The frame interval, in seconds, for reveals from now on."""
+        if self.slowest == self.fastest:
+            return self.fastest  # off (MIN_FRAME_RATE 30, the default): no clock to read per pass
         now = self._clock()
         if now - self._at >= WINDOW:
             cpu = self._cpu()

@@ -40,7 +40,7 @@ class LocalFirstJournal:
 
         def direct(frame: Frame) -> None:
             if not live.failure:
-                live.seq += 1  # numbered here, not by append_now: one Entry per frame, not two
+                live.seq += 1
                 entry = Entry(seq=live.seq, html=frame.html, figures=frame.figures)
                 self.memory.append_now(live.stream_id, entry)
                 if live.writer is not None:
@@ -53,18 +53,8 @@ class LocalFirstJournal:
 
     async def append(self, live: LiveStream, entry: Entry) -> None:
         """Number `entry` as the stream's next and write it everywhere it goes."""
-        if not self.mirrored:
-            self.append_now(live, entry)
-            return
         live.seq += 1
         await self._append_numbered(live.stream_id, dataclasses.replace(entry, seq=live.seq))
-
-    def append_now(self, live: LiveStream, entry: Entry) -> Entry:
-        """`append` into memory alone, which takes an entry without waiting (the caller sends it on to Redis)."""
-        live.seq += 1
-        numbered = dataclasses.replace(entry, seq=live.seq)
-        self.memory.append_now(live.stream_id, numbered)
-        return numbered
 
     async def _append_numbered(self, stream_id: str, entry: Entry) -> None:
         if self.mirrored:

@@ -123,9 +123,11 @@ def grown_list(md: MarkdownIt, src: str, previous: Blocks) -> Blocks | None:
     for token in part:
         if token.map:
             token.map = [token.map[0] + first_line, token.map[1] + first_line]
-    # The list is tight iff it was (`previous.tight`: a render may since have changed the
-    # shared tokens' `hidden`) and the re-parsed part is; it cannot be told when the earlier
-    # items showed nothing (no paragraph) and the part has paragraphs it would mark.
+    # The list is tight iff it was (`previous.tight`, which also knows the last item as it was) and
+    # the re-parsed part is; it cannot be told when the earlier items showed nothing (no paragraph)
+    # and the part has paragraphs it would mark. Setting `hidden` below also changes `previous`'s
+    # tokens, which share them; no later step depends on a context's `hidden` (this function reads
+    # `tight`, the settle checks ignore it, the render makes every list loose: `_loose_lists`).
     after = _tightness(part, 0, close)
     if item == start + 1:
         tight = after  # the last item is the first: the part is the whole list

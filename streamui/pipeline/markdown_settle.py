@@ -49,8 +49,6 @@ class BlockSettler:
     def __init__(self, md: MarkdownIt) -> None:
         self._md = md
         self.settled_line: int | None = None  # tail offset of an open line known to be settled
-        self.context_src = ""
-        self.context_tokens: list[Token] = []
         self._context = self._context_prev = Blocks("", [], None)
         self.context_fresh = False  # context_tokens may serve once as the render's block tokens
         self._complete = ""  # the complete lines the caches below are about
@@ -157,7 +155,7 @@ class BlockSettler:
         """Block tokens of `src` (the complete lines and an open line) from the complete lines' own,
         when those end in a list (`markdown_blocks.grown_list`); None when they do not. The render
         gets copies (`lend`): the complete lines' tokens stay as parsed."""
-        grown = grown_list(self._md, src, self._context) if self._context.src == self.context_src else None
+        grown = grown_list(self._md, src, self._context)
         return None if grown is None else lend(grown.tokens)
 
     def context(self, complete: str) -> list[Token]:
@@ -173,8 +171,17 @@ class BlockSettler:
                 self._context = blocks_of(self._md, complete, previous)
                 self.context_fresh = True  # may serve once as the render's block tokens (copied: `lend`)
             self._context_prev = previous
-            self.context_src, self.context_tokens = self._context.src, self._context.tokens
-        return self.context_tokens
+        return self._context.tokens
+
+    @property
+    def context_src(self) -> str:
+        """The complete lines the last `context` call was about."""
+        return self._context.src
+
+    @property
+    def context_tokens(self) -> list[Token]:
+        """Their block tokens (the settle checks' own: a render takes copies, `lend`)."""
+        return self._context.tokens
 
 
 def _possible_table_header(complete: str, line: str, context: list[Token]) -> int | None:
