@@ -23,7 +23,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-FASTEST = 1 / 30  # the adaptive strategy's own frame (AdaptiveConfig.frame)
+from .pipeline.strategies.adaptive import AdaptiveConfig
+
+FASTEST = AdaptiveConfig().frame  # the adaptive strategy's own: 30 frames a second
 WINDOW = 0.5  # seconds of CPU and wall time per decision
 BUSY_SHARE = 0.7  # of one core: above it, fewer frames
 IDLE_SHARE = 0.45  # below it, more frames again

@@ -49,7 +49,6 @@ from .widgets.registry import WidgetRegistry
 logger = logging.getLogger("streamui.stream")
 
 _MAX_POLLS = 64  # polls due at once in one pass before the loop gets a turn
-_running = 0  # generations running in this process
 
 
 @dataclass(slots=True)
@@ -119,11 +118,9 @@ class Generation:
         return self.strategies[0].name if self.strategies else ""
 
     async def run(self) -> GenerationResult:
-        global _running
         self._ticker = ticker()
         if self.frames is None:
             self.frames = process_governor()
-        _running += 1
         sender = asyncio.create_task(self.outbox.run(), name=f"streamui-send-{self.stream_id}")
         try:
             self._pump()  # the live figures from the start
@@ -149,7 +146,6 @@ class Generation:
             await self._flush_on_stop(sender)
             raise
         finally:
-            _running -= 1
             self.pipeline.compact()  # kept for resume a while: only what result() reads
             self._ticker.cancel(self._service)
             await cancel_and_wait(sender)
