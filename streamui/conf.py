@@ -13,16 +13,29 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+
+from .conf_checks import (
+    Problem,
+    Spec,
+    choice,
+    dotted_paths,
+    not_negative,
+    positive,
+    redis_url,
+    strings,
+    upstreams,
+    url,
+    weights,
+)
 
 TRANSPORTS = ("auto", "websocket", "sse")
 
@@ -97,176 +110,97 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Spec:
-    """How one key is documented and checked: `kind` for isinstance, `check` for its value."""
-
-    doc: str
-    kind: type | tuple[type, ...]
-    check: Callable[[Any], str | None] | None = None
-    nullable: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    id: str  # "E001"...: the system check id, without the "streamui." prefix
-    key: str
-    message: str
-    warning: bool = False
-
-
-def _positive(value: Any) -> str | None:
-    return None if value > 0 else "must be greater than 0"
-
-
-def _not_negative(value: Any) -> str | None:
-    return None if value >= 0 else "must not be negative"
-
-
-def _url(value: Any) -> str | None:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "must be an http:// or https:// URL with a host, such as http://127.0.0.1:8080/v1"
-    return None
-
-
-def _redis_url(value: Any) -> str | None:
-    parts = urlsplit(value)
-    if parts.scheme not in ("redis", "rediss", "unix"):
-        return "must be a redis://, rediss:// or unix:// URL, such as redis://127.0.0.1:6379/0"
-    return None
-
-
-def _weights(value: Any) -> str | None:
-    for name, weight in value.items():
-        if not isinstance(name, str) or isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0:
-            return f"maps names to non-negative weights; {name!r}: {weight!r} is not"
-    return None
-
-
-def _dotted_paths(value: Any) -> str | None:
-    for name, path in value.items():
-        if not isinstance(name, str) or not name or not isinstance(path, str) or "." not in path:
-            return f"maps names to dotted paths such as 'mysite.smoothing.MyStrategy'; {name!r}: {path!r} is not"
-    return None
-
-
-def _strings(value: Any) -> str | None:
-    return None if all(isinstance(v, str) and v for v in value) else "must be a list of non-empty strings"
-
-
-def _choice(*choices: str) -> Callable[[Any], str | None]:
-    def check(value: Any) -> str | None:
-        return None if value in choices else f"must be one of {', '.join(choices)}"
-
-    return check
-
-
-def _upstreams(value: Any) -> str | None:
-    for name, entry in value.items():
-        if not isinstance(name, str) or not name or ":" in name:
-            return f"names must be non-empty strings without ':'; {name!r} is not"
-        if not isinstance(entry, Mapping) or not isinstance(entry.get("BACKEND"), str):
-            return f"{name!r} needs a dict with BACKEND (a dotted path) and optional OPTIONS and LABEL"
-        extra = set(entry) - {"BACKEND", "OPTIONS", "LABEL"}
-        if extra:
-            return f"{name!r} has unknown keys {', '.join(sorted(extra))} (known: BACKEND, OPTIONS, LABEL)"
-        if not isinstance(entry.get("OPTIONS", {}), Mapping):
-            return f"{name!r}: OPTIONS must be a dict of keyword arguments"
-    return None
-
-
 NUMBER = (int, float)
 SEQUENCE = (list, tuple)
 
 SETTINGS: dict[str, Spec] = {
     "UPSTREAM_URL": Spec("Base URL of an OpenAI-compatible server (…/v1); offered as the upstream `openai`.",
-                         str, _url, nullable=True),
+                         str, url, nullable=True),
     "UPSTREAM_MODEL": Spec("Model name sent to the `openai` upstream.", str),
     "UPSTREAM_API_KEY": Spec("API key for the `openai` upstream (never shown, never logged).", str, nullable=True),
     "UPSTREAM_CALLABLE": Spec("Dotted path to the site's async generator `(request) -> events`; the upstream `custom`.",
                               str, nullable=True),
-    "UPSTREAM_CONNECT_TIMEOUT": Spec("Seconds to connect to the `openai` upstream.", NUMBER, _positive),
+    "UPSTREAM_CONNECT_TIMEOUT": Spec("Seconds to connect to the `openai` upstream.", NUMBER, positive),
     "UPSTREAM_IDLE_TIMEOUT": Spec("Seconds without a byte before the `openai` upstream counts as hung.",
-                                  NUMBER, _positive),
+                                  NUMBER, positive),
     "UPSTREAM_IMPLIED_THINK": Spec("True: the `openai` model's answer opens inside an implied `<think>` (DeepSeek-R1 "
                                    "distills without a reasoning parser); text before `</think>` is reasoning.", bool),
     "UPSTREAMS": Spec("Named upstreams: `{name: {'BACKEND': dotted class, 'OPTIONS': {kwargs}, 'LABEL': text}}`.",
-                      dict, _upstreams),
+                      dict, upstreams),
     "DEFAULT_UPSTREAM": Spec("The upstream the widget uses; None: `openai` when UPSTREAM_URL is set, else the first of "
                              "UPSTREAMS, else `custom`, else the simulated model.", str, nullable=True),
     "SIMULATED_PROFILE": Spec("Timing profile of the simulated model (streamui.testing).", str),
-    "SIMULATED_SPEED": Spec("Speed factor of the simulated model and of trace replays.", NUMBER, _positive),
+    "SIMULATED_SPEED": Spec("Speed factor of the simulated model and of trace replays.", NUMBER, positive),
     "REPLAY_TRACES": Spec("Trace files (docs/ARCHITECTURE.md) offered as upstreams `trace:<stem>`.",
-                          SEQUENCE, _strings),
-    "MAX_TOKENS": Spec("`max_tokens` sent with every upstream request.", int, _positive),
+                          SEQUENCE, strings),
+    "MAX_TOKENS": Spec("`max_tokens` sent with every upstream request.", int, positive),
     "SYSTEM_PROMPT": Spec("System message sent first in every conversation.", str),
-    "HISTORY_MESSAGES": Spec("Earlier messages sent upstream with each prompt.", int, _not_negative),
+    "HISTORY_MESSAGES": Spec("Earlier messages sent upstream with each prompt.", int, not_negative),
     "INTERRUPTED_NOTE": Spec("Appended to an interrupted answer when it is sent upstream as history.", str),
-    "MAX_PROMPT_CHARS": Spec("Longest prompt accepted, in characters.", int, _positive),
-    "MAX_MESSAGE_BYTES": Spec("Largest client message accepted, in bytes.", int, _positive),
+    "MAX_PROMPT_CHARS": Spec("Longest prompt accepted, in characters.", int, positive),
+    "MAX_MESSAGE_BYTES": Spec("Largest client message accepted, in bytes.", int, positive),
     "SMOOTHING": Spec("Default smoothing strategy (passthrough, fixed, throttle, adaptive, or one of STRATEGIES).",
                       str),
-    "AB_ARMS": Spec("A/B experiment over strategies: `{strategy: weight}`; empty: no experiment.", dict, _weights),
+    "AB_ARMS": Spec("A/B experiment over strategies: `{strategy: weight}`; empty: no experiment.", dict, weights),
     "STRATEGIES": Spec("Extra smoothing strategies: `{name: dotted path to a SmoothingStrategy factory}`.",
-                       dict, _dotted_paths),
+                       dict, dotted_paths),
     "DASHBOARD_PUBLIC": Spec("True opens the A/B dashboard to everyone (default: staff only).", bool),
     "METRICS_PUBLIC": Spec("True opens /streamui/metrics/ to everyone (default: loopback and staff).", bool),
     "COMMIT_POLICY": Spec("Default correction policy (replace, annotate, passthrough, or one of POLICIES).", str),
-    "COMMIT_HOLD_MS": Spec("Longest the commit stage holds a phrase, in milliseconds.", NUMBER, _positive),
-    "COMMIT_HOLD_CHARS": Spec("Most characters the commit stage holds back.", int, _positive),
+    "COMMIT_HOLD_MS": Spec("Longest the commit stage holds a phrase, in milliseconds.", NUMBER, positive),
+    "COMMIT_HOLD_CHARS": Spec("Most characters the commit stage holds back.", int, positive),
     "COMMIT_FIRST_HOLD_MS": Spec("Longest the commit stage holds any piece of the answer's first sentence, in "
-                                 "milliseconds.", NUMBER, _positive),
+                                 "milliseconds.", NUMBER, positive),
     "CORRECTION_OPENERS": Spec("Phrases that open a self-correction, matched literally; None: streamui's context "
-                               "rules.", SEQUENCE, _strings,
+                               "rules.", SEQUENCE, strings,
                                nullable=True),
-    "POLICY_ARMS": Spec("A/B experiment over correction policies: `{policy: weight}`.", dict, _weights),
+    "POLICY_ARMS": Spec("A/B experiment over correction policies: `{policy: weight}`.", dict, weights),
     "POLICIES": Spec("Extra correction policies: `{name: dotted path to a CorrectionPolicy factory}`.",
-                     dict, _dotted_paths),
+                     dict, dotted_paths),
     "JSON_SCHEMA": Spec("JSON Schema of JSON-mode answers (a dict, or a dotted path to one); None: the built-in "
                         "answer schema.", (dict, str), nullable=True),
     "JSON_WIDGETS": Spec("Dotted path to a `WidgetRegistry` (or a callable returning one) for JSON-mode answers; "
                          "None: the built-in widgets.", str, nullable=True),
-    "FIGURES_INTERVAL": Spec("Seconds between live-figure updates in the playground.", NUMBER, _positive),
+    "FIGURES_INTERVAL": Spec("Seconds between live-figure updates in the playground.", NUMBER, positive),
     "RECORD_TRACES_DIR": Spec("Folder to record every live stream into as a trace file; None: off.",
                               str, nullable=True),
     "REDIS_URL": Spec("Redis for stream journals shared by several processes; needs a channels_redis channel layer.",
-                      str, _redis_url, nullable=True),
-    "DISCONNECT_GRACE": Spec("Seconds a stream keeps generating after its last client left.", NUMBER, _not_negative),
-    "MAX_CONCURRENT_STREAMS": Spec("Streams one session may run at once (counted per process).", int, _positive),
-    "MAX_STARTS_PER_MINUTE": Spec("Streams one session may start per minute (counted per process).", int, _positive),
+                      str, redis_url, nullable=True),
+    "DISCONNECT_GRACE": Spec("Seconds a stream keeps generating after its last client left.", NUMBER, not_negative),
+    "MAX_CONCURRENT_STREAMS": Spec("Streams one session may run at once (counted per process).", int, positive),
+    "MAX_STARTS_PER_MINUTE": Spec("Streams one session may start per minute (counted per process).", int, positive),
     "MAX_STREAMS_PER_PROCESS": Spec("Most streams this process runs at once; a new one past it is refused with "
                                     "\"busy, try again\" while running ones keep their pace (0: no limit).",
-                                    int, _not_negative),
+                                    int, not_negative),
     "OVERLOAD_LAG_MS": Spec("A new stream is refused with \"busy, try again\" while this process paces its running "
                             "streams more than this late (milliseconds, a moving average), or while its CPU could "
-                            "not carry one more (streamui.overload); 0: neither.", NUMBER, _not_negative),
+                            "not carry one more (streamui.overload); 0: neither.", NUMBER, not_negative),
     "MIN_FRAME_RATE": Spec("Fewest frames a second a stream gets while its process is busy: past 0.7 of a core, "
                            "frames slow from 30 a second toward this, each carrying more words, so a process "
                            "carries more streams less smoothly (streamui.frame_governor; 15-20 to turn it on); "
-                           "30: never fewer.", NUMBER, _positive),
+                           "30: never fewer.", NUMBER, positive),
     "TRANSPORT": Spec("How the widget talks to the server: auto (WebSocket, SSE as fallback), websocket or sse.",
-                      str, _choice(*TRANSPORTS)),
+                      str, choice(*TRANSPORTS)),
     "STREAM_LEASE": Spec("Seconds a running stream's record lives unless its worker renews it (every third of it); "
-                         "a follower elsewhere learns of a dead worker within about this long.", NUMBER, _positive),
+                         "a follower elsewhere learns of a dead worker within about this long.", NUMBER, positive),
     "PERSIST_INTERVAL": Spec("The shown answer is written to the database at least this often (seconds): at most this "
-                             "much shown text is lost when a worker dies.", NUMBER, _positive),
+                             "much shown text is lost when a worker dies.", NUMBER, positive),
     "MAX_ANSWER_CHARS": Spec("Local cap on answer, reasoning and tool-call characters; past it (or past MAX_TOKENS) "
-                             "the answer ends cut off and the upstream request is closed.", int, _positive),
+                             "the answer ends cut off and the upstream request is closed.", int, positive),
     "HISTORY_MAX_TOKENS": Spec("Earlier turns sent upstream, newest first, up to this many tokens (tiktoken).",
-                               int, _not_negative),
+                               int, not_negative),
     "JOURNAL_RETAIN_SECONDS": Spec("Seconds a finished stream stays replayable from this process's memory.",
-                                   NUMBER, _not_negative),
+                                   NUMBER, not_negative),
     "MAX_FRAMES_PER_SECOND": Spec("Incoming WebSocket frames per socket (burst: twice this); a faster client is "
-                                  "disconnected.", NUMBER, _positive),
+                                  "disconnected.", NUMBER, positive),
     "MAX_UNREAD_BYTES": Spec("Bytes one socket may be sent in 10 s; a client that far behind is not reading "
-                                   "and is disconnected (it can resume).", int, _positive),
-    "MAX_NEW_PER_MINUTE": Spec("New conversations one session may start per minute.", int, _positive),
-    "MAX_SOCKETS_PER_SESSION": Spec("Open chat sockets per session (counted per process).", int, _positive),
+                                   "and is disconnected (it can resume).", int, positive),
+    "MAX_NEW_PER_MINUTE": Spec("New conversations one session may start per minute.", int, positive),
+    "MAX_SOCKETS_PER_SESSION": Spec("Open chat sockets per session (counted per process).", int, positive),
     "MAX_CONCURRENT_PER_ADDRESS": Spec("Streams one client address may run at once, across sessions (loopback "
-                                       "exempt; behind nginx run Daphne with --proxy-headers).", int, _positive),
+                                       "exempt; behind nginx run Daphne with --proxy-headers).", int, positive),
     "ALLOWED_ORIGINS": Spec("Extra WebSocket origins (scheme://host[:port]) besides the page's own.",
-                            (list, tuple), _strings),
+                            (list, tuple), strings),
 }
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
