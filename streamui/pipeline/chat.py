@@ -28,7 +28,6 @@ from typing import Any
 
 from .. import fragments
 from ..upstream.events import (
-    CUT_OFF_REASONS,
     DraftDelta,
     End,
     Event,
@@ -42,6 +41,9 @@ from ..upstream.events import (
 from ..widgets.registry import WidgetRegistry
 from ..widgets.render import JSONWidgetRenderer
 from ..widgets.tools import ToolCallsRenderer
+from .chat_end import StreamEnd
+from .chat_figures import LiveFigures
+from .chat_reasoning import ReasoningPanel
 from .commit import CommitStage, Reasoning, TimedPiece
 from .corrections import Committed, Revision, Struck
 from .lane import Lane
@@ -71,7 +73,11 @@ class Step:
     """Everything was shown; nothing more will come."""
 
 
-class ChatPipeline:
+class ChatPipeline(LiveFigures, ReasoningPanel, StreamEnd):
+    """Its parts: `LiveFigures` computes and rate-limits the figures, `ReasoningPanel` writes the
+    reasoning panel, `StreamEnd` finishes, stops and compacts; this class owns their state, takes
+    the events in, drives the commit stage and the lanes, and makes the frames."""
+
     def __init__(
         self,
         *,
@@ -243,47 +249,10 @@ class ChatPipeline:
         if revealed:
             self._figures_due = True
         if self._finished and all(lane.done for lane in self.lanes):
-            cut_short = self.error is not None or self.finish_reason in CUT_OFF_REASONS
-            for lane in self.lanes:
-                (lane.close_cut_short if cut_short else lane.close)(now, self._out)
-            if self.json is not None:
-                self._out.extend(self.json.close())
-            if self.tools is not None:
-                self._out.extend(self.tools.close(failed=self.error is not None))
-            self.done = True
+            self._close(now)
         html = "".join(self._out)
         self._out = []
         return Step(html, self._figures(now, force=self.done), self.wake_at, self.done)
-
-    def stop(self, now: float) -> str:
-        """Stopped (Stop, a closed tab, a lost journal): show at once what was already committed but
-        still in the smoothing cushion, the user paid for it; held text and drafts stay hidden.
-        The answer then ends as a finished document (no literal `**`, no empty list item). Returns
-        the last frame's fragments."""
-        if self.done:
-            return ""
-        self.clock.t = now
-        self._fire_commit_timer(now)  # what the commit stage has released by now, nothing it holds
-        for lane in self.lanes:
-            if not lane.done:
-                lane.finish(now)
-                # The strategy's whole cushion, revealed now: its own schedule, run ahead on its clock.
-                at = now
-                for _ in range(10_000):
-                    lane.poll(at, self._out)
-                    if lane.done:
-                        break
-                    at = max(at + 0.001, lane.wake_at or at + 1.0)
-            lane.close_cut_short(now, self._out)
-        if self.json is not None:
-            self._out.extend(self.json.close())
-        if self.tools is not None:
-            self._out.extend(self.tools.close(failed=True))
-        self.ended_at = self.ended_at if self.ended_at is not None else now
-        self.done = True
-        html = "".join(self._out)
-        self._out = []
-        return html
 
     # --- the commit stage ------------------------------------------------------------
 
@@ -307,90 +276,23 @@ class ChatPipeline:
                     lane.add_mark(piece, now, self._out)
         self._commit_wake = output.wake_at
 
-    def _finish(self, now: float) -> None:
-        self._finished = True
-        if self.commit is not None:
-            self.commit.finish(now)
-            self._drain_commit(now)
-            self._commit_wake = None
-        for lane in self.lanes:
-            lane.finish(now)
-
     def _committed(self, text: str, now: float) -> None:
         if not text:
             return
         if self.commits is not None:
             self.commits.append(Arrival(now, text))
         if not self._thinking_done and self.reasoning:
-            self._thinking_done = True
-            seconds = now - (self.metrics.first_reasoning or self.metrics.started_at)
-            self._out.append(str(fragments.thinking_done(self.message_id, seconds)))
+            self._thinking_ended(now)
         for lane in self.lanes:
             lane.push(text, now)
 
-    def _show_reasoning(self, text: str, now: float) -> None:
-        if not text:
-            return
-        if self.shown_reasoning is not None:
-            self.shown_reasoning.append(Arrival(now, text))
-        if self.metrics.first_reasoning_shown is None:
-            self.metrics.first_reasoning_shown = now
-            # The panel opens with its first text inside (an append in the same frame would be lost).
-            self._out.append(str(fragments.thinking_started(self.message_id, text)))
-            return
-        self._out.append(str(fragments.reasoning_append(self.message_id, text)))
-
-    # --- figures and what was shown ----------------------------------------------------
-
-    def _figures(self, now: float, *, force: bool) -> dict[str, str] | None:
-        due, self._figures_due = self._figures_due, False
-        force, self._figures_forced = force or self._figures_forced, False
-        if not self.show_figures or not (due or force):
-            return None
-        if not force and now - self._last_figures < self.figures_interval:
-            return None
-        values = self.figures()
-        if not force and values == self._last_values:
-            return None  # nothing changed: no frame for it
-        self._last_figures, self._last_values = now, values
-        return values
-
-    def figures(self) -> dict[str, str]:
-        ttft = self.metrics.ms_since_start(self.metrics.first_visible)
-        # One text or draft event is about one token. Live, tokens shown are estimated from characters at
-        # the stream's own chars-per-token (drafts count: a speculative stream's confirmed text is
-        # shown); the StreamRecord gets a tiktoken count at the end.
-        received, chars = self._arrived_events, self._arrived_chars
-        shown = round(self.metrics.chars_shown * received / chars) if received and chars else 0
-        return {
-            "ttft": "–" if ttft is None else f"{ttft:.0f} ms",
-            "shown": str(shown),
-            "generated": str(self.usage_tokens if self.usage_tokens is not None
-                             else len(self.received) + len(self.reasoning)),
-            "elapsed": f"{self.metrics.elapsed():.1f} s",
-            "strategy": " | ".join(s.name for s in self.strategies) if self.mode == "chat" else "json",
-        }
+    # --- what was shown ------------------------------------------------------------------
 
     @property
     def shown_text(self) -> str:
         if self.mode == "json":
             return "".join(self.json_text)
         return self.lanes[0].text if self.lanes else ""
-
-    def compact(self) -> None:
-        """The stream is over: keep what it showed and its figures, drop the working state.
-
-        A finished stream stays in memory for resume a while; its markdown parser state
-        (token caches, the open tail's HTML) and the JSON renderer are what it cost while
-        live, and nothing reads them any more."""
-        self.done = True
-        self.json = None
-        self._out = []
-        for lane in self.lanes:
-            lane.markdown = None
-            lane.shown = [lane.text]
-            lane._tail_html = ""
-        self.json_text = ["".join(self.json_text)] if self.json_text else []
 
 
 __all__ = ["ChatPipeline", "Step", "StepClock"]
