@@ -34,7 +34,7 @@ PARTS = (
     ("fragments (markupsafe)", ("streamui/fragments.py", "markupsafe/")),
     ("smoothing strategy", ("pipeline/strategies/", "pipeline/smoothing.py")),
     ("commit stage", ("pipeline/commit", "pipeline/correction", "pipeline/think.py")),
-    ("lane, pipeline, metrics", ("pipeline/lane.py", "pipeline/chat.py", "pipeline/metrics.py")),
+    ("lane, pipeline, metrics", ("pipeline/lane.py", "pipeline/chat", "pipeline/metrics.py")),
     ("virtual driver", ("pipeline/virtual.py",)),
 )
 
