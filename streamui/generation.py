@@ -158,7 +158,7 @@ class Generation:
             html = "".join(self._held) + self.pipeline.stop(self.clock.now())
             self._held, self._held_figures = [], None
             if html:
-                self.outbox.put_frame(Frame(html, self.pipeline.figures()))
+                self.outbox.put_frame(Frame(html, self.pipeline.figures() if self.show_figures else None))
             self.outbox.close()
             await asyncio.wait_for(asyncio.shield(sender), 1.0)
         except Exception:

@@ -32,6 +32,7 @@ class ClientMessage:
     output: str = ""  # "text" (markdown) or "json" (structured output widgets)
     stream: str = ""
     after: int = 0  # resume: the last sequence number the widget has
+    figures: bool = False  # the page shows live figures: the stream sends them (else no frame carries them)
     timings: Any = None
 
 
@@ -84,6 +85,7 @@ def parse_message(raw: str | bytes | None, *, max_bytes: int, max_prompt_chars: 
         output=_field(data, "output", 10),
         stream=_field(data, "stream", 64),
         after=_sequence(data.get("after", 0)),
+        figures=_field(data, "figures", 5) in ("1", "true", "on"),
         timings=_timings(data.get("timings")) if action == "timing" else None,
     )
 
@@ -91,7 +93,7 @@ def parse_message(raw: str | bytes | None, *, max_bytes: int, max_prompt_chars: 
 def parse_form(data: Any, *, max_prompt_chars: int) -> ClientMessage:
     """A form POST (the SSE transport) as a client message: the same fields, the same checks."""
     fields = {key: data.get(key, "") for key in ("prompt", "conversation", "upstream", "strategy", "compare",
-                                                 "policy", "output")}
+                                                 "policy", "output", "figures")}
     return parse_message(json.dumps({"action": "send", **fields}), max_bytes=max_prompt_chars * 8 + 4096,
                          max_prompt_chars=max_prompt_chars)
 

@@ -173,7 +173,7 @@ async def _start(owner: Owner, msg: ClientMessage, prompt: str, key: str, stream
             upstream=guarded, request=request, strategies=strategies, mode=mode, commit=commit,
             schema=json_schema() if mode == "json" else None, widgets=json_widgets(),
             message_id=answer.pk, sink=sink, direct_sink=direct,
-            stream_id=stream_id, show_figures=True, figures_interval=config.figures_interval,
+            stream_id=stream_id, show_figures=msg.figures, figures_interval=config.figures_interval,
             recorder=recorder,
         )
 

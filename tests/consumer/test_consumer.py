@@ -304,3 +304,25 @@ async def test_send_is_answered_with_the_turn_op_and_a_comparison_with_html(
     raw = await raw_frame()
     assert "u" not in raw and 'data-lanes="2"' in raw["content"]
     await comm.disconnect()
+
+
+async def test_live_figures_go_only_to_a_page_that_shows_them(
+        upstream_settings: FakeLLMServer, session_key: str) -> None:
+    """The drop-in widget shows no figures, so its frames carry none; the playground's form asks for them."""
+
+    async def raw_frames(**values: Any) -> list[Any]:
+        comm = await connect(session_key)
+        await send(comm, action="send", prompt="Can a minor sue or be sued?", conversation="", **values)
+        frames: list[Any] = []
+        while not frames or not re.search(ENDED, str(decode(frames[-1][0], comm)["content"])):
+            text = await comm.receive_from(timeout=10)
+            frames.append((text, text.startswith("{") and json.loads(text)))
+        await comm.disconnect()
+        return [data for _, data in frames if isinstance(data, dict)]
+
+    def with_figures(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [f for f in frames if {"F", "f", "g"} & set(f) or "streamui-figures" in f.get("content", "")]
+
+    assert with_figures(await raw_frames()) == []
+    shown = with_figures(await raw_frames(figures="1"))
+    assert shown and "F" in shown[0]  # the first figures as the template's values, then changes

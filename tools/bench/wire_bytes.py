@@ -51,6 +51,7 @@ class Config:
     features: Features
     figures_interval: float
     compact_json: bool  # no spaces, UTF-8 rather than \\u escapes
+    figures: bool = True  # the page shows live figures (the playground); the drop-in widget does not
 
 
 _OFF = dict(text=False, figures=False, freeze=False, stream_once=False, seq_implied=False, bare_text=False,
@@ -94,13 +95,14 @@ STEPS = (
     Config("+ the socket's last output left out", _from(*_ISSUE_9[:8]), 1.0, True),
     Config("+ a lone text append as the text itself", _from(*_ISSUE_9[:9]), 1.0, True),
     Config("+ a status names its own stream as 0", Features(), 1.0, True),
+    Config("+ no live figures unless the page shows them", Features(), 1.0, True, figures=False),
 )
 
 
-def journal(trace: Trace, strategy: str, figures_interval: float) -> tuple[list[Entry], str]:
+def journal(trace: Trace, strategy: str, figures_interval: float, figures: bool = True) -> tuple[list[Entry], str]:
     """The entries the hub journals for one answer, and the text it showed."""
     pipeline = ChatPipeline(message_id=1, strategies=[make_strategy(strategy)], start=0.0,
-                            commit=CommitStage("replace"), show_figures=True, figures_interval=figures_interval)
+                            commit=CommitStage("replace"), show_figures=figures, figures_interval=figures_interval)
     entries = [Entry(seq=1, state="streaming")]
     events = trace.events
     end_t = events[-1].t if events else 0.0
@@ -162,11 +164,12 @@ def run(answers: int, profile: str, strategy: str) -> Sizes:
     for i, item in enumerate(corpus):
         split = "tune" if i % 2 == 0 else "held-out"
         trace = build_trace(profile, item.answer, seed=i)
-        played: dict[float, tuple[list[Entry], str]] = {}
+        played: dict[tuple[float, bool], tuple[list[Entry], str]] = {}
         for config in STEPS:
-            if config.figures_interval not in played:
-                played[config.figures_interval] = journal(trace, strategy, config.figures_interval)
-            entries, shown = played[config.figures_interval]
+            key = (config.figures_interval, config.figures)
+            if key not in played:
+                played[key] = journal(trace, strategy, *key)
+            entries, shown = played[key]
             html = answer_html(shown)
             if html:
                 sizes[config.name][split].append((html, encode(entries, config)))

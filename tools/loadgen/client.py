@@ -260,7 +260,8 @@ async def run(config: ClientConfig) -> dict[str, Any]:
         log.sent_at = time.perf_counter()
         tracker.stream_started()
         sock.send_text(json.dumps({"action": "send", "prompt": prompt, "conversation": "",
-                                   "upstream": config.upstream, "strategy": config.strategy}))
+                                   "upstream": config.upstream, "strategy": config.strategy,
+                                   **({"figures": "1"} if config.figures else {})}))
         await sock.ended
         sock.close()
 

@@ -16,6 +16,7 @@ class ClientConfig:
     ramp: float  # seconds over which the prompts are sent
     duration: float  # hard cap on this process's whole run
     widget_prefix: str = "su-wload"
+    figures: bool = False  # ask for live figures, as the playground does (the drop-in widget does not)
     ws_path: str = "/ws/streamui/chat/{widget}/"  # the floor run: tools.loadgen.asgi.FLOOR_PATH + its query
 
     @classmethod

@@ -131,6 +131,7 @@ class LoadReport:
     speed: float
     max_tokens: int | None
     url: str
+    figures: bool = False  # the clients asked for live figures (the playground's page), else none were sent
     streams_started: int = 0
     streams_completed: int = 0
     streams_cut: int = 0  # still streaming at the deadline
@@ -241,7 +242,8 @@ def _verdict(met: bool | None) -> str:
 def render_table(report: LoadReport) -> str:
     r, load, base = report, report.load, report.baseline
     rows: list[tuple[str, str, str]] = [
-        ("clients / upstream / strategy", f"{r.clients} / {r.upstream} / {r.strategy}", ""),
+        ("clients / upstream / strategy", f"{r.clients} / {r.upstream} / {r.strategy}",
+         "live figures on" if r.figures else "no live figures"),
         ("Daphne processes", _fmt(r.processes), "with Redis, behind nginx" if r.cluster is not None else ""),
         ("streams started / completed", f"{r.streams_started} / {r.streams_completed}", _fmt(base.streams)),
         ("streams cut at deadline / failed", f"{r.streams_cut} / {r.streams_failed}",

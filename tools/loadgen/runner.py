@@ -59,6 +59,7 @@ class LoadOptions:
     floor: bool = True  # then the same clients against the floor consumer, same Daphne, same run
     processes: int = 1  # Daphne processes; above 1 they run with Redis behind nginx
     redis: bool = False  # Redis and nginx even with one process (what a fair 1-vs-K comparison needs)
+    figures: bool = False  # the clients ask for live figures, as the playground's page does
 
     def validate(self) -> None:
         if not 1 <= self.clients <= MAX_CLIENTS:
@@ -179,7 +180,8 @@ def _measure(options: LoadOptions, server: Cluster | None, log: Log) -> LoadRepo
 
     def config(clients: int, prompt_list: list[str], ramp: float, duration: float, prefix: str) -> ClientConfig:
         return ClientConfig(base_url=base_url, clients=clients, prompts=prompt_list, upstream=upstream,
-                            strategy=options.strategy, ramp=ramp, duration=duration, widget_prefix=prefix)
+                            strategy=options.strategy, ramp=ramp, duration=duration, widget_prefix=prefix,
+                            figures=options.figures)
 
     if server is not None and len(server.daphnes) > 1:
         _warm_up(server, config, prompts[0], log)
@@ -197,7 +199,7 @@ def _measure(options: LoadOptions, server: Cluster | None, log: Log) -> LoadRepo
     streams = run.result["streams"]
 
     report = LoadReport(clients=options.clients, duration_limit_s=options.duration, ramp_s=options.ramp,
-                        upstream=upstream, strategy=options.strategy,
+                        upstream=upstream, strategy=options.strategy, figures=options.figures,
                         speed=options.speed if server is not None else 0.0,
                         max_tokens=options.max_tokens if server is not None else None, url=base_url,
                         processes=len(server.daphnes) if server is not None else 1)

@@ -61,6 +61,9 @@ class Command(BaseCommand):
                             help="Redis and nginx even with one process (the fair baseline for --processes)")
         parser.add_argument("--retries", type=int, default=0,
                             help="capacity comparison: run a missed count again up to this many times")
+        parser.add_argument("--figures", action="store_true",
+                            help="clients ask for live figures, as the playground does (the drop-in widget, "
+                                 "the default here, shows none, so none are sent)")
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -70,7 +73,7 @@ class Command(BaseCommand):
             baseline_streams=options["baseline_streams"], profile=options["profile"], strategy=options["strategy"],
             speed=options["speed"], max_tokens=options["max_tokens"], url=options["url"], pid=options["pid"],
             daphne_args=tuple(options["daphne_args"]), floor=not options["no_floor"],
-            processes=processes[0], redis=options["redis"],
+            processes=processes[0], redis=options["redis"], figures=options["figures"],
         )
         log = lambda message: self.stderr.write(message)  # noqa: E731
         try:
