@@ -60,12 +60,12 @@ import dataclasses
 import html
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Final
 
 from . import fragments
 from .journal import Entry
 from .socket_guard import split_fragments
+from .wire_features import ALL_ON, LEGACY, Features
 from .wire_fragments import FREEZE, MARK, REPLACE_TAIL, markup_append, pieces, short_path, text_append
 
 _JSON_START: Final = frozenset('{"')  # a message starting so is JSON; any other is a raw text append
@@ -77,35 +77,7 @@ RenderRest = Callable[[Entry, str, str], str]
 only of an entry with a state or an error, the only ones with anything besides (most entries are neither)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Features:
-    text: bool = True  # `a`/`t` frames for text appends
-    figures: bool = True  # `f` deltas after the first full figures
-    freeze: bool = True  # `z` moves instead of re-sent frozen blocks
-    stream_once: bool = True  # `stream` only when it changed
-    seq_implied: bool = True  # no `seq` on a compact frame that is the next entry whole
-    bare_text: bool = True  # a frame that is only `a` is the JSON string of its text
-    raw_text: bool = True  # ... or the text itself, when it does not start with `{` or `"` (`payload`)
-    markup: bool = True  # `h`/`p` frames for appends of the tail's own (trusted) markup
-    short_target: bool = True  # `q` paths instead of `t` selectors
-    status: bool = True  # `s` instead of the status div
-    mark: bool = True  # `k` instead of the mark span
-    turn: bool = True  # `u` instead of the turn's HTML in answer to `send`
-    figures_template: bool = True  # `F` values instead of a socket's first figures' HTML
-    replace_tail: bool = True  # `r` instead of an innerHTML swap of a tail
-    figures_list: bool = True  # `g` (values by position) instead of `f` (by key)
-    same_output: bool = True  # the output a frame names left out when it is the socket's last
-    status_stream: bool = True  # `0` in `s` for the frame's own stream, not its id again
-
-
-LEGACY = Features(text=False, figures=False, freeze=False, stream_once=False, seq_implied=False, bare_text=False,
-                  raw_text=False,
-                  markup=False, short_target=False, status=False, mark=False, turn=False,
-                  figures_template=False, replace_tail=False, figures_list=False,
-                  same_output=False, status_stream=False)
-
-
-def payload(frame: dict[str, Any] | str, features: Features = Features()) -> str:
+def payload(frame: dict[str, Any] | str, features: Features = ALL_ON) -> str:
     """The websocket message of a frame: its JSON, or for a lone text append (a `str` frame) the
     text itself when it cannot be taken for JSON (`Features.raw_text`): a text append is the bulk
     of a stream's frames, and its two quotes and escaped newlines were a tenth of its bytes."""
@@ -136,7 +108,7 @@ def figures_template(widget_id: str) -> str:
 class FrameEncoder:
     """One socket's frames; call `reset()` whenever the socket starts following a stream."""
 
-    def __init__(self, widget_id: str, *, features: Features = Features(), max_bytes: int = 512 * 1024,
+    def __init__(self, widget_id: str, *, features: Features = ALL_ON, max_bytes: int = 512 * 1024,
                  render_rest: RenderRest | None = None) -> None:
         self.widget_id = widget_id
         self.features = features
