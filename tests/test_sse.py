@@ -63,6 +63,18 @@ async def test_events_stream_with_ids_and_the_headers_proxies_need() -> None:
     assert any("su-m" in data and "-out-" in data for _, data in events)
 
 
+async def test_live_figures_only_when_the_form_asks_for_them() -> None:
+    async def events_of(**extra: str) -> list[tuple[int, str]]:
+        client = await session_client()
+        stream_id = await start(client, **extra)
+        return await read_events(await client.get(f"/streamui/sse/{stream_id}/?widget={WIDGET}"))
+
+    with override_settings(**FAST):
+        plain, with_figures = await events_of(), await events_of(figures="1")
+    assert not any("streamui-figures" in data for _, data in plain)
+    assert any("streamui-figures" in data for _, data in with_figures)
+
+
 async def test_last_event_id_resumes_after_it() -> None:
     with override_settings(**FAST):
         client = await session_client()
