@@ -83,3 +83,46 @@ async def test_each_frame_is_its_own_entry_in_memory_and_in_redis_however_slow_t
         assert entries[0].state == "streaming" and entries[-1].state == "done"
         assert [e.html for e in entries[1:-1] if e.html] == shown
     assert live.final is not None and live.final.seq == len(stored)
+
+
+class MeetingJournal(RedisJournal):
+    """A journal whose stream record and first entry each wait for the other to be under way: a start
+    that writes them one after the other never gets past the first."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url, block_ms=200)
+        self.meta_sent, self.first_sent = asyncio.Event(), asyncio.Event()
+
+    async def set_meta(self, stream_id: str, meta: dict[str, str], *, ttl: float) -> None:
+        self.meta_sent.set()
+        await asyncio.wait_for(self.first_sent.wait(), 2)
+        await super().set_meta(stream_id, meta, ttl=ttl)
+
+    async def append(self, stream_id: str, entry: Entry) -> None:
+        self.first_sent.set()
+        await asyncio.wait_for(self.meta_sent.wait(), 2)
+        await super().append(stream_id, entry)
+
+
+async def test_a_start_sends_its_record_and_first_entry_together(redis_url: str) -> None:
+    """Each is a round trip to Redis; on a busy process one took up to 250 ms (deploy/LOAD.md)."""
+    journal = MeetingJournal(redis_url)
+    hub = StreamHub(journal, grace=lambda: 30.0, use_channel_layer=False)
+
+    def build(sink: Sink, direct: DirectSink | None) -> Generation:
+        request = ChatRequest(messages=[Message("user", answer_corpus()[4].prompt)], max_tokens=20)
+        return Generation(upstream=SimulatedUpstream(profile="steady", speed=20.0), request=request,
+                          strategies=[make_strategy("adaptive")], message_id=1, sink=sink, direct_sink=direct,
+                          stream_id="s-meet")
+
+    async def finalize(result: GenerationResult) -> Ending:
+        return Ending(Entry(seq=0, state="done"))
+
+    try:
+        await hub.start(stream_id="s-meet", owner="o", generation=build, finalize=finalize)
+        assert await hub.wait_ended("s-meet", 10)
+        stored = [e async for e in journal.follow("s-meet", 0, wait=False)]
+    finally:
+        await hub.close()
+        await journal.close()
+    assert stored[0].state == "streaming" and stored[-1].state == "done"
