@@ -262,6 +262,7 @@ class StreamHub:
 
     async def close(self) -> None:
         await self._control.close()
+        await self._journals.batcher.close()
         await cancel_and_wait(self._lease_task)
         self._lease_task = None
 

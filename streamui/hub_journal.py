@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from .hub_stream import Ending, LiveStream
 from .journal import DEFAULT_MAX_ENTRIES, Entry, Journal, MemoryJournal
-from .journal_writer import JournalWriter
+from .journal_writer import JournalBatcher
 from .outbox import DirectSink, Frame, Sink
 
 logger = logging.getLogger("streamui.hub")
@@ -28,6 +28,7 @@ class LocalFirstJournal:
         self.memory = journal if isinstance(journal, MemoryJournal) else MemoryJournal(
             max_entries=getattr(journal, "max_entries", DEFAULT_MAX_ENTRIES))
         self.mirrored = self.memory is not journal
+        self.batcher = JournalBatcher(journal)  # every stream's writes to Redis, one round trip at a time
         self._compacting: set[asyncio.Future[None]] = set()
         self._forgetting: asyncio.Future[None] | None = None  # keeps the last forget task referenced
 
@@ -35,8 +36,8 @@ class LocalFirstJournal:
         """What `live`'s generation sends its frames to, awaited or not: each becomes the next entry."""
         if self.mirrored:
             # Each frame is in memory at once (this worker's followers read it there) and reaches
-            # Redis with the others queued meanwhile, in one round trip (streamui.journal_writer).
-            live.writer = JournalWriter(self.journal, live.stream_id, on_failure)
+            # Redis with what every stream queued meanwhile, in one round trip (streamui.journal_writer).
+            live.writer = self.batcher.writer(live.stream_id, on_failure)
 
         def direct(frame: Frame) -> None:
             if not live.failure:

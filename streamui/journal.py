@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
@@ -78,6 +78,11 @@ class Journal(Protocol):
         """`append` each, in order (a shared journal in one round trip)."""
         ...
 
+    async def append_streams(self, entries: Mapping[str, list[Entry]]) -> dict[str, BaseException]:
+        """`append_many` for several streams (a shared journal in one round trip); the streams whose
+        entries could not be written, with why (a failed round trip raises instead)."""
+        ...
+
     def follow(self, stream_id: str, after: int, *, alive: Alive | None = None,
                wait: bool = True) -> AsyncIterator[Entry]:
         """Entries with seq > after, then new ones as they come, until the final one; when nothing
@@ -123,6 +128,11 @@ class MemoryJournal:
     async def append_many(self, stream_id: str, entries: list[Entry]) -> None:
         for entry in entries:
             self.append_now(stream_id, entry)
+
+    async def append_streams(self, entries: Mapping[str, list[Entry]]) -> dict[str, BaseException]:
+        for stream_id, some in entries.items():
+            await self.append_many(stream_id, some)
+        return {}
 
     def append_now(self, stream_id: str, entry: Entry) -> None:
         """`append`, synchronously: nothing here waits."""
@@ -214,14 +224,28 @@ class RedisJournal:
         await self.append_many(stream_id, [entry])
 
     async def append_many(self, stream_id: str, entries: list[Entry]) -> None:
-        key = self.key(stream_id)
+        failed = await self.append_streams({stream_id: entries})
+        if stream_id in failed:
+            raise failed[stream_id]
+
+    async def append_streams(self, entries: Mapping[str, list[Entry]]) -> dict[str, BaseException]:
+        owners: list[str] = []  # the stream of each command, to tell whose write failed
         async with self._redis.pipeline(transaction=False) as pipe:
-            for entry in entries:
-                pipe.xadd(key, {"e": entry.to_json()}, id=f"0-{entry.seq}", maxlen=self.max_entries,
-                          approximate=True)
-            if any(entry.final or entry.seq == 1 for entry in entries):
-                pipe.expire(key, self.ttl_seconds)
-            await pipe.execute()
+            for stream_id, some in entries.items():
+                key = self.key(stream_id)
+                for entry in some:
+                    pipe.xadd(key, {"e": entry.to_json()}, id=f"0-{entry.seq}", maxlen=self.max_entries,
+                              approximate=True)
+                    owners.append(stream_id)
+                if any(entry.final or entry.seq == 1 for entry in some):
+                    pipe.expire(key, self.ttl_seconds)
+                    owners.append(stream_id)
+            replies = await pipe.execute(raise_on_error=False)
+        failed: dict[str, BaseException] = {}
+        for stream_id, reply in zip(owners, replies, strict=True):
+            if isinstance(reply, BaseException) and stream_id not in failed:
+                failed[stream_id] = reply
+        return failed
 
     @property
     def client(self) -> Any:

@@ -9,7 +9,7 @@ one entry each, in order, with the end after them."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 
 import pytest
 
@@ -31,13 +31,9 @@ DELAY = 0.06
 class SlowRedisJournal(RedisJournal):
     """A Redis journal whose every write takes DELAY longer: a loaded network or server."""
 
-    async def append(self, stream_id: str, entry: Entry) -> None:
-        await asyncio.sleep(DELAY)
-        await super().append(stream_id, entry)
-
-    async def append_many(self, stream_id: str, entries: list[Entry]) -> None:
-        await asyncio.sleep(DELAY)
-        await super().append_many(stream_id, entries)
+    async def append_streams(self, entries: Mapping[str, list[Entry]]) -> dict[str, BaseException]:
+        await asyncio.sleep(DELAY)  # every write goes through here: append, append_many, the batcher's
+        return await super().append_streams(entries)
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +122,60 @@ async def test_a_start_sends_its_record_and_first_entry_together(redis_url: str)
         await hub.close()
         await journal.close()
     assert stored[0].state == "streaming" and stored[-1].state == "done"
+
+
+class CountingJournal(SlowRedisJournal):
+    """The slow journal, noting which streams each round trip carried."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url, block_ms=200)
+        self.trips: list[set[str]] = []
+
+    async def append_streams(self, entries: Mapping[str, list[Entry]]) -> dict[str, BaseException]:
+        self.trips.append(set(entries))
+        return await super().append_streams(entries)
+
+
+async def test_the_streams_of_a_process_share_round_trips_and_one_failing_key_fails_one_stream(
+        redis_url: str) -> None:
+    """A pipeline per stream per frame was a fifth of a process's CPU (deploy/LOAD.md, seventh round):
+    the process's streams go in one round trip. A stream whose writes Redis refuses (here its key
+    turned into a string: WRONGTYPE) ends as a journal failure; the others, in the same trips, do not."""
+    journal = CountingJournal(redis_url)
+    hub = StreamHub(journal, grace=lambda: 30.0, use_channel_layer=False)
+    ids = [f"s-share-{n}" for n in range(8)]
+    ends: dict[str, str | None] = {}
+
+    def build_for(stream_id: str) -> Callable[[Sink, DirectSink | None], Generation]:
+        def build(sink: Sink, direct: DirectSink | None) -> Generation:
+            request = ChatRequest(messages=[Message("user", answer_corpus()[4].prompt)], max_tokens=150)
+            return Generation(upstream=SimulatedUpstream(profile="steady", speed=4.0), request=request,
+                              strategies=[make_strategy("adaptive")], message_id=1, sink=sink,
+                              direct_sink=direct, stream_id=stream_id)
+        return build
+
+    def finalize_for(stream_id: str) -> Callable[[GenerationResult], Awaitable[Ending]]:
+        async def finalize(result: GenerationResult) -> Ending:
+            ends[stream_id] = result.error.kind if result.error is not None else None
+            return Ending(Entry(seq=0, state="done"))
+        return finalize
+
+    try:
+        for stream_id in ids:
+            await hub.start(stream_id=stream_id, owner="o", generation=build_for(stream_id),
+                            finalize=finalize_for(stream_id))
+        await asyncio.sleep(0.5)
+        broken = ids[3]
+        await journal.client.delete(journal.key(broken))
+        await journal.client.set(journal.key(broken), "not a stream")
+        for stream_id in ids:
+            assert await hub.wait_ended(stream_id, 15)
+        stored = {s: [e async for e in journal.follow(s, 0, wait=False)] for s in ids if s != broken}
+    finally:
+        await hub.close()
+        await journal.close()
+    assert max(len(trip) for trip in journal.trips) >= 4, journal.trips[:10]
+    assert ends[broken] == "internal"
+    assert all(ends[s] is None for s in ids if s != broken), ends
+    for entries in stored.values():
+        assert [e.seq for e in entries] == list(range(1, len(entries) + 1)) and entries[-1].state == "done"
