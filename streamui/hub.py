@@ -42,7 +42,8 @@ from .hub_stream import (
     StreamAccessError,
     StreamStartError,
 )
-from .journal import Entry, Journal, MemoryJournal, RedisJournal, entries_for
+from .journal import Entry, Journal, MemoryJournal, entries_for
+from .journal_redis import RedisJournal
 from .memory import release_memory
 from .outbox import DirectSink, Sink
 from .tasks import cancel_and_wait

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from streamui.journal import Entry, RedisJournal
+from streamui.journal import Entry
+from streamui.journal_redis import RedisJournal
 
 from .support.redis import run_redis
 

@@ -15,7 +15,8 @@ import pytest
 
 from streamui.generation import Generation, GenerationResult
 from streamui.hub import Ending, StreamHub
-from streamui.journal import Entry, RedisJournal
+from streamui.journal import Entry
+from streamui.journal_redis import RedisJournal
 from streamui.outbox import DirectSink, Frame, Sink
 from streamui.pipeline.smoothing import make_strategy
 from streamui.testing.simulated import SimulatedUpstream, answer_corpus

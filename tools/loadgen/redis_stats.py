@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from streamui.journal import RedisJournal
+from streamui.journal_redis import RedisJournal
 
 SAMPLE_INTERVAL = 0.25
 
