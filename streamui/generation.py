@@ -155,10 +155,11 @@ class Generation:
         """Stopped: the committed cushion and a finished document go out as one last frame, before the
         hub writes the end (bounded: a journal that is failing must not hold the stop up)."""
         try:
-            html = "".join(self._held) + self.pipeline.stop(self.clock.now())
+            now = self.clock.now()
+            html = "".join(self._held) + self.pipeline.stop(now)
             self._held, self._held_figures = [], None
             if html:
-                self.outbox.put_frame(Frame(html, self.pipeline.figures() if self.show_figures else None))
+                self.outbox.put_frame(Frame(html, self.pipeline.final_figures(now)))
             self.outbox.close()
             await asyncio.wait_for(asyncio.shield(sender), 1.0)
         except Exception:

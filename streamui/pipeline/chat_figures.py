@@ -42,6 +42,10 @@ class LiveFigures:
         self._last_figures, self._last_values = now, values
         return values
 
+    def final_figures(self, now: float) -> dict[str, str] | None:
+        """The figures a stream's last frame carries (after Stop): all of them, when the page shows figures."""
+        return self._figures(now, force=True)
+
     def figures(self) -> dict[str, str]:
         ttft = self.metrics.ms_since_start(self.metrics.first_visible)
         # One text or draft event is about one token. Live, tokens shown are estimated from characters at
