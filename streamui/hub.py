@@ -130,6 +130,8 @@ class StreamHub:
         failed = next((r for r in (record, first) if isinstance(r, BaseException)), None)
         if failed is not None:
             await self._journals.drop_copy(stream_id)
+            with contextlib.suppress(Exception):  # joined alongside, best effort as the join was
+                await self._control.leave(stream_id)
             raise StreamStartError(str(failed) or type(failed).__name__) from failed
         self.streams[stream_id] = live
         # A fresh context: a task created inside a request must not inherit (and keep alive) that
