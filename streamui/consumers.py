@@ -152,7 +152,8 @@ class ChatConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels sh
             started = await start_stream(self.owner, message, address=client_address(self.scope))
             await self._send_data(self._wire.turn_frame(
                 started.user_message.pk, started.answer.pk, started.user_message.content,
-                str(started.conversation.public_id), mode=started.mode, lanes=started.lanes))
+                str(started.conversation.public_id), mode=started.mode, lanes=started.lanes,
+                sent=(message.prompt, message.conversation)))
             await self._follow(started.stream_id, after=0)
         elif message.action == "stop":
             stream_id = message.stream or self.stream_id

@@ -114,17 +114,19 @@ def assistant_turn(
              outputs, mark(message_id, status, detail))
 
 
-def append_block(out_id: str, html: str, *, movable: int = 0) -> Markup:
+def append_block(out_id: str, html: str, *, movable: int = 0, whole: bool = False) -> Markup:
     """Frozen markdown blocks (trusted HTML from the markdown renderer).
 
     `movable`: the blocks are the first `movable` elements of the open tail the client
     holds, byte for byte (streamui.pipeline.lane checks), so a transport that can move them
-    (the websocket's `z` frame, streamui.wire) need not send them again; htmx ignores it."""
+    (the websocket's `z` frame, streamui.wire) need not send them again; htmx ignores it.
+    `whole`: ... and they are all of it, so moving them leaves the tail empty."""
     # f-strings with escape(), not Markup.format: these run on every frame, and markupsafe's
     # formatter costs five times as much (issue 9).
     if movable:
+        whole_attr = " data-su-whole" if whole else ""
         return Markup(f'<div id="{escape(out_id)}-blocks" hx-swap-oob="beforeend" '
-                      f'data-su-freeze="{int(movable)}">{html}</div>')
+                      f'data-su-freeze="{int(movable)}"{whole_attr}>{html}</div>')
     return Markup(f'<div id="{escape(out_id)}-blocks" hx-swap-oob="beforeend">{html}</div>')
 
 

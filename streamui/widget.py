@@ -23,7 +23,7 @@ from .sse import event_source
 from .templating import environment
 from .upstream.registry import available_upstreams, default_upstream_name
 from .vendor import HTMX_SSE_STATIC, HTMX_STATIC, HTMX_WS_STATIC
-from .wire import TEMPLATE_ID, figures_template, turn_template
+from .wire import TEMPLATE_ID, figures_template, status_labels, turn_template
 
 TRANSPORTS = ("auto", "websocket", "sse")
 
@@ -160,6 +160,7 @@ def render_chat(
         turn_template=Markup(turn_template()),
         figures_template=Markup(figures_template(widget_id)),
         turn_placeholder=fragments.turn_id(TEMPLATE_ID),
+        status_labels=status_labels(),
     )
     return Markup(html)
 

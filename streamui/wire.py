@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import json
+import re
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -67,42 +67,16 @@ from .journal import Entry
 from .socket_guard import split_fragments
 from .wire_features import ALL_ON, LEGACY, Features
 from .wire_fragments import FREEZE, MARK, REPLACE_TAIL, markup_append, pieces, short_path, text_append
+from .wire_payload import payload, read_payload
+from .wire_turn import TEMPLATE_ID, figures_template, status_labels, turn_frame, turn_template
 
-_JSON_START: Final = frozenset('{"')  # a message starting so is JSON; any other is a raw text append
-TEMPLATE_ID: Final = 0  # the message id of the turn template's placeholders (no message has it)
+_MARK_ID: Final = re.compile(r"su-m(\d+)-mark")  # fragments.mark's id: `k` names its message id
+_OUTPUT_ID: Final = re.compile(r"su-m(\d+)-out")  # fragments.output_id: named by its number
 
 _OPS: Final = ("a", "h", "z", "r", "f", "F", "g", "k", "s")
 RenderRest = Callable[[Entry, str, str], str]
 """What an entry shows besides its fragments and figures (`streams.render_entry` of it without them): asked
 only of an entry with a state or an error, the only ones with anything besides (most entries are neither)."""
-
-
-def payload(frame: dict[str, Any] | str, features: Features = ALL_ON) -> str:
-    """The websocket message of a frame: its JSON, or for a lone text append (a `str` frame) the
-    text itself when it cannot be taken for JSON (`Features.raw_text`): a text append is the bulk
-    of a stream's frames, and its two quotes and escaped newlines were a tenth of its bytes."""
-    if isinstance(frame, str) and features.raw_text and frame and frame[0] not in _JSON_START:
-        return frame
-    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
-
-
-def read_payload(message: str) -> dict[str, Any] | str:
-    """A websocket message back into its frame, as streamui.js reads it: a `str` is a text append
-    (raw, or a JSON string), anything else the JSON object (ValueError for broken JSON)."""
-    if message[:1] not in _JSON_START:
-        return message
-    frame: dict[str, Any] | str = json.loads(message)
-    return frame
-
-
-def turn_template() -> str:
-    """The turn shell `u` clones: a user turn and an empty one-lane chat answer, ids of TEMPLATE_ID."""
-    return str(fragments.user_turn(TEMPLATE_ID, "") + fragments.assistant_turn(TEMPLATE_ID))
-
-
-def figures_template(widget_id: str) -> str:
-    """The figures `F` clones: every figure, no value yet."""
-    return str(fragments.figures(widget_id, dict.fromkeys(fragments.FIGURE_KEYS, "")))
 
 
 class FrameEncoder:
@@ -136,8 +110,9 @@ class FrameEncoder:
             shown = str(fragments.status(self.widget_id, entry.state, stream_id=stream_id))
             if shown in rest:  # the widget's status line, as render_entry draws it: an `s` op
                 rest = rest.replace(shown, "", 1)
-                data["s"] = [entry.state, 0 if self.features.status_stream else stream_id,
-                             fragments.STATUS_TEXT.get(entry.state, entry.state)]
+                data["s"] = [entry.state, 0 if self.features.status_stream else stream_id]
+                if not self.features.status_label:  # else the widget's own (data-status-labels)
+                    data["s"].append(fragments.STATUS_TEXT.get(entry.state, entry.state))
         if isinstance(figures, str):
             rest = figures + rest
         elif isinstance(figures, list):
@@ -161,9 +136,13 @@ class FrameEncoder:
             if part is not None:
                 frame["content"] = part
             # A compact frame that is the whole of the next entry implies its seq (the last + 1).
-            implied = (self.features.seq_implied and part is None and self._seq is not None
-                       and entry.seq == self._seq + 1 and any(key in frame for key in _OPS))
-            if not implied:
+            compact = part is None and any(key in frame for key in _OPS)
+            implied = (self.features.seq_implied and compact and self._seq is not None
+                       and entry.seq == self._seq + 1)
+            # ... and one that names a new stream is that stream's first entry.
+            first = (self.features.seq_first and self.features.stream_once and compact and entry.seq == 1
+                     and stream_id != self._stream)
+            if not (implied or first):
                 frame["seq"] = entry.seq
             self._seq = entry.seq
             if not self.features.stream_once or stream_id != self._stream:
@@ -181,6 +160,7 @@ class FrameEncoder:
         target: str | None = None
         texts: list[str] = []
         content: list[str] = []
+        emptied: str | None = None  # the output whose whole tail a freeze moved
         for piece in pieces(markup):
             append = text_append(piece, self.max_bytes) if self.features.text else None
             if append is not None:
@@ -202,16 +182,20 @@ class FrameEncoder:
                     return None
                 rank = 2
                 data.update(z=int(freeze.group(2)), o=freeze.group(1))
+                if freeze.group(3) and self.features.whole_freeze:
+                    emptied = freeze.group(1)  # the freeze leaves the tail empty: its `r ""` says nothing
                 continue
             tail = REPLACE_TAIL.fullmatch(piece) if self.features.replace_tail else None
             if tail is not None and rank < 2.2 and len(tail.group(2).encode("utf-8")) * 2 <= self.max_bytes:
                 rank = 2.2
-                data["r"] = [tail.group(1), tail.group(2)]
+                if not (tail.group(2) == "" and tail.group(1) == emptied):
+                    data["r"] = [tail.group(1), tail.group(2)]
                 continue
             mark = MARK.fullmatch(piece) if self.features.mark else None
             if mark is not None and rank < 3 and "k" not in data:
                 rank = 2.5
-                data["k"] = [mark.group(1), mark.group(2), html.unescape(mark.group(3)), html.unescape(mark.group(4))]
+                data["k"] = self._mark(mark.group(1), mark.group(2), html.unescape(mark.group(3)),
+                                       html.unescape(mark.group(4)))
                 continue
             rank = 3
             content.append(piece)
@@ -235,8 +219,19 @@ class FrameEncoder:
             self._name_outputs(data)
         return data
 
+    def _mark(self, mark_id: str, status: str, title: str, label: str) -> list[Any]:
+        """`k`: the mark's id, or its message's (`Features.mark_id`, trailing "" left out)."""
+        number = _MARK_ID.fullmatch(mark_id) if self.features.mark_id else None
+        if number is None:
+            return [mark_id, status, title, label]
+        mark: list[Any] = [int(number.group(1)), status, title, label]
+        while mark[-1] == "":
+            mark.pop()
+        return mark
+
     def _name_outputs(self, data: dict[str, Any]) -> None:
-        """Leave out the output of `q`, `p`, `o`, `r` (read in that order) when the widget has it."""
+        """Leave out the output of `q`, `p`, `o`, `r` (read in that order) when the widget has it, and
+        name one it does not have by its message's number (`Features.output_number`)."""
         for key in ("q", "p", "o", "r"):
             if key not in data:
                 continue
@@ -244,6 +239,13 @@ class FrameEncoder:
             output = value[0] if key == "r" else value.split(" ", 1)[0]
             if output != self._output:
                 self._output = output
+                number = _OUTPUT_ID.fullmatch(output) if self.features.output_number else None
+                if number is None:
+                    continue
+                if key == "r":
+                    data["r"] = [number.group(1), value[1]]
+                else:
+                    data[key] = number.group(1) + value[len(output):]
             elif key == "o":
                 del data["o"]
             elif key == "r":
@@ -264,17 +266,11 @@ class FrameEncoder:
         return changed or None
 
     def turn_frame(self, user_id: int, answer_id: int, prompt: str, conversation_id: str, *,
-                   mode: str = "chat", lanes: tuple[str, ...] = ("",)) -> dict[str, Any]:
-        """The frame that answers `send`: the cleared error, the conversation, the new turn."""
-        # The template is a one-lane chat answer; a prompt the HTML parser would change (CR, NUL) goes as HTML.
-        if (self.features.turn and mode == "chat" and lanes == ("",) and "\r" not in prompt and "\x00" not in prompt
-                and TEMPLATE_ID not in (user_id, answer_id)):
-            return {"u": [user_id, answer_id, prompt, conversation_id]}
-        return {"content": "".join(str(p) for p in (
-            fragments.clear_error(self.widget_id),
-            fragments.conversation_input(self.widget_id, conversation_id),
-            fragments.append_to_log(self.widget_id, fragments.user_turn(user_id, prompt)
-                                    + fragments.assistant_turn(answer_id, mode=mode, lanes=lanes))))}
+                   mode: str = "chat", lanes: tuple[str, ...] = ("",),
+                   sent: tuple[str, str] | None = None) -> dict[str, Any]:
+        """The frame that answers `send` (streamui.wire_turn)."""
+        return turn_frame(self.features, self.widget_id, user_id, answer_id, prompt, conversation_id,
+                          mode=mode, lanes=lanes, sent=sent)
 
     @staticmethod
     def plain(content: str) -> dict[str, Any]:
@@ -288,4 +284,4 @@ def _render_rest(entry: Entry, widget_id: str, stream_id: str) -> str:
 
 
 __all__ = ["LEGACY", "TEMPLATE_ID", "Features", "FrameEncoder", "figures_template", "payload", "read_payload",
-           "turn_template"]
+           "status_labels", "turn_template"]

@@ -26,13 +26,21 @@ class Features:
     figures_list: bool = True  # `g` (values by position) instead of `f` (by key)
     same_output: bool = True  # the output a frame names left out when it is the socket's last
     status_stream: bool = True  # `0` in `s` for the frame's own stream, not its id again
+    raw_markup: bool = True  # a lone `h` into the last output's open path: its depth digit and the markup
+    turn_sent: bool = True  # `u` leaves out the prompt and conversation the widget sent
+    status_label: bool = True  # `s` without the label: the widget holds `fragments.STATUS_TEXT`
+    mark_id: bool = True  # `k` names the answer by its message id; trailing "" left out
+    seq_first: bool = True  # a compact frame that names a new stream is its first entry (seq 1)
+    whole_freeze: bool = True  # a freeze of the whole tail is not followed by its emptying `r`
+    output_number: bool = True  # an output `su-mN-out` named as `N` in q/p/o/r
 
 
 LEGACY = Features(text=False, figures=False, freeze=False, stream_once=False, seq_implied=False, bare_text=False,
                   raw_text=False,
                   markup=False, short_target=False, status=False, mark=False, turn=False,
                   figures_template=False, replace_tail=False, figures_list=False,
-                  same_output=False, status_stream=False)
+                  same_output=False, status_stream=False, raw_markup=False, turn_sent=False,
+                  status_label=False, mark_id=False, seq_first=False, whole_freeze=False, output_number=False)
 ALL_ON = Features()
 
 

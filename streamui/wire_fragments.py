@@ -17,7 +17,8 @@ _MARKUP_PATH: Final = re.compile(
 REPLACE_TAIL: Final = re.compile(r'<div id="([\w-]+)-tail" hx-swap-oob="innerHTML">(.*)</div>', re.DOTALL)
 _MARKUP_ROOT: Final = re.compile(r'<div id="([\w-]+)-tail" hx-swap-oob="beforeend">(.*)</div>', re.DOTALL)
 _STEP: Final = re.compile(r" &gt; ([a-z][a-z0-9]*):last-child")
-FREEZE: Final = re.compile(r'<div id="([\w-]+)-blocks" hx-swap-oob="beforeend" data-su-freeze="(\d+)">')
+FREEZE: Final = re.compile(
+    r'<div id="([\w-]+)-blocks" hx-swap-oob="beforeend" data-su-freeze="(\d+)"( data-su-whole)?>')
 _TOP: Final = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^>]*?(/?)>")
 MARK: Final = re.compile(
     r'<span class="streamui-mark" id="([\w-]+)" data-status="([\w-]*)" title="' + _TEXT

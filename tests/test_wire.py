@@ -43,8 +43,16 @@ def status_rest(entry: Entry, widget_id: str, stream_id: str) -> str:
     return str(fragments.status(widget_id, entry.state, stream_id=stream_id)) if entry.state else ""
 
 
-def encoder(**kw: Any) -> FrameEncoder:
-    return FrameEncoder(WIDGET, render_rest=no_rest, **kw)
+SHORTER = ("raw_markup", "turn_sent", "status_label", "mark_id", "seq_first", "whole_freeze", "output_number")
+
+
+def before_short(**kw: bool) -> Features:
+    """The forms before the eighth round's shorter ones, which the tests below spell out."""
+    return Features(**{**dict.fromkeys(SHORTER, False), **kw})
+
+
+def encoder(*, features: Features | None = None, **kw: Any) -> FrameEncoder:
+    return FrameEncoder(WIDGET, render_rest=no_rest, features=features or before_short(), **kw)
 
 
 def append(path: str, text: str) -> str:
@@ -65,7 +73,7 @@ def test_a_text_append_names_its_target_once_and_implies_its_seq() -> None:
     # A target outside an output's tail keeps its selector (`t`); the legacy-minded encoder always does.
     other = '<div hx-swap-oob="beforeend:#su-m1-reasoning">why</div>'
     assert wire.entry(Entry(seq=11, html=other), STREAM) == [{"a": "why", "t": "#su-m1-reasoning"}]
-    long = encoder(features=Features(short_target=False))
+    long = encoder(features=before_short(short_target=False))
     assert long.entry(Entry(seq=1, html=append("ol li p", "x")), STREAM)[0]["t"] == (
         "#su-m1-out-tail > ol:last-child > li:last-child > p:last-child")
 
@@ -80,7 +88,7 @@ def test_escaped_text_arrives_as_the_text_it_shows_and_markup_never_goes_as_text
     assert wire.entry(Entry(seq=3, html=root), STREAM) == [{"h": "<p>x</p>\n", "p": ""}]
     other = str(fragments.append_tail("su-m1-out-l1", ("ol",), "<li>b</li>"))
     assert wire.entry(Entry(seq=4, html=other), STREAM) == [{"h": "<li>b</li>", "p": "su-m1-out-l1 ol"}]
-    assert encoder(features=Features(same_output=False)).entry(Entry(seq=2, html=markup), STREAM) == [
+    assert encoder(features=before_short(same_output=False)).entry(Entry(seq=2, html=markup), STREAM) == [
         {"h": "<li>new</li>", "p": "su-m1-out ol", "seq": 2, "stream": STREAM}]
     # Text the HTML parser would change (a carriage return, an entity the encoder does not know) is not sent
     # as text: it goes as markup, which the widget parses as htmx would.
@@ -114,7 +122,7 @@ def test_a_movable_block_is_a_move_and_the_rest_stays_htmx() -> None:
     assert frame["r"] == [OUT, "<p>x</p>"] and frame["content"] == str(fragments.replace_tail("su-m1-out-l1", "<p>y</p>"))
     late = str(fragments.replace_tail(OUT, "<p>x</p>")) + str(fragments.append_block(OUT, "<p>b</p>", movable=1))
     assert encoder().entry(Entry(seq=1, html=late), STREAM) == [{"content": late, "seq": 1, "stream": STREAM}]
-    assert "r" not in encoder(features=Features(replace_tail=False)).entry(Entry(seq=1, html=html), STREAM)[0]
+    assert "r" not in encoder(features=before_short(replace_tail=False)).entry(Entry(seq=1, html=html), STREAM)[0]
     assert read_frame(json.dumps({"r": [OUT, ""]})).reveal  # the load client counts it as htmx's swap was
     unmarked = str(fragments.append_block(OUT, "<p>b</p>\n"))
     assert wire.entry(Entry(seq=2, html=unmarked), STREAM) == [{"content": unmarked, "seq": 2}]
@@ -254,10 +262,10 @@ def test_a_streamed_answer_ends_as_its_one_shot_render_with_blocks_moved_not_res
     resent = sum(1 for e in entries if 'data-su-freeze' not in e.html and f'id="{OUT}-blocks"' in e.html)
     assert resent == 0  # before, 19 of the 111 blocks frozen in these answers went out again
 def test_the_status_line_and_the_mark_go_as_ops_and_the_interrupted_error_stays_html() -> None:
-    wire = FrameEncoder(WIDGET, render_rest=status_rest)
+    wire = FrameEncoder(WIDGET, render_rest=status_rest, features=before_short())
     assert wire.entry(Entry(seq=1, state="streaming"), STREAM) == [
         {"s": ["streaming", 0, "Streaming…"], "seq": 1, "stream": STREAM}]  # 0: the frame's own stream
-    named = FrameEncoder(WIDGET, render_rest=status_rest, features=Features(status_stream=False))
+    named = FrameEncoder(WIDGET, render_rest=status_rest, features=before_short(status_stream=False))
     assert named.entry(Entry(seq=1, state="streaming"), STREAM)[0]["s"] == ["streaming", STREAM, "Streaming…"]
     mark = str(fragments.replace_mark(1, "complete", 'a "detail" & <more>'))
     assert wire.entry(Entry(seq=2, state="done", html=mark), STREAM) == [
@@ -267,13 +275,13 @@ def test_the_status_line_and_the_mark_go_as_ops_and_the_interrupted_error_stays_
     def interrupted_rest(entry: Entry, widget_id: str, stream_id: str) -> str:
         return status_rest(entry, widget_id, stream_id) + error
 
-    cut = FrameEncoder(WIDGET, render_rest=interrupted_rest)
+    cut = FrameEncoder(WIDGET, render_rest=interrupted_rest, features=before_short())
     [frame] = cut.entry(Entry(seq=5, state="interrupted", html=str(fragments.replace_mark(1, "interrupted", "boom"))),
                         STREAM)
     assert frame == {"k": ["su-m1-mark", "interrupted", "boom", "interrupted"],
                      "s": ["interrupted", 0, "Interrupted"], "content": error, "seq": 5, "stream": STREAM}
     # Without the switches: the HTML as before.
-    plain = FrameEncoder(WIDGET, render_rest=status_rest, features=Features(status=False, mark=False))
+    plain = FrameEncoder(WIDGET, render_rest=status_rest, features=before_short(status=False, mark=False))
     [frame] = plain.entry(Entry(seq=2, state="done", html=mark), STREAM)
     assert frame["content"] == mark + status_rest(Entry(seq=2, state="done"), WIDGET, STREAM)
 
@@ -291,7 +299,7 @@ def test_the_load_generator_sees_the_start_and_the_end_in_status_ops() -> None:
 
 
 def test_the_turn_answering_send_is_the_template_with_its_ids_or_the_html_it_stands_for() -> None:
-    wire = FrameEncoder(WIDGET)
+    wire = FrameEncoder(WIDGET, features=before_short())
     assert wire.turn_frame(3, 4, "a <b> & c", "conv") == {"u": [3, 4, "a <b> & c", "conv"]}
     legacy = FrameEncoder(WIDGET, features=LEGACY).turn_frame(3, 4, "a <b> & c", "conv")
     expected = "".join(str(p) for p in (
@@ -323,13 +331,13 @@ def test_a_sockets_first_figures_are_the_templates_values() -> None:
     reader = FrameReader(widget_id=WIDGET, figures_id=f"{WIDGET}-figures", seq=3)
     assert reader.read(json.dumps({"g": [None, None, None, "2.0 s"]}))["content"] == (
         f'<dl id="{WIDGET}-figures" hx-swap-oob="figures"><dd data-figure="elapsed">2.0 s</dd></dl>')
-    by_key = encoder(features=Features(figures_list=False))
+    by_key = encoder(features=before_short(figures_list=False))
     by_key.entry(Entry(seq=1, figures=values), STREAM)
     assert by_key.entry(Entry(seq=2, figures={**values, "shown": "18"}), STREAM) == [{"f": {"shown": "18"}}]
     # Other keys (or order) than the template's: the HTML, as before; so with the switch off.
     odd = dict(reversed(values.items()))
     assert "content" in encoder().entry(Entry(seq=1, figures=odd), STREAM)[0]
-    assert "content" in encoder(features=Features(figures_template=False)).entry(Entry(seq=1, figures=values),
+    assert "content" in encoder(features=before_short(figures_template=False)).entry(Entry(seq=1, figures=values),
                                                                                  STREAM)[0]
     # The template is fragments.figures itself: the values filled in, it is the HTML htmx would swap.
     template = figures_template(WIDGET)

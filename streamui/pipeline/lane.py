@@ -145,7 +145,9 @@ class Lane:
                     out.extend(str(fragments.append_tail(self.output_id, *change)) for change in growth)
                     self._tail_html = frozen
             # Frozen blocks first, then the tail: at no moment is text that was shown missing.
-            out.append(str(fragments.append_block(self.output_id, frozen, movable=self._movable(frozen))))
+            movable = self._movable(frozen)
+            out.append(str(fragments.append_block(self.output_id, frozen, movable=movable,
+                                                  whole=bool(movable) and frozen == self._tail_html)))
             self._tail_html = ""  # the tail is replaced below: it held the frozen blocks
         for update in updates:
             if not isinstance(update, FrozenBlock):

@@ -41,8 +41,10 @@ from streamui.upstream.traces import Trace  # noqa: E402
 from streamui.wire import LEGACY, Features, FrameEncoder, payload  # noqa: E402
 
 WIDGET = "su-w0123456"
-_MARKER = re.compile(r' data-su-freeze="\d+"')
-STREAM = "s" + "0123456789abcdef0"  # as long as a real stream id (18 characters)
+_MARKER = re.compile(r' data-su-freeze="\d+"(?: data-su-whole)?')
+STREAM = "Q2hhdFN0cmVhbUlkMDEyMzQ1"  # as long as a real stream id (secrets.token_urlsafe(18): 24 characters)
+PROMPT = "a prompt of forty characters, about so."
+CONVERSATION = "3f2b8c1e-6a4d-4e0b-9c1a-2d7e5f8a9b0c"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,19 +54,27 @@ class Config:
     figures_interval: float
     compact_json: bool  # no spaces, UTF-8 rather than \\u escapes
     figures: bool = True  # the page shows live figures (the playground); the drop-in widget does not
+    first_turn: bool = False  # a conversation's first turn: the widget sent no conversation id
 
 
 _OFF = dict(text=False, figures=False, freeze=False, stream_once=False, seq_implied=False, bare_text=False,
             raw_text=False, markup=False, short_target=False, status=False, mark=False, turn=False,
             figures_template=False, replace_tail=False, figures_list=False, same_output=False,
-            status_stream=False)
+            status_stream=False, raw_markup=False, turn_sent=False, status_label=False, mark_id=False,
+            seq_first=False, whole_freeze=False, output_number=False)
 _ISSUE_9 = ("short_target", "status", "mark", "turn", "figures_template", "replace_tail", "figures_list",
             "same_output", "raw_text", "status_stream")
+_SHORTER = ("raw_markup", "turn_sent", "status_label", "mark_id", "seq_first", "whole_freeze", "output_number")
 
 
 def _from(*names: str) -> Features:
     """Everything before issue 9, and these of its changes."""
-    return Features(**{**dict.fromkeys(_ISSUE_9, False), **dict.fromkeys(names, True)})
+    return Features(**{**dict.fromkeys(_ISSUE_9 + _SHORTER, False), **dict.fromkeys(names, True)})
+
+
+def _shorter(*names: str) -> Features:
+    """Every change before the eighth round's shorter forms, and these of them."""
+    return Features(**{**dict.fromkeys(_SHORTER, False), **dict.fromkeys(names, True)})
 
 
 def _on(*names: str) -> Features:
@@ -82,9 +92,9 @@ STEPS = (
     Config("+ frozen blocks moved, not re-sent (z)", _on("stream_once", "text", "figures", "freeze"), 1.0, True),
     Config("+ seq implied on compact frames", _on("stream_once", "text", "figures", "freeze", "seq_implied"),
            1.0, True),
-    Config("+ a lone text append as a bare JSON string", Features(markup=False, **dict.fromkeys(_ISSUE_9, False)),
-           1.0, True),
-    Config("+ markup appends into the tail (h/p)", Features(**dict.fromkeys(_ISSUE_9, False)), 1.0, True),
+    Config("+ a lone text append as a bare JSON string",
+           Features(markup=False, **dict.fromkeys(_ISSUE_9 + _SHORTER, False)), 1.0, True),
+    Config("+ markup appends into the tail (h/p)", _from(), 1.0, True),
     Config("+ tail paths for text targets (q)", _from("short_target"), 1.0, True),
     Config("+ the status line as an op (s)", _from("short_target", "status"), 1.0, True),
     Config("+ the end's mark as an op (k)", _from("short_target", "status", "mark"), 1.0, True),
@@ -94,8 +104,16 @@ STEPS = (
     Config("+ figures deltas by position (g)", _from(*_ISSUE_9[:7]), 1.0, True),
     Config("+ the socket's last output left out", _from(*_ISSUE_9[:8]), 1.0, True),
     Config("+ a lone text append as the text itself", _from(*_ISSUE_9[:9]), 1.0, True),
-    Config("+ a status names its own stream as 0", Features(), 1.0, True),
-    Config("+ no live figures unless the page shows them", Features(), 1.0, True, figures=False),
+    Config("+ a status names its own stream as 0", _shorter(), 1.0, True),
+    Config("+ no live figures unless the page shows them", _shorter(), 1.0, True, figures=False),
+    Config("+ a lone markup append as its depth and markup", _shorter(*_SHORTER[:1]), 1.0, True, figures=False),
+    Config("+ the turn without the prompt the widget sent", _shorter(*_SHORTER[:2]), 1.0, True, figures=False),
+    Config("+ status labels from the widget", _shorter(*_SHORTER[:3]), 1.0, True, figures=False),
+    Config("+ the mark named by its message id", _shorter(*_SHORTER[:4]), 1.0, True, figures=False),
+    Config("+ a new stream's first frame implies seq 1", _shorter(*_SHORTER[:5]), 1.0, True, figures=False),
+    Config("+ a freeze of the whole tail needs no emptying", _shorter(*_SHORTER[:6]), 1.0, True, figures=False),
+    Config("+ outputs named by their message number", Features(), 1.0, True, figures=False),
+    Config("... on a conversation's first turn", Features(), 1.0, True, figures=False, first_turn=True),
 )
 
 
@@ -136,16 +154,18 @@ def answer_html(text: str) -> int:
     return sum(len(u.html) for u in md.append(text) + md.finish() if isinstance(u, FrozenBlock))
 
 
-def send_frame(encoder: FrameEncoder) -> dict[str, Any]:
-    """What the consumer sends in answer to `send` (the user's turn and the answer's empty shell)."""
-    return encoder.turn_frame(1, 2, "a prompt of forty characters, about so.", "3f2b8c1e-6a4d-4e0b-9c1a-2d7e5f8a9b0c")
+def send_frame(encoder: FrameEncoder, first_turn: bool = False) -> dict[str, Any]:
+    """What the consumer sends in answer to `send` (the user's turn and the answer's empty shell); on
+    a conversation's first turn the widget sent no conversation id."""
+    return encoder.turn_frame(1, 2, PROMPT, CONVERSATION, sent=(PROMPT, "" if first_turn else CONVERSATION))
 
 
 def encode(entries: list[Entry], config: Config) -> int:
     dumps = (lambda d: json.dumps(d, ensure_ascii=False, separators=(",", ":"))) if config.compact_json \
         else json.dumps
     encoder = FrameEncoder(WIDGET, features=config.features)
-    total = len(dumps(send_frame(encoder)).encode("utf-8"))
+    total = len(payload(send_frame(encoder, config.first_turn), config.features).encode("utf-8")
+                if config.compact_json else dumps(send_frame(encoder, config.first_turn)).encode("utf-8"))
     for entry in entries:
         if not config.features.freeze:  # today's fragments had no freeze marker
             entry = dataclasses.replace(entry, html=_MARKER.sub("", entry.html))
@@ -195,6 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ratios = [b / h for h, b in pairs]
             row[f"{split} median"] = round(statistics.median(ratios), 2)
             row[f"{split} p90"] = round(p90(ratios), 2)
+            row[f"{split} max"] = round(max(ratios), 2)
             # Linear in the answer: bytes = fixed + slope x answer HTML (least squares).
             slope, fixed = statistics.linear_regression([h for h, _ in pairs], [b for _, b in pairs])
             row[f"{split} slope"], row[f"{split} fixed"] = round(slope, 2), round(fixed)
@@ -205,10 +226,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     n = {split: len(v) for split, v in next(iter(sizes.values())).items()}
     print(f"bytes per stream / answer HTML ({args.profile}, {args.strategy}; "
           f"tune {n['tune']} answers, held-out {n['held-out']}); slope and fixed: bytes = fixed + slope x HTML")
-    cols = [f"{s} {w}" for s in ("tune", "held-out") for w in ("median", "p90", "slope", "fixed")]
-    print(f"{'step':42} " + " ".join(f"{c:>16}" for c in cols))
+    cols = [f"{s} {w}" for s in ("tune", "held-out") for w in ("median", "p90", "max", "slope", "fixed")]
+    print(f"{'step':48} " + " ".join(f"{c:>15}" for c in cols))
     for row in table:
-        print(f"{row['step']:42} " + " ".join(f"{row[c]:>16}" for c in cols))
+        print(f"{row['step']:48} " + " ".join(f"{row[c]:>15}" for c in cols))
     return 0
 
 

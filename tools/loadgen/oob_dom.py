@@ -124,7 +124,7 @@ class Page:
 
     def _select(self, selector: str, fragment: str) -> Element:
         """The one selector form the server sends: `#id > tag:last-child > ...` (the last element child,
-        of that tag)."""
+        of that tag, or of any tag for `*`)."""
         first, *steps = selector.split(" > ")
         found = self.find(first.removeprefix("#"))
         assert first.startswith("#") and found is not None, f"fragment aimed at a missing id: {fragment}"
@@ -132,7 +132,7 @@ class Page:
         for step in steps:
             tag, _, pseudo = step.partition(":")
             elements = [c for c in target.children if isinstance(c, Element)]
-            assert pseudo == "last-child" and elements and elements[-1].tag == tag, (
+            assert pseudo == "last-child" and elements and tag in (elements[-1].tag, "*"), (
                 f"{selector} matches nothing: {fragment}")
             target = elements[-1]
         return target

@@ -27,6 +27,8 @@ class FrameReader:
     figures_id: str | None = None
     widget_id: str | None = None  # for `s`/`u`, which name no element: learnt from the connection's path
     output: str | None = None  # the output the last q, p, o or r named (streamui.wire leaves it out then)
+    sent_prompt: str = ""  # the prompt this socket sent last, which `u` may leave out (streamui.wire_turn)
+    conversation: str = ""  # the conversation the widget holds, which `u` leaves out when it is unchanged
     compact_frames: int = 0
     kinds: list[str] = field(default_factory=list)
 
@@ -45,6 +47,10 @@ class FrameReader:
                 data["o"] = self.output
             elif key in data:
                 named = data[key][0] if key == "r" else data[key].split(" ", 1)[0]
+                if named.isdigit():  # a message's output by its number (streamui.wire)
+                    full = fragments.output_id(int(named))
+                    data[key] = [full, data[key][1]] if key == "r" else full + data[key][len(named):]
+                    named = full
                 if named:
                     self.output = named
                 elif key == "r":
@@ -52,7 +58,9 @@ class FrameReader:
                 else:
                     data[key] = f"{self.output}{data[key]}"
         if "u" in data:
-            user, answer, prompt, conversation = data["u"]
+            user, answer, prompt, conversation = [*data["u"], None, None][:4]
+            prompt = self.sent_prompt if prompt is None else prompt  # left out: what this socket sent
+            self.conversation = conversation = self.conversation if conversation is None else conversation
             assert self.widget_id is not None, f"a turn before the widget is known: {raw!r}"
             parts.append("".join(str(p) for p in (
                 fragments.clear_error(self.widget_id), fragments.conversation_input(self.widget_id, conversation),
@@ -87,7 +95,9 @@ class FrameReader:
                 self.figures_id, Markup("").join(Markup('<dd data-figure="{}">{}</dd>').format(k, v)
                                                  for k, v in data["f"].items()))))
         if "k" in data:
-            mark_id, status, title, label = data["k"]
+            mark_id, status, title, label = [*data["k"], "", ""][:4]
+            if isinstance(mark_id, int):  # the message's id (streamui.wire)
+                mark_id = f"{fragments.turn_id(mark_id)}-mark"
             parts.append(str(Markup('<span class="streamui-mark" id="{}" data-status="{}" title="{}" '
                                     'hx-swap-oob="outerHTML">{}</span>').format(mark_id, status, title, label)))
         content = data.get("content")
@@ -101,12 +111,16 @@ class FrameReader:
             if isinstance(data.get("stream"), str):
                 self.stream = data["stream"]
             data.setdefault("stream", self.stream)
+        elif compact and isinstance(data.get("stream"), str):  # a new stream's first entry
+            self.seq, self.stream = 1, data["stream"]
+            data["seq"] = 1
         elif compact:
             assert self.seq is not None, f"an implied seq with no seq before it: {raw!r}"
             self.seq += 1
             data["seq"], data["stream"] = self.seq, self.stream
         if "s" in data:
-            state, stream, label = data["s"]
+            state, stream, *rest = data["s"]
+            label = rest[0] if rest else fragments.STATUS_TEXT.get(state, state)  # the widget's own label
             if stream == 0:  # the frame's own stream (streamui.wire)
                 stream = data["stream"]
             assert self.widget_id is not None, f"a status before the widget is known: {raw!r}"
@@ -138,4 +152,9 @@ def decode(raw: str | bytes, conn: object) -> dict[str, Any]:
     return reader_for(conn).read(raw)
 
 
-__all__ = ["FrameReader", "decode", "reader_for"]
+def note_send(conn: object, prompt: str) -> None:
+    """A `send` this connection made: the prompt its turn frame may leave out."""
+    reader_for(conn).sent_prompt = prompt
+
+
+__all__ = ["FrameReader", "decode", "note_send", "reader_for"]

@@ -126,8 +126,13 @@
     var widget = widgetOf(event.target);
     var data = event.detail && event.detail.message && event.detail.message.data;
     if (!widget || typeof data !== "string") return;
-    var frame;
-    if (data.charAt(0) !== "{" && data.charAt(0) !== "\"") {
+    var frame, first = data.charAt(0);
+    if (first >= "0" && first <= "9") {
+      // The tail's own markup appended into the last output's open path, its depth the digit: each
+      // step the last element child, whatever its tag (streamui.wire_payload). htmx swaps nothing.
+      frame = { h: data.slice(1), p: new Array(Number(first) + 1).join(" *") };
+      event.detail.message.data = "{}";
+    } else if (first !== "{" && first !== "\"") {
       // A text append and nothing else, sent as the text itself (streamui.wire.payload). htmx is handed
       // an empty JSON object instead, so it swaps nothing and still reports the frame as landed.
       frame = { a: data };
@@ -141,6 +146,10 @@
     if (typeof frame.seq === "number") {
       if (typeof frame.stream === "string") widget.setAttribute("data-stream", frame.stream);
       widget.setAttribute("data-seq", String(frame.seq));
+    } else if (compact && typeof frame.stream === "string") {
+      // A compact frame that names a new stream without `seq` is its first entry (streamui.wire).
+      widget.setAttribute("data-stream", frame.stream);
+      widget.setAttribute("data-seq", "1");
     } else if (compact) {
       // A compact frame without `seq` is the journal entry after the last one (streamui.wire).
       widget.setAttribute("data-seq", String(Number(widget.getAttribute("data-seq") || 0) + 1));
@@ -154,16 +163,37 @@
   // `OUT tag tag` (streamui.wire's `p` and `q`): `#OUT-tail > tag:last-child > ...`, or null.
   var lastOutputs = new WeakMap();  // widget -> the output its last q, p, o or r named (streamui.wire)
 
-  // An output a frame names, or the last one named when it leaves it out (`""`, a path starting with a space).
+  // An output a frame names (a number: that message's, fragments.output_id), or the last one named when
+  // it leaves it out (`""`, a path starting with a space).
   function outputOf(widget, named) {
+    if (/^\d+$/.test(named)) named = messageId(widget, named) + "-out";
     if (named) lastOutputs.set(widget, named);
     return lastOutputs.get(widget) || "";
+  }
+
+  // A message's id (fragments.turn_id), spelled as the turn template's placeholder is.
+  function messageId(widget, id) {
+    var template = hook(widget, "turn-template");
+    var placeholder = (template && template.getAttribute("data-placeholder")) || "su-m0";
+    return placeholder.replace(/\d+$/, "") + Number(id);
+  }
+
+  // The status line's text for a state (fragments.STATUS_TEXT, the widget's data-status-labels).
+  var labels = new WeakMap();
+  function statusLabel(widget, state) {
+    if (!labels.has(widget)) {
+      var parsed = {};
+      try { parsed = JSON.parse(widget.getAttribute("data-status-labels") || "{}") || {}; } catch (e) { /* none */ }
+      labels.set(widget, parsed);
+    }
+    var known = labels.get(widget);
+    return Object.prototype.hasOwnProperty.call(known, state) ? String(known[state]) : state;
   }
 
   function tailPath(widget, path) {
     var steps = path.split(" ");
     steps[0] = outputOf(widget, steps[0]);
-    if (!/^[\w-]+$/.test(steps[0]) || !steps.slice(1).every(function (t) { return /^[a-z][a-z0-9]*$/.test(t); })) return null;
+    if (!/^[\w-]+$/.test(steps[0]) || !steps.slice(1).every(function (t) { return /^([a-z][a-z0-9]*|\*)$/.test(t); })) return null;
     return "#" + steps[0] + "-tail" + steps.slice(1).map(function (t) { return " > " + t + ":last-child"; }).join("");
   }
 
@@ -219,11 +249,12 @@
     }
     if (Array.isArray(frame.k)) {
       // An answer's mark: what htmx's outerHTML swap of fragments.replace_mark leaves.
-      var mark = document.getElementById(String(frame.k[0]));
+      // A number names the message (its trailing empty title and label left out).
+      var mark = document.getElementById(typeof frame.k[0] === "number" ? messageId(widget, frame.k[0]) + "-mark" : String(frame.k[0]));
       if (mark) {
         mark.setAttribute("data-status", String(frame.k[1]));
-        mark.setAttribute("title", String(frame.k[2]));
-        mark.textContent = String(frame.k[3]);
+        mark.setAttribute("title", String(frame.k[2] || ""));
+        mark.textContent = String(frame.k[3] || "");
       }
     }
     if (Array.isArray(frame.s)) {
@@ -233,7 +264,7 @@
         status.setAttribute("data-state", String(frame.s[0]));
         // 0: the frame's own stream, which the widget holds (data-stream, set from `stream` above).
         status.setAttribute("data-stream", frame.s[1] === 0 ? (widget.getAttribute("data-stream") || "") : String(frame.s[1]));
-        status.textContent = String(frame.s[2]);
+        status.textContent = typeof frame.s[2] === "string" ? frame.s[2] : statusLabel(widget, String(frame.s[0]));
       }
     }
   }
@@ -249,19 +280,20 @@
       while (box.firstChild) box.removeChild(box.firstChild);
       box.removeAttribute("data-humanized");
     }
+    // A prompt or conversation left out (null, absent) is the one this widget sent.
     var conversation = document.getElementById(widget.id + "-conversation");
-    if (conversation) { conversation.setAttribute("value", String(turn[3])); conversation.value = String(turn[3]); }
+    if (conversation && typeof turn[3] === "string") { conversation.setAttribute("value", turn[3]); conversation.value = turn[3]; }
     var placeholder = template.getAttribute("data-placeholder");
     var shell = template.content.cloneNode(true);
     var turns = [].filter.call(shell.childNodes, function (n) { return n.nodeType === 1; });
     [turn[0], turn[1]].forEach(function (id, i) {
-      var root = turns[i], real = placeholder.replace(/\d+$/, "") + Number(id);  // fragments.turn_id
+      var root = turns[i], real = messageId(widget, id);
       [root].concat([].slice.call(root.querySelectorAll("[id]"))).forEach(function (el) {
         var old = el.id;
         if (old === placeholder || old.indexOf(placeholder + "-") === 0) el.id = real + old.slice(placeholder.length);
       });
     });
-    turns[0].querySelector(".streamui-text").textContent = String(turn[2]);
+    turns[0].querySelector(".streamui-text").textContent = typeof turn[2] === "string" ? turn[2] : (sentPrompts.get(widget) || "");
     log.appendChild(shell);
   }
 
@@ -412,7 +444,11 @@
     });
   }
 
+  var sentPrompts = new WeakMap();  // widget -> the prompt it last sent, which `u` may leave out
+
   function beforeSend(widget) {
+    var prompt = hook(widget, "prompt");
+    if (prompt) sentPrompts.set(widget, prompt.value);
     following.set(widget, true);
     resetFigures(widget);
     var stall = hook(widget, "stall-next");
