@@ -23,7 +23,16 @@ from streamui.pipeline.tail import top_level_elements
 from streamui.testing.profiles import build_trace
 from streamui.testing.simulated import answer_corpus
 from streamui.upstream.events import End, TextDelta
-from streamui.wire import LEGACY, TEMPLATE_ID, Features, FrameEncoder, figures_template, payload, turn_template
+from streamui.wire import (
+    LEGACY,
+    TEMPLATE_ID,
+    Features,
+    FrameEncoder,
+    figures_template,
+    payload,
+    read_payload,
+    turn_template,
+)
 from tools.loadgen.frames import read_frame
 from tools.loadgen.oob_dom import Page
 from tools.loadgen.wire_reader import FrameReader
@@ -346,3 +355,61 @@ def test_a_sockets_first_figures_are_the_templates_values() -> None:
         filled = filled.replace(f'data-figure="{key}"></dd>', f'data-figure="{key}">{value}</dd>')
     assert filled == str(fragments.figures(WIDGET, values))
     assert FrameReader(widget_id=WIDGET).read(json.dumps({"F": list(values.values()), "seq": 1}))["content"] == filled
+
+
+def test_the_eighth_rounds_shorter_forms_and_the_raw_markup_message() -> None:
+    wire = FrameEncoder(WIDGET, render_rest=status_rest)
+    # A new stream's first frame implies seq 1; the status label is the widget's own.
+    assert wire.entry(Entry(seq=1, state="streaming"), STREAM) == [{"s": ["streaming", 0], "stream": STREAM}]
+    # An output is named by its message number the first time, then left out.
+    assert wire.entry(Entry(seq=2, html=append("p", " x")), STREAM) == [{"a": " x", "q": "1 p"}]
+    # A markup append into that output's open path: the digit of its depth, then the markup as it is.
+    markup = str(fragments.append_tail(OUT, ("ol",), '<li>a "quoted"\n</li>'))
+    [frame] = wire.entry(Entry(seq=3, html=markup), STREAM)
+    assert frame == {"h": '<li>a "quoted"\n</li>', "p": " ol"}
+    assert payload(frame) == '1<li>a "quoted"\n</li>'
+    assert read_payload(payload(frame)) == {"h": '<li>a "quoted"\n</li>', "p": " *"}
+    assert payload({"h": "<p>x</p>", "p": ""}) == "0<p>x</p>"
+    assert payload({"h": "<p>x</p>", "p": "su-m2-out p"}).startswith("{")  # a new output: named, as JSON
+    assert payload({"h": "x", "p": " a" * 10}).startswith("{")  # deeper than one digit
+    # A text append that starts with a digit is not read as markup: it goes as its JSON string.
+    assert payload("42 apples") == '"42 apples"' and read_payload(payload("42 apples")) == "42 apples"
+    assert payload("apples") == "apples"
+    # A freeze of the whole tail needs no `r` emptying it.
+    frozen = "<p>a x</p>\n"
+    whole = str(fragments.append_block(OUT, frozen, movable=1, whole=True)) + str(fragments.replace_tail(OUT, ""))
+    assert wire.entry(Entry(seq=4, html=whole), STREAM) == [{"z": 1}]
+    part = str(fragments.append_block(OUT, frozen, movable=1)) + str(fragments.replace_tail(OUT, ""))
+    assert wire.entry(Entry(seq=5, html=part), STREAM) == [{"z": 1, "r": ["", ""]}]
+    # The mark by its message id, its empty title and label left out.
+    mark = str(fragments.replace_mark(1, "complete"))
+    assert wire.entry(Entry(seq=6, state="done", html=mark), STREAM) == [{"k": [1, "complete"], "s": ["done", 0]}]
+    # The reader (as streamui.js) makes each the HTML it stands for.
+    reader = FrameReader(widget_id=WIDGET)
+    start = reader.read(payload({"s": ["streaming", 0], "stream": STREAM}))
+    assert (start["seq"], start["stream"]) == (1, STREAM)
+    assert start["content"] == str(fragments.status(WIDGET, "streaming", stream_id=STREAM))
+    assert reader.read(payload({"a": " x", "q": "1 p"}))["content"] == append("p", " x")
+    assert reader.read('1<li>y</li>')["content"] == (
+        f'<div hx-swap-oob="beforeend:#{OUT}-tail &gt; *:last-child"><li>y</li></div>')
+    end = reader.read(payload({"k": [1, "complete"], "s": ["done", 0]}))["content"]
+    assert end == mark + str(fragments.status(WIDGET, "done", stream_id=STREAM))
+    # Every switch off again is the form before it.
+    before = FrameEncoder(WIDGET, render_rest=status_rest, features=before_short())
+    assert before.entry(Entry(seq=1, state="streaming"), STREAM) == [
+        {"s": ["streaming", 0, "Streaming…"], "seq": 1, "stream": STREAM}]
+
+
+def test_the_turn_leaves_out_what_the_widget_sent() -> None:
+    wire = FrameEncoder(WIDGET)
+    assert wire.turn_frame(3, 4, "hi", "conv", sent=("hi", "conv")) == {"u": [3, 4]}
+    # A first turn: the widget sent no conversation, so it learns the new one.
+    assert wire.turn_frame(3, 4, "hi", "conv", sent=("hi", "")) == {"u": [3, 4, None, "conv"]}
+    # What the server took differs from what was sent (it trimmed it): the prompt goes, as always.
+    assert wire.turn_frame(3, 4, "hi", "conv", sent=(" hi ", "conv")) == {"u": [3, 4, "hi"]}
+    reader = FrameReader(widget_id=WIDGET, conversation="conv")
+    reader.sent_prompt = "a <b> & c"
+    expected = "".join(str(p) for p in (
+        fragments.clear_error(WIDGET), fragments.conversation_input(WIDGET, "conv"),
+        fragments.append_to_log(WIDGET, fragments.user_turn(3, "a <b> & c") + fragments.assistant_turn(4))))
+    assert reader.read(json.dumps({"u": [3, 4]}))["content"] == expected

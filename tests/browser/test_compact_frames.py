@@ -53,6 +53,8 @@ def start(page: Any, site: LiveSite, prompt: str) -> list[dict[str, Any]]:
         frame = parse_frame(payload)
         if frame.get("a") == payload:
             frame["raw"] = True  # sent as the text itself (streamui.wire.payload)
+        if payload[:1].isdigit():
+            frame["raw_markup"] = True  # a markup append as its depth and markup
         frames.append(frame)
 
     page.on("websocket", lambda ws: ws.on("framereceived", received))
@@ -115,6 +117,14 @@ def test_the_streamed_dom_is_the_finished_answers_dom(page: Any, live_site: Live
     assert "<pre><code" in streamed and "<table>" in streamed and "<h3>" in streamed and "<ol>" in streamed
     assert "&amp; &lt;friends&gt;" in streamed
     assert_compact_turn_and_status(frames, "done")
+    # The eighth round's shorter forms each took part (streamui.wire_features).
+    assert any(f.get("raw_markup") for f in frames), "no markup append went as its depth and markup"
+    [turn] = [f["u"] for f in frames if "u" in f]
+    assert turn[2:3] in ([], [None]), f"the turn sent back the prompt the widget sent: {turn}"
+    assert all(len(f["s"]) == 2 for f in frames if "s" in f), "a status carried its label"
+    assert all(isinstance(f["k"][0], int) for f in frames if "k" in f), "a mark was named by its element id"
+    named = [f["q"] for f in frames if "q" in f] + [f["r"][0] for f in frames if "r" in f]
+    assert any(name[:1].isdigit() for name in named), "no output was named by its message number"
     # The first figures came as the template's values: the server's <dl>, as htmx's swap would leave it.
     assert any("F" in f for f in frames)
     figures = page.locator("[data-streamui=figures]")

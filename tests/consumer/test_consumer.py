@@ -22,7 +22,7 @@ from streamui.rendering import markdown_html
 from streamui.routing import websocket_urlpatterns
 from streamui.testing.fake_server import FakeLLMServer
 from tools.loadgen.oob_dom import Page, parse_html
-from tools.loadgen.wire_reader import decode
+from tools.loadgen.wire_reader import decode, note_send
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,6 +50,8 @@ async def connect(session_key: str) -> WebsocketCommunicator:
 
 async def send(comm: WebsocketCommunicator, **values: Any) -> None:
     # What htmx's ws extension sends: the form values plus a headers object.
+    if values.get("action", "send") == "send":
+        note_send(comm, str(values.get("prompt", "")))  # the turn frame leaves out the prompt the widget sent
     await comm.send_to(text_data=json.dumps({**values, "headers": {"HX-Request": "true"}}))
 
 
@@ -294,8 +296,9 @@ async def test_send_is_answered_with_the_turn_op_and_a_comparison_with_html(
     user = await ChatMessage.objects.filter(role="user").aget()
     answer = await ChatMessage.objects.filter(role="assistant").aget()
     conversation = await sync_to_async(lambda: str(answer.conversation.public_id))()
-    # The turn is the widget's template with these ids: no HTML, the prompt as the text it shows.
-    assert raw == {"u": [user.pk, answer.pk, "Can a minor <sue>?", conversation]}
+    # The turn is the widget's template with these ids: no HTML, and not the prompt the widget sent;
+    # a first turn names its new conversation.
+    assert raw == {"u": [user.pk, answer.pk, None, conversation]}
     first = await raw_frame()
     assert first["s"][:2] == ["streaming", 0] and isinstance(first["stream"], str) and "content" not in first
     await frames_until(comm, ENDED)

@@ -29,7 +29,7 @@ from demo.middleware import CONTENT_SECURITY_POLICY
 from streamui.models import ChatMessage, Conversation, StreamRecord
 from streamui.testing.fake_server import FakeLLMServer
 from tools.loadgen.frames import read_frame
-from tools.loadgen.wire_reader import decode
+from tools.loadgen.wire_reader import decode, note_send
 
 from .helpers import ENDED, assert_csp_clean_page, audit, open_socket
 
@@ -66,6 +66,7 @@ async def stream_an_answer(
     """One answer over the websocket, through the whole ASGI stack: its stream id and every frame, raw."""
     comm, connected, _ = await open_socket(session_key)
     assert connected
+    note_send(comm, prompt)  # the turn frame leaves out the prompt the widget sent
     await comm.send_to(text_data=json.dumps({"action": "send", "prompt": prompt, "conversation": ""}))
     frames: list[str] = []
     stream_id = ""

@@ -47,7 +47,7 @@ from streamui.pipeline.smoothing import strategy_names
 from streamui.protocol import ACTIONS
 from streamui.testing.profiles import PROFILES
 from tests.browser.conftest import LiveSite
-from tools.loadgen.wire_reader import decode
+from tools.loadgen.wire_reader import decode, note_message
 
 from .helpers import ENDED, PATH, assert_inert, next_frame, next_message, open_socket
 
@@ -535,6 +535,7 @@ class Harness:
         raw = frame.render(self.victims, self.own_stream)
         self.sent += 1
         barrier = f"zz-barrier-{self.sent}-end"
+        note_message(comm, raw)  # the turn frame leaves out the prompt it sent
         try:
             await comm.send_input(
                 {"type": "websocket.receive", **({"bytes": raw} if isinstance(raw, bytes) else {"text": raw})}

@@ -9,6 +9,7 @@ applies (`hx-swap-oob="freeze:N"`, `hx-swap-oob="figures"`), as streamui.js does
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -157,4 +158,14 @@ def note_send(conn: object, prompt: str) -> None:
     reader_for(conn).sent_prompt = prompt
 
 
-__all__ = ["FrameReader", "decode", "note_send", "reader_for"]
+def note_message(conn: object, raw: str | bytes) -> None:
+    """A message this connection sent, whatever it is: when it is a `send` with a text prompt, `note_send`."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return
+    if isinstance(data, dict) and data.get("action", "send") == "send" and isinstance(data.get("prompt"), str):
+        note_send(conn, data["prompt"])
+
+
+__all__ = ["FrameReader", "decode", "note_message", "note_send", "reader_for"]

@@ -141,9 +141,11 @@ class Soak:
                            origin=url, additional_headers={"Cookie": f"sessionid={session}"},  # type: ignore[arg-type]
                            proxy=None, ping_interval=None, max_size=None, open_timeout=10) as ws:
             words = rng.randrange(20, 200)
-            await ws.send(json.dumps({"action": "send", "prompt": f"SCN:steady:{words}:15", "conversation": "",
+            prompt = f"SCN:steady:{words}:15"
+            await ws.send(json.dumps({"action": "send", "prompt": prompt, "conversation": "",
                                       "upstream": "openai", "strategy": "passthrough"}))
             shown, stream_id, last, final = ShownAnswer(widget), "", 0, ""
+            shown.reader.sent_prompt = prompt  # the turn frame leaves it out
             try:
                 while not final:
                     raw = await asyncio.wait_for(ws.recv(), 20)
